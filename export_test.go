@@ -1,0 +1,6 @@
+package runlog
+
+// SetFileForTest replaces the run.log writer of r, to simulate a failing disk.
+func SetFileForTest(r *Run, f fileWriter) {
+	r.w.f = f
+}

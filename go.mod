@@ -1,0 +1,3 @@
+module github.com/runlog/runlog
+
+go 1.26

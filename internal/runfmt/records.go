@@ -1,0 +1,127 @@
+package runfmt
+
+// Run statuses, as written in Status records and shown by every view.
+const (
+	StatusRunning  = "running"
+	StatusFinished = "finished"
+	StatusFailed   = "failed"
+	StatusKilled   = "killed"
+	StatusCrashed  = "crashed"
+)
+
+// ValidStatus reports whether s is one of the run statuses.
+func ValidStatus(s string) bool {
+	switch s {
+	case StatusRunning, StatusFinished, StatusFailed, StatusKilled, StatusCrashed:
+		return true
+	}
+	return false
+}
+
+// Header is the payload of the first record of a run.log: who the run is and
+// where it ran. Fields a writer does not know are left out.
+type Header struct {
+	Format     int               `json:"format"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name,omitempty"`
+	Project    string            `json:"project,omitempty"`
+	Group      string            `json:"group,omitempty"`
+	Tags       []string          `json:"tags,omitempty"`
+	Notes      string            `json:"notes,omitempty"`
+	Hypothesis string            `json:"hypothesis,omitempty"`
+	Time       float64           `json:"time"`
+	Host       string            `json:"host,omitempty"`
+	User       string            `json:"user,omitempty"`
+	PID        int               `json:"pid,omitempty"`
+	Command    []string          `json:"command,omitempty"`
+	Dir        string            `json:"cwd,omitempty"`
+	Git        *Git              `json:"git,omitempty"`
+	Env        map[string]string `json:"env,omitempty"`
+	Writer     string            `json:"writer,omitempty"`
+	Parent     string            `json:"parent,omitempty"`
+}
+
+// Git describes the source tree a run was started from.
+type Git struct {
+	Commit string `json:"commit,omitempty"`
+	Branch string `json:"branch,omitempty"`
+	Dirty  bool   `json:"dirty,omitempty"`
+	Remote string `json:"remote,omitempty"`
+}
+
+// Status is the payload of a status record: the run's state changed.
+type Status struct {
+	Status   string  `json:"status"`
+	Time     float64 `json:"time"`
+	ExitCode *int    `json:"exit_code,omitempty"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// Artifact is the payload of an artifact record: a file of the run. Path is
+// relative to the run folder when the file lies inside it, else absolute.
+type Artifact struct {
+	Path     string         `json:"path"`
+	Kind     string         `json:"kind"`
+	Step     *int64         `json:"step,omitempty"`
+	Time     float64        `json:"time"`
+	Size     int64          `json:"size"`
+	SHA256   string         `json:"sha256,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// Artifact kinds.
+const (
+	KindCheckpoint = "checkpoint"
+	KindModel      = "model"
+	KindPlot       = "plot"
+	KindFile       = "file"
+)
+
+// Event is the payload of an event record: something that happened to the
+// run at a time, such as an alert or a note.
+type Event struct {
+	Kind  string         `json:"kind"`
+	Time  float64        `json:"time"`
+	Step  *int64         `json:"step,omitempty"`
+	Level string         `json:"level,omitempty"`
+	Title string         `json:"title,omitempty"`
+	Text  string         `json:"text,omitempty"`
+	Data  map[string]any `json:"data,omitempty"`
+}
+
+// Event kinds written by runlog itself.
+const (
+	EventAlert   = "alert"
+	EventNote    = "note"
+	EventResumed = "resumed"
+	EventRewound = "rewound"
+)
+
+// Define is the payload of a define record: how a metric is judged.
+type Define struct {
+	Key  string `json:"key"`
+	Goal string `json:"goal"` // "minimize" or "maximize"
+}
+
+// Goals of a metric.
+const (
+	GoalMinimize = "minimize"
+	GoalMaximize = "maximize"
+)
+
+// Resume is the payload of a resume record: a new process continues the run
+// from here, so the time between the previous segment's last record and this
+// one was not spent running.
+type Resume struct {
+	Time float64 `json:"time"`
+	Host string  `json:"host,omitempty"`
+	PID  int     `json:"pid,omitempty"`
+}
+
+// Rewind is the payload of a rewind record: the run continues from Step (a
+// checkpoint), so points with a greater step logged before this record are
+// superseded.
+type Rewind struct {
+	Time float64 `json:"time"`
+	Step int64   `json:"step"`
+}

@@ -1,0 +1,280 @@
+// Package runlog is the Go client of runlog, an experiment tracker for
+// people who train models. A training program creates a run, logs metrics
+// at gradient steps, registers checkpoints and finishes:
+//
+//	run, err := runlog.Init(runlog.Options{Project: "tinystories", Config: cfg})
+//	if err != nil { … }
+//	defer run.Finish(0)
+//	for step := int64(0); step < steps; step++ {
+//		run.LogStep(step, map[string]float64{"train_loss": loss, "learning_rate": lr})
+//	}
+//
+// Each run writes its folder <home>/runs/<id>/ and the append-only run.log in
+// it; the runlog command indexes those folders. Logging never waits for the
+// disk: records are encoded into a buffer that a background goroutine writes
+// and flushes at least once a second, so a crash of the program loses at
+// most the last second. All methods of Run are safe for concurrent use.
+package runlog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/internal/runfmt"
+)
+
+// Version is the version of this client, recorded in every run it writes.
+const Version = "0.1.0"
+
+// Options describe the run that Init creates or resumes. Only what is set
+// is recorded.
+type Options struct {
+	Home       string         // run home; "" means $RUNLOG_HOME, else ./runlog
+	Project    string         // "" means "default"
+	Name       string         // a human name; need not be unique
+	Group      string         // runs that belong together: a sweep, DDP ranks
+	Tags       []string       // labels to filter by
+	Notes      string         // free text
+	Hypothesis string         // what this run is meant to show
+	Config     map[string]any // hyperparameters; nested JSON-able values
+	ID         string         // explicit run id (a new run gets a random one)
+	Resume     string         // "", "never", "allow" or "must"; see Init
+
+	// FlushInterval is how often buffered records are written; 0 means 1 s.
+	FlushInterval time.Duration
+	// HeartbeatInterval is how often an idle run writes a heartbeat so that
+	// it is not taken for crashed; 0 means 10 s.
+	HeartbeatInterval time.Duration
+}
+
+// Goal says whether lower or higher values of a metric are better.
+type Goal string
+
+// Goals of a metric.
+const (
+	Minimize Goal = runfmt.GoalMinimize
+	Maximize Goal = runfmt.GoalMaximize
+)
+
+// Artifact describes a file registered with LogArtifact.
+type Artifact struct {
+	Kind     string         // "checkpoint", "model", "plot" or "file" (the default)
+	Step     int64          // the step the file belongs to; -1 for none
+	Metadata map[string]any // e.g. {"val_loss": 2.31} for a checkpoint
+}
+
+// Errors returned by the client.
+var (
+	ErrFinished = errors.New("runlog: run already finished")
+	ErrExists   = errors.New("runlog: run already exists")
+	ErrNotFound = errors.New("runlog: run not found")
+	ErrInvalid  = runfmt.ErrInvalid
+)
+
+// Init creates a run, or resumes one, and starts its background writer.
+//
+// With Resume "" or "never", Init creates a new run and fails with ErrExists
+// if Options.ID names an existing one. With "allow" it resumes the run
+// Options.ID if it exists and creates it otherwise; with "must" the run must
+// exist. A resumed run continues its run.log: sequence numbers, keys and the
+// step counter carry on, and the time until the resume does not count as
+// active time.
+func Init(opts Options) (*Run, error) {
+	if err := checkOptions(&opts); err != nil {
+		return nil, err
+	}
+	home := layout.Home(opts.Home)
+	if err := os.MkdirAll(filepath.Join(home, layout.RunsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("runlog: create home: %w", err)
+	}
+	if opts.ID != "" {
+		_, err := os.Stat(layout.RunLog(home, opts.ID))
+		exists := err == nil
+		switch {
+		case exists && (opts.Resume == "allow" || opts.Resume == "must"):
+			return resume(home, opts)
+		case exists:
+			return nil, fmt.Errorf("%w: %s (pass Resume: \"allow\" to continue it)", ErrExists, opts.ID)
+		case opts.Resume == "must":
+			return nil, fmt.Errorf("%w: %s in %s", ErrNotFound, opts.ID, home)
+		}
+	}
+	return create(home, opts)
+}
+
+func checkOptions(o *Options) error {
+	switch o.Resume {
+	case "", "never", "allow", "must":
+	default:
+		return fmt.Errorf("%w: Resume %q: want \"never\", \"allow\" or \"must\"", ErrInvalid, o.Resume)
+	}
+	if o.Resume == "must" && o.ID == "" {
+		return fmt.Errorf("%w: Resume \"must\" needs an ID", ErrInvalid)
+	}
+	if o.ID != "" {
+		if err := layout.CheckID(o.ID); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	if o.Project == "" {
+		o.Project = "default"
+	}
+	for what, s := range map[string]string{"name": o.Name, "project": o.Project, "group": o.Group} {
+		if err := runfmt.CheckName(what, s); err != nil {
+			return err
+		}
+	}
+	if len(o.Tags) > runfmt.MaxTags {
+		return fmt.Errorf("%w: %d tags, the limit is %d", ErrInvalid, len(o.Tags), runfmt.MaxTags)
+	}
+	for _, t := range o.Tags {
+		if t == "" {
+			return fmt.Errorf("%w: empty tag", ErrInvalid)
+		}
+		if err := runfmt.CheckName("tag", t); err != nil {
+			return err
+		}
+	}
+	if len(o.Notes) > runfmt.MaxTextLen || len(o.Hypothesis) > runfmt.MaxTextLen {
+		return fmt.Errorf("%w: notes and hypothesis are limited to %d bytes", ErrInvalid, runfmt.MaxTextLen)
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = time.Second
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = 10 * time.Second
+	}
+	return nil
+}
+
+// create makes a new run folder and writes the first records of its log
+// synchronously, so that even a run that crashes at once is visible.
+func create(home string, opts Options) (*Run, error) {
+	id := opts.ID
+	var dir string
+	for try := 0; ; try++ {
+		if opts.ID == "" {
+			id = layout.NewID()
+		}
+		dir = layout.RunDir(home, id)
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, os.ErrExist) && opts.ID == "" && try < 10 {
+			continue
+		}
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%w: %s", ErrExists, id)
+		}
+		return nil, fmt.Errorf("runlog: create run folder: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, layout.RunLogFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("runlog: create run log: %w", err)
+	}
+	r := newRun(home, dir, id, f, opts)
+	r.config = cloneMap(opts.Config)
+	hdr := header(id, opts, now())
+	buf := []byte(runfmt.Magic)
+	buf, err = runfmt.AppendJSON(buf, runfmt.TypeHeader, r.nextSeq(), hdr)
+	if err == nil && r.config != nil {
+		buf, err = runfmt.AppendJSON(buf, runfmt.TypeConfig, r.nextSeq(), r.config)
+	}
+	if err == nil {
+		_, err = f.Write(buf)
+	}
+	if err == nil && r.config != nil {
+		err = r.writeConfigFile()
+	}
+	if err != nil {
+		f.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("runlog: start run: %w", err)
+	}
+	r.start()
+	return r, nil
+}
+
+// resume continues an existing run's log after the last good record,
+// cutting off a torn tail left by a crash.
+func resume(home string, opts Options) (*Run, error) {
+	path := layout.RunLog(home, opts.ID)
+	st, err := runfmt.Scan(path)
+	if err != nil {
+		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
+	}
+	if st.Torn > 0 {
+		if err := f.Truncate(st.End); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("runlog: resume %s: cut torn tail: %w", opts.ID, err)
+		}
+	}
+	if _, err := f.Seek(st.End, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
+	}
+	r := newRun(home, layout.RunDir(home, opts.ID), opts.ID, f, opts)
+	r.seq = st.LastSeq
+	r.keys = st.Keys
+	r.nextKey = st.NextKey
+	r.step = st.LastStep + 1
+	r.config = st.Config
+	host, _ := os.Hostname()
+	buf, err := runfmt.AppendJSON(nil, runfmt.TypeResume, r.nextSeq(), runfmt.Resume{Time: now(), Host: host, PID: os.Getpid()})
+	if err == nil {
+		_, err = f.Write(buf)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
+	}
+	r.start()
+	if opts.Config != nil {
+		if err := r.UpdateConfig(opts.Config); err != nil {
+			r.Finish(1)
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func header(id string, o Options, t float64) runfmt.Header {
+	h := runfmt.Header{
+		Format: 1, ID: id, Name: o.Name, Project: o.Project, Group: o.Group,
+		Tags: o.Tags, Notes: o.Notes, Hypothesis: o.Hypothesis, Time: t,
+		PID: os.Getpid(), Command: os.Args,
+		Env:    map[string]string{"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH},
+		Writer: "runlog-go/" + Version,
+	}
+	h.Host, _ = os.Hostname()
+	if u, err := user.Current(); err == nil {
+		h.User = u.Username
+	}
+	h.Dir, _ = os.Getwd()
+	return h
+}
+
+// now returns the current time in unix seconds.
+func now() float64 { return float64(time.Now().UnixNano()) / 1e9 }
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
