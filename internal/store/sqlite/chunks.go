@@ -1,0 +1,314 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/runlog/runlog/internal/series"
+)
+
+// chunkSize is the number of points in a full chunk. Larger chunks compress
+// a little better and waste less of SQLite's overflow pages; smaller ones
+// make rewriting the open head chunk of a live series cheaper.
+const chunkSize = 4096
+
+// seriesRow is a series as stored, with the number its next chunk gets.
+type seriesRow struct {
+	id        int64
+	stats     series.Stats
+	nextChunk int64
+}
+
+// series returns the series key of the batch's run, creating it if needed.
+// A non-empty goal is recorded.
+func (w *batchWriter) series(key, goal string) (*seriesRow, error) {
+	s := &seriesRow{}
+	var raw []byte
+	err := w.tx.QueryRowContext(w.ctx, "SELECT id, stats, next_chunk FROM series WHERE run_id = ? AND key = ?",
+		w.b.RunID, key).Scan(&s.id, &raw, &s.nextChunk)
+	if errors.Is(err, sql.ErrNoRows) {
+		raw, _ = s.stats.MarshalBinary()
+		res, err := w.tx.ExecContext(w.ctx, "INSERT INTO series (run_id, key, goal, stats) VALUES (?, ?, ?, ?)",
+			w.b.RunID, key, goal, raw)
+		if err != nil {
+			return nil, err
+		}
+		s.id, err = res.LastInsertId()
+		return s, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.stats.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("series %q: %w", key, err)
+	}
+	if goal != "" {
+		if err := w.exec("UPDATE series SET goal = ? WHERE id = ?", goal, s.id); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// chunkWriter writes the chunks of one batch with prepared statements.
+type chunkWriter struct {
+	w      *batchWriter
+	insert *sql.Stmt
+	update *sql.Stmt
+	buf    []byte
+	head   series.Points
+}
+
+func (w *batchWriter) points() error {
+	cw := &chunkWriter{w: w}
+	var err error
+	if cw.insert, err = w.tx.PrepareContext(w.ctx, `INSERT INTO chunks
+		(series_id, no, superseded, count, min_step, max_step, stats, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		return err
+	}
+	defer cw.insert.Close()
+	if cw.update, err = w.tx.PrepareContext(w.ctx, `UPDATE chunks
+		SET count = ?, min_step = ?, max_step = ?, stats = ?, data = ? WHERE series_id = ? AND no = ?`); err != nil {
+		return err
+	}
+	defer cw.update.Close()
+	maxStep := int64(-1)
+	keys := make([]string, 0, len(w.b.Points))
+	for k := range w.b.Points {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a stable order of writes keeps the file layout reproducible
+	for _, key := range keys {
+		pts := w.b.Points[key]
+		if pts.Len() == 0 {
+			continue
+		}
+		s, err := w.series(key, "")
+		if err != nil {
+			return err
+		}
+		if err := cw.appendSeries(s, pts); err != nil {
+			return fmt.Errorf("series %q: %w", key, err)
+		}
+		maxStep = max(maxStep, s.stats.Last.Step)
+	}
+	return w.exec("UPDATE runs SET max_step = max(max_step, ?) WHERE id = ?", maxStep, w.b.RunID)
+}
+
+// appendSeries appends points to a series: first into its open head chunk,
+// if that has room, then into new chunks.
+func (cw *chunkWriter) appendSeries(s *seriesRow, pts *series.Points) error {
+	w := cw.w
+	head := &cw.head
+	head.Reset()
+	headNo := int64(-1)
+	var raw []byte
+	var no int64
+	err := w.tx.QueryRowContext(w.ctx, `SELECT no, data FROM chunks WHERE series_id = ? AND superseded = 0
+		ORDER BY no DESC LIMIT 1`, s.id).Scan(&no, &raw)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		if n, err := series.ChunkLen(raw); err == nil && n < chunkSize {
+			if err := series.DecodeChunk(raw, head); err != nil {
+				return fmt.Errorf("chunk %d: %w", no, err)
+			}
+			headNo = no
+		}
+	}
+	for i := 0; i < pts.Len(); {
+		n := min(chunkSize-head.Len(), pts.Len()-i)
+		var c series.Points
+		if head.Len() == 0 && headNo < 0 {
+			c = pts.Slice(i, i+n) // no copy when the chunk is all new points
+		} else {
+			for j := i; j < i+n; j++ {
+				head.Append(pts.Steps[j], pts.Times[j], pts.Values[j])
+			}
+			c = *head
+		}
+		i += n
+		if headNo >= 0 {
+			if err := cw.put(s.id, headNo, false, c); err != nil {
+				return err
+			}
+			headNo = -1
+		} else {
+			if err := cw.put(s.id, s.nextChunk, true, c); err != nil {
+				return err
+			}
+			s.nextChunk++
+		}
+		head.Reset()
+	}
+	s.stats.AddPoints(*pts)
+	raw, _ = s.stats.MarshalBinary()
+	return w.exec("UPDATE series SET stats = ?, next_chunk = ? WHERE id = ?", raw, s.nextChunk, s.id)
+}
+
+// put writes chunk no of a series, as a new row or over the existing one.
+func (cw *chunkWriter) put(seriesID, no int64, insert bool, c series.Points) error {
+	var st series.Stats
+	st.AddPoints(c)
+	stats, _ := st.MarshalBinary()
+	cw.buf = series.AppendChunk(cw.buf[:0], c)
+	lo, hi := stepRange(c)
+	var err error
+	if insert {
+		_, err = cw.insert.ExecContext(cw.w.ctx, seriesID, no, 0, c.Len(), lo, hi, stats, cw.buf)
+	} else {
+		_, err = cw.update.ExecContext(cw.w.ctx, c.Len(), lo, hi, stats, cw.buf, seriesID, no)
+	}
+	return err
+}
+
+func stepRange(c series.Points) (lo, hi int64) {
+	lo, hi = c.Steps[0], c.Steps[0]
+	for _, s := range c.Steps {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	return lo, hi
+}
+
+// rewind supersedes every current point of the run with a step greater than
+// step: chunks that hold such points are split into the part that stays and
+// a superseded part, and the statistics of each series are merged anew from
+// its remaining chunks.
+func (w *batchWriter) rewind(step int64) error {
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT c.series_id, c.no, c.data FROM chunks c
+		JOIN series s ON s.id = c.series_id
+		WHERE s.run_id = ? AND c.superseded = 0 AND c.max_step > ? ORDER BY c.series_id, c.no`, w.b.RunID, step)
+	if err != nil {
+		return err
+	}
+	type split struct {
+		series, no int64
+		data       []byte
+	}
+	var splits []split
+	for rows.Next() {
+		var s split
+		if err := rows.Scan(&s.series, &s.no, &s.data); err != nil {
+			rows.Close()
+			return err
+		}
+		splits = append(splits, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	touched := map[int64]bool{}
+	var all, keep, drop series.Points
+	for _, s := range splits {
+		touched[s.series] = true
+		all.Reset()
+		keep.Reset()
+		drop.Reset()
+		if err := series.DecodeChunk(s.data, &all); err != nil {
+			return fmt.Errorf("chunk %d of series %d: %w", s.no, s.series, err)
+		}
+		for i, st := range all.Steps {
+			if st > step {
+				drop.Append(st, all.Times[i], all.Values[i])
+			} else {
+				keep.Append(st, all.Times[i], all.Values[i])
+			}
+		}
+		if err := w.putSplit(s.series, s.no, keep, drop); err != nil {
+			return err
+		}
+	}
+	for id := range touched {
+		if err := w.restat(id); err != nil {
+			return err
+		}
+	}
+	return w.remaxStep()
+}
+
+// remaxStep sets the run's greatest step from its series' statistics.
+func (w *batchWriter) remaxStep() error {
+	rows, err := w.tx.QueryContext(w.ctx, "SELECT stats FROM series WHERE run_id = ?", w.b.RunID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	maxStep := int64(-1)
+	for rows.Next() {
+		var raw []byte
+		var st series.Stats
+		if err := rows.Scan(&raw); err != nil {
+			return err
+		}
+		if st.UnmarshalBinary(raw) == nil && st.Count > 0 {
+			maxStep = max(maxStep, st.Last.Step)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return w.exec("UPDATE runs SET max_step = ? WHERE id = ?", maxStep, w.b.RunID)
+}
+
+// putSplit stores the kept part of a chunk in its place and the dropped
+// part as a new superseded chunk.
+func (w *batchWriter) putSplit(seriesID, no int64, keep, drop series.Points) error {
+	if keep.Len() == 0 {
+		return w.exec("UPDATE chunks SET superseded = 1 WHERE series_id = ? AND no = ?", seriesID, no)
+	}
+	var ks series.Stats
+	ks.AddPoints(keep)
+	kst, _ := ks.MarshalBinary()
+	lo, hi := stepRange(keep)
+	if err := w.exec("UPDATE chunks SET count = ?, min_step = ?, max_step = ?, stats = ?, data = ? WHERE series_id = ? AND no = ?",
+		keep.Len(), lo, hi, kst, series.AppendChunk(nil, keep), seriesID, no); err != nil {
+		return err
+	}
+	var ds series.Stats
+	ds.AddPoints(drop)
+	dst, _ := ds.MarshalBinary()
+	lo, hi = stepRange(drop)
+	var next int64
+	if err := w.tx.QueryRowContext(w.ctx, "SELECT next_chunk FROM series WHERE id = ?", seriesID).Scan(&next); err != nil {
+		return err
+	}
+	if err := w.exec(`INSERT INTO chunks (series_id, no, superseded, count, min_step, max_step, stats, data)
+		VALUES (?, ?, 1, ?, ?, ?, ?, ?)`, seriesID, next, drop.Len(), lo, hi, dst, series.AppendChunk(nil, drop)); err != nil {
+		return err
+	}
+	return w.exec("UPDATE series SET next_chunk = ? WHERE id = ?", next+1, seriesID)
+}
+
+// restat recomputes a series' statistics from the statistics of its
+// current chunks, in the order they were written.
+func (w *batchWriter) restat(seriesID int64) error {
+	rows, err := w.tx.QueryContext(w.ctx, "SELECT stats FROM chunks WHERE series_id = ? AND superseded = 0 ORDER BY no", seriesID)
+	if err != nil {
+		return err
+	}
+	var total series.Stats
+	for rows.Next() {
+		var raw []byte
+		var st series.Stats
+		if err := rows.Scan(&raw); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := st.UnmarshalBinary(raw); err != nil {
+			rows.Close()
+			return err
+		}
+		total.Merge(st)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	raw, _ := total.MarshalBinary()
+	return w.exec("UPDATE series SET stats = ? WHERE id = ?", raw, seriesID)
+}

@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order, each in its own transaction; the number
+// applied is the schema version, kept in PRAGMA user_version. Never edit a
+// migration that has shipped: append a new one.
+var migrations = []string{
+	// 1: runs, series in chunks, artifacts, events.
+	`
+CREATE TABLE runs (
+	id          TEXT PRIMARY KEY,
+	project     TEXT NOT NULL DEFAULT 'default',
+	name        TEXT NOT NULL DEFAULT '',
+	grp         TEXT NOT NULL DEFAULT '',
+	tags        TEXT NOT NULL DEFAULT '[]',
+	notes       TEXT NOT NULL DEFAULT '',
+	hypothesis  TEXT NOT NULL DEFAULT '',
+	status      TEXT NOT NULL DEFAULT 'running',
+	exit_code   INTEGER,
+	error       TEXT NOT NULL DEFAULT '',
+	start_time  REAL NOT NULL DEFAULT 0,
+	end_time    REAL NOT NULL DEFAULT 0,
+	last_time   REAL NOT NULL DEFAULT 0,
+	host        TEXT NOT NULL DEFAULT '',
+	user_name   TEXT NOT NULL DEFAULT '',
+	command     TEXT NOT NULL DEFAULT '[]',
+	cwd         TEXT NOT NULL DEFAULT '',
+	git         TEXT NOT NULL DEFAULT '',
+	env         TEXT NOT NULL DEFAULT '{}',
+	parent      TEXT NOT NULL DEFAULT '',
+	path        TEXT NOT NULL DEFAULT '',
+	config      TEXT NOT NULL DEFAULT '{}',
+	summary     TEXT NOT NULL DEFAULT '{}',
+	max_step    INTEGER NOT NULL DEFAULT -1,
+	keymap      TEXT NOT NULL DEFAULT '{}',
+	cur_seq     INTEGER NOT NULL DEFAULT 0,
+	cur_offset  INTEGER NOT NULL DEFAULT 0,
+	cur_size    INTEGER NOT NULL DEFAULT 0,
+	cur_mtime   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_project_start ON runs (project, start_time);
+CREATE INDEX runs_start ON runs (start_time);
+CREATE INDEX runs_name ON runs (name);
+
+CREATE TABLE segments (
+	run_id TEXT NOT NULL,
+	idx    INTEGER NOT NULL,
+	start  REAL NOT NULL,
+	last   REAL NOT NULL,
+	PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE series (
+	id         INTEGER PRIMARY KEY,
+	run_id     TEXT NOT NULL,
+	key        TEXT NOT NULL,
+	goal       TEXT NOT NULL DEFAULT '',
+	stats      BLOB NOT NULL,
+	next_chunk INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (run_id, key)
+);
+CREATE INDEX series_key ON series (key);
+
+CREATE TABLE chunks (
+	series_id  INTEGER NOT NULL,
+	no         INTEGER NOT NULL,
+	superseded INTEGER NOT NULL DEFAULT 0,
+	count      INTEGER NOT NULL,
+	min_step   INTEGER NOT NULL,
+	max_step   INTEGER NOT NULL,
+	stats      BLOB NOT NULL,
+	data       BLOB NOT NULL
+);
+CREATE UNIQUE INDEX chunks_series_no ON chunks (series_id, no);
+
+CREATE TABLE artifacts (
+	run_id   TEXT NOT NULL,
+	seq      INTEGER NOT NULL,
+	path     TEXT NOT NULL,
+	kind     TEXT NOT NULL,
+	step     INTEGER,
+	time     REAL NOT NULL,
+	size     INTEGER NOT NULL,
+	sha256   TEXT NOT NULL DEFAULT '',
+	metadata TEXT NOT NULL DEFAULT '{}',
+	PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+	run_id TEXT NOT NULL,
+	seq    INTEGER NOT NULL,
+	kind   TEXT NOT NULL,
+	time   REAL NOT NULL,
+	step   INTEGER,
+	level  TEXT NOT NULL DEFAULT '',
+	title  TEXT NOT NULL DEFAULT '',
+	text   TEXT NOT NULL DEFAULT '',
+	data   TEXT NOT NULL DEFAULT '{}',
+	PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+`,
+}
+
+// Version returns the schema version this build of runlog writes.
+func Version() int { return len(migrations) }
+
+// migrate applies the migrations the store has not seen yet.
+func (db *DB) migrate(ctx context.Context) error {
+	for {
+		v, err := db.version(ctx, db.w)
+		if err != nil {
+			return err
+		}
+		if v > len(migrations) {
+			return db.newerErr(v)
+		}
+		if v == len(migrations) {
+			return nil
+		}
+		// Another process may migrate at the same time: the version is read
+		// again under the write lock.
+		err = db.tx(ctx, func(tx *sql.Tx) error {
+			var cur int
+			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&cur); err != nil {
+				return err
+			}
+			if cur != v {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (db *DB) version(ctx context.Context, q *sql.DB) (int, error) {
+	var v int
+	err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+// checkVersion makes sure a store opened read-only has the current schema.
+func (db *DB) checkVersion(ctx context.Context) error {
+	v, err := db.version(ctx, db.r)
+	if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return db.newerErr(v)
+	}
+	if v < len(migrations) {
+		return fmt.Errorf("store has schema version %d and needs migrating to %d, but it is read-only", v, len(migrations))
+	}
+	return nil
+}
+
+func (db *DB) newerErr(v int) error {
+	return fmt.Errorf("store has schema version %d, newer than this runlog's %d: upgrade runlog", v, len(migrations))
+}

@@ -1,0 +1,433 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/series"
+	"github.com/runlog/runlog/internal/store"
+)
+
+// Cursors returns the cursor of every run.
+func (db *DB) Cursors(ctx context.Context) (map[string]store.Cursor, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT id, cur_seq, cur_offset, cur_size, cur_mtime FROM runs")
+	if err != nil {
+		return nil, fmt.Errorf("read cursors: %w", mapErr(err))
+	}
+	defer rows.Close()
+	out := map[string]store.Cursor{}
+	for rows.Next() {
+		var id string
+		var c store.Cursor
+		if err := rows.Scan(&id, &c.Seq, &c.Offset, &c.Size, &c.Mtime); err != nil {
+			return nil, err
+		}
+		out[id] = c
+	}
+	return out, rows.Err()
+}
+
+// Cursor returns the cursor of one run.
+func (db *DB) Cursor(ctx context.Context, runID string) (store.Cursor, error) {
+	var c store.Cursor
+	err := db.r.QueryRowContext(ctx, "SELECT cur_seq, cur_offset, cur_size, cur_mtime FROM runs WHERE id = ?", runID).
+		Scan(&c.Seq, &c.Offset, &c.Size, &c.Mtime)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Cursor{}, nil
+	}
+	return c, mapErr(err)
+}
+
+// KeyIDs returns the run.log key ids of a run.
+func (db *DB) KeyIDs(ctx context.Context, runID string) (map[uint32]string, error) {
+	var raw string
+	err := db.r.QueryRowContext(ctx, "SELECT keymap FROM runs WHERE id = ?", runID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return map[uint32]string{}, nil
+	}
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	km := map[string]string{}
+	if err := json.Unmarshal([]byte(raw), &km); err != nil {
+		return nil, fmt.Errorf("run %s key map: %w", runID, err)
+	}
+	out := make(map[uint32]string, len(km))
+	for id, k := range km {
+		n, err := strconv.ParseUint(id, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("run %s key map: %w", runID, err)
+		}
+		out[uint32(n)] = k
+	}
+	return out, nil
+}
+
+const runColumns = `r.id, r.project, r.name, r.grp, r.tags, r.notes, r.hypothesis, r.status, r.exit_code, r.error,
+	r.start_time, r.end_time, r.last_time, r.host, r.user_name, r.command, r.cwd, r.git, r.env, r.parent,
+	r.path, r.config, r.summary, r.max_step,
+	(SELECT coalesce(sum(last - start), 0) FROM segments s WHERE s.run_id = r.id),
+	(SELECT count(*) FROM segments s WHERE s.run_id = r.id)`
+
+func scanRun(sc interface{ Scan(...any) error }) (store.Run, error) {
+	var r store.Run
+	var tags, cmd, git, env, config, summary string
+	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Notes, &r.Hypothesis, &r.Status,
+		&r.ExitCode, &r.Error, &r.Start, &r.End, &r.Last, &r.Host, &r.User, &cmd, &r.Dir, &git, &env,
+		&r.Parent, &r.Path, &config, &summary, &r.MaxStep, &r.Active, &r.Segments)
+	if err != nil {
+		return r, err
+	}
+	json.Unmarshal([]byte(tags), &r.Tags)
+	json.Unmarshal([]byte(cmd), &r.Command)
+	json.Unmarshal([]byte(env), &r.Env)
+	if git != "" {
+		r.Git = &runfmt.Git{}
+		json.Unmarshal([]byte(git), r.Git)
+	}
+	r.Config, r.Summary = json.RawMessage(config), json.RawMessage(summary)
+	return r, nil
+}
+
+// Runs returns the runs that match f, newest first, with their final train
+// and validation loss.
+func (db *DB) Runs(ctx context.Context, f store.Filter) ([]store.Run, error) {
+	var where []string
+	var args []any
+	if f.Project != "" {
+		where, args = append(where, "r.project = ?"), append(args, f.Project)
+	}
+	if f.Status != "" {
+		where, args = append(where, "r.status = ?"), append(args, f.Status)
+	}
+	if f.Tag != "" {
+		where, args = append(where, "EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = ?)"), append(args, f.Tag)
+	}
+	if f.Name != "" {
+		where, args = append(where, "instr(lower(r.name), lower(?)) > 0"), append(args, f.Name)
+	}
+	q := "SELECT " + runColumns + " FROM runs r"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY r.start_time DESC, r.id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var runs []store.Run
+	index := map[string]int{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		index[r.ID] = len(runs)
+		runs = append(runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	if err := db.fillLosses(ctx, runs, index, ""); err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
+// fillLosses sets the final train and validation loss of runs from the
+// statistics of their loss series; with only set, of that run alone.
+func (db *DB) fillLosses(ctx context.Context, runs []store.Run, index map[string]int, only string) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	keys := append(append([]string{}, store.TrainLossKeys...), store.ValLossKeys...)
+	q := "SELECT run_id, key, stats FROM series WHERE key IN (?" + strings.Repeat(", ?", len(keys)-1) + ")"
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	if only != "" {
+		q += " AND run_id = ?"
+		args = append(args, only)
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("list runs: %w", mapErr(err))
+	}
+	defer rows.Close()
+	rank := map[string]int{}
+	for i, k := range store.TrainLossKeys {
+		rank[k] = i
+	}
+	for i, k := range store.ValLossKeys {
+		rank[k] = i
+	}
+	trainRank := map[string]int{}
+	valRank := map[string]int{}
+	for rows.Next() {
+		var id, key string
+		var raw []byte
+		if err := rows.Scan(&id, &key, &raw); err != nil {
+			return err
+		}
+		i, ok := index[id]
+		if !ok {
+			continue
+		}
+		var st series.Stats
+		if st.UnmarshalBinary(raw) != nil || st.Count == 0 {
+			continue
+		}
+		last := st.Last
+		isTrain := false
+		for _, k := range store.TrainLossKeys {
+			isTrain = isTrain || k == key
+		}
+		ranks, dst := valRank, &runs[i].ValLoss
+		if isTrain {
+			ranks, dst = trainRank, &runs[i].TrainLoss
+		}
+		if r, seen := ranks[id]; !seen || rank[key] < r {
+			ranks[id] = rank[key]
+			*dst = &last
+		}
+	}
+	return rows.Err()
+}
+
+// Run returns one run.
+func (db *DB) Run(ctx context.Context, id string) (store.Run, error) {
+	r, err := scanRun(db.r.QueryRowContext(ctx, "SELECT "+runColumns+" FROM runs r WHERE r.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("run %s: %w", id, mapErr(err))
+	}
+	runs := []store.Run{r}
+	if err := db.fillLosses(ctx, runs, map[string]int{id: 0}, id); err != nil {
+		return r, err
+	}
+	return runs[0], nil
+}
+
+// Resolve finds the run ref names: an exact id, a unique id prefix, or a
+// unique name, in that order.
+func (db *DB) Resolve(ctx context.Context, ref string) (string, error) {
+	if ref == "" {
+		return "", fmt.Errorf("empty run reference: %w", store.ErrNotFound)
+	}
+	var id string
+	err := db.r.QueryRowContext(ctx, "SELECT id FROM runs WHERE id = ?", ref).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", mapErr(err)
+	}
+	for i, q := range []string{
+		"SELECT id, name FROM runs WHERE substr(id, 1, length(?)) = ? ORDER BY start_time DESC LIMIT 10",
+		"SELECT id, name FROM runs WHERE name = ? AND length(?) > 0 ORDER BY start_time DESC LIMIT 10",
+	} {
+		ids, names, err := db.matches(ctx, q, ref)
+		if err != nil {
+			return "", err
+		}
+		switch len(ids) {
+		case 0:
+			continue
+		case 1:
+			return ids[0], nil
+		}
+		return "", &store.AmbiguousError{Ref: ref, ByName: i == 1, IDs: ids, Names: names}
+	}
+	return "", fmt.Errorf("no run matches %q: %w", ref, store.ErrNotFound)
+}
+
+func (db *DB) matches(ctx context.Context, q, ref string) (ids, names []string, err error) {
+	rows, err := db.r.QueryContext(ctx, q, ref, ref)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, nil, err
+		}
+		ids, names = append(ids, id), append(names, name)
+	}
+	return ids, names, rows.Err()
+}
+
+// Series returns the statistics of every series of a run, sorted by key.
+func (db *DB) Series(ctx context.Context, runID string) ([]store.Series, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT key, goal, stats FROM series WHERE run_id = ? ORDER BY key", runID)
+	if err != nil {
+		return nil, fmt.Errorf("run %s series: %w", runID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []store.Series
+	for rows.Next() {
+		var s store.Series
+		var raw []byte
+		if err := rows.Scan(&s.Key, &s.Goal, &raw); err != nil {
+			return nil, err
+		}
+		if err := s.Stats.UnmarshalBinary(raw); err != nil {
+			return nil, fmt.Errorf("run %s series %q: %w", runID, s.Key, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Points returns the points of a series in step order.
+func (db *DB) Points(ctx context.Context, runID, key string, opt store.PointsOptions) (series.Points, error) {
+	var pts series.Points
+	var id int64
+	var raw []byte
+	err := db.r.QueryRowContext(ctx, "SELECT id, stats FROM series WHERE run_id = ? AND key = ?", runID, key).Scan(&id, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pts, fmt.Errorf("run %s has no series %q: %w", runID, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return pts, mapErr(err)
+	}
+	var st series.Stats
+	if err := st.UnmarshalBinary(raw); err != nil {
+		return pts, err
+	}
+	q := "SELECT data FROM chunks WHERE series_id = ? AND superseded = 0 ORDER BY no"
+	total := st.Count
+	if opt.Superseded {
+		q = "SELECT data FROM chunks WHERE series_id = ? ORDER BY no"
+		if err := db.r.QueryRowContext(ctx, "SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id = ?", id).Scan(&total); err != nil {
+			return pts, mapErr(err)
+		}
+	}
+	pts.Steps = make([]int64, 0, total)
+	pts.Times = make([]int64, 0, total)
+	pts.Values = make([]float64, 0, total)
+	rows, err := db.r.QueryContext(ctx, q, id)
+	if err != nil {
+		return pts, mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data sql.RawBytes
+		if err := rows.Scan(&data); err != nil {
+			return pts, err
+		}
+		if err := series.DecodeChunk(data, &pts); err != nil {
+			return pts, fmt.Errorf("run %s series %q: %w", runID, key, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return pts, mapErr(err)
+	}
+	if !st.Ordered || opt.Superseded {
+		sortByStep(&pts)
+	}
+	return pts, nil
+}
+
+// sortByStep orders points by step, keeping the logged order of points with
+// equal steps.
+func sortByStep(p *series.Points) {
+	idx := make([]int, p.Len())
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return p.Steps[idx[a]] < p.Steps[idx[b]] })
+	var out series.Points
+	out.Steps = make([]int64, len(idx))
+	out.Times = make([]int64, len(idx))
+	out.Values = make([]float64, len(idx))
+	for i, j := range idx {
+		out.Steps[i], out.Times[i], out.Values[i] = p.Steps[j], p.Times[j], p.Values[j]
+	}
+	*p = out
+}
+
+// Artifacts returns a run's files in the order they were registered.
+func (db *DB) Artifacts(ctx context.Context, runID string) ([]store.Artifact, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, path, kind, step, time, size, sha256, metadata
+		FROM artifacts WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("run %s artifacts: %w", runID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []store.Artifact
+	for rows.Next() {
+		var a store.Artifact
+		var meta string
+		if err := rows.Scan(&a.Seq, &a.Path, &a.Kind, &a.Step, &a.Time, &a.Size, &a.SHA256, &meta); err != nil {
+			return nil, err
+		}
+		a.Metadata = decodeObject(meta)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Events returns a run's events in the order they were logged.
+func (db *DB) Events(ctx context.Context, runID string) ([]store.Event, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, kind, time, step, level, title, text, data
+		FROM events WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("run %s events: %w", runID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		var data string
+		if err := rows.Scan(&e.Seq, &e.Kind, &e.Time, &e.Step, &e.Level, &e.Title, &e.Text, &data); err != nil {
+			return nil, err
+		}
+		e.Data = decodeObject(data)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Segments returns a run's process segments, oldest first.
+func (db *DB) Segments(ctx context.Context, runID string) ([]store.Segment, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT start, last FROM segments WHERE run_id = ? ORDER BY idx", runID)
+	if err != nil {
+		return nil, fmt.Errorf("run %s segments: %w", runID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []store.Segment
+	for rows.Next() {
+		var s store.Segment
+		if err := rows.Scan(&s.Start, &s.Last); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// decodeObject decodes a stored JSON object, turning "NaN" and the
+// infinities back into numbers.
+func decodeObject(s string) map[string]any {
+	var m map[string]any
+	if json.Unmarshal([]byte(s), &m) != nil || len(m) == 0 {
+		return nil
+	}
+	runfmt.NumberValue(m)
+	return m
+}

@@ -1,0 +1,254 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/store"
+)
+
+// Write applies a batch in one transaction. See store.Store.
+func (db *DB) Write(ctx context.Context, b *store.Batch) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		w := &batchWriter{ctx: ctx, tx: tx, b: b}
+		return w.write()
+	})
+}
+
+type batchWriter struct {
+	ctx context.Context
+	tx  *sql.Tx
+	b   *store.Batch
+}
+
+func (w *batchWriter) exec(q string, args ...any) error {
+	_, err := w.tx.ExecContext(w.ctx, q, args...)
+	return err
+}
+
+func (w *batchWriter) write() error {
+	b := w.b
+	var cur store.Cursor
+	err := w.tx.QueryRowContext(w.ctx,
+		"SELECT cur_seq, cur_offset, cur_size, cur_mtime FROM runs WHERE id = ?", b.RunID,
+	).Scan(&cur.Seq, &cur.Offset, &cur.Size, &cur.Mtime)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if b.Prev != (store.Cursor{}) {
+			return store.ErrConflict
+		}
+		if err := w.exec("INSERT INTO runs (id, path) VALUES (?, ?)", b.RunID, b.Path); err != nil {
+			return fmt.Errorf("add run %s: %w", b.RunID, err)
+		}
+	case err != nil:
+		return err
+	case cur != b.Prev:
+		return store.ErrConflict
+	}
+	if b.Header != nil {
+		if err := w.header(b.Header); err != nil {
+			return fmt.Errorf("run %s header: %w", b.RunID, err)
+		}
+	}
+	if b.Resume != nil {
+		if err := w.resume(b.Resume); err != nil {
+			return fmt.Errorf("run %s resume: %w", b.RunID, err)
+		}
+	}
+	if b.Rewind != nil {
+		if err := w.rewind(b.Rewind.Step); err != nil {
+			return fmt.Errorf("run %s rewind: %w", b.RunID, err)
+		}
+	}
+	if err := w.runFields(); err != nil {
+		return fmt.Errorf("run %s: %w", b.RunID, err)
+	}
+	for key, goal := range b.Defines {
+		if _, err := w.series(key, goal); err != nil {
+			return fmt.Errorf("run %s define %q: %w", b.RunID, key, err)
+		}
+	}
+	if len(b.Points) > 0 {
+		if err := w.points(); err != nil {
+			return fmt.Errorf("run %s points: %w", b.RunID, err)
+		}
+	}
+	for _, a := range b.Arts {
+		if err := w.artifact(a); err != nil {
+			return fmt.Errorf("run %s artifact: %w", b.RunID, err)
+		}
+	}
+	for _, e := range b.Events {
+		if err := w.event(e); err != nil {
+			return fmt.Errorf("run %s event: %w", b.RunID, err)
+		}
+	}
+	n := b.Next
+	return w.exec("UPDATE runs SET cur_seq = ?, cur_offset = ?, cur_size = ?, cur_mtime = ? WHERE id = ?",
+		n.Seq, n.Offset, n.Size, n.Mtime, b.RunID)
+}
+
+func (w *batchWriter) header(h *runfmt.Header) error {
+	tags, _ := json.Marshal(nonNil(h.Tags))
+	cmd, _ := json.Marshal(nonNil(h.Command))
+	env, _ := json.Marshal(h.Env)
+	git := ""
+	if h.Git != nil {
+		g, _ := json.Marshal(h.Git)
+		git = string(g)
+	}
+	project := h.Project
+	if project == "" {
+		project = "default"
+	}
+	err := w.exec(`UPDATE runs SET project = ?, name = ?, grp = ?, tags = ?, notes = ?, hypothesis = ?,
+		start_time = ?, last_time = max(last_time, ?), host = ?, user_name = ?, command = ?, cwd = ?,
+		git = ?, env = ?, parent = ? WHERE id = ?`,
+		project, h.Name, h.Group, string(tags), h.Notes, h.Hypothesis, h.Time, h.Time, h.Host, h.User,
+		string(cmd), h.Dir, git, string(env), h.Parent, w.b.RunID)
+	if err != nil {
+		return err
+	}
+	return w.exec("INSERT OR IGNORE INTO segments (run_id, idx, start, last) VALUES (?, 0, ?, ?)", w.b.RunID, h.Time, h.Time)
+}
+
+// resume starts a new process segment.
+func (w *batchWriter) resume(r *runfmt.Resume) error {
+	return w.exec(`INSERT INTO segments (run_id, idx, start, last)
+		SELECT ?, coalesce(max(idx) + 1, 0), ?, ? FROM segments WHERE run_id = ?`,
+		w.b.RunID, r.Time, r.Time, w.b.RunID)
+}
+
+// runFields applies the batch's config, summary, status and time.
+func (w *batchWriter) runFields() error {
+	b := w.b
+	if b.Config != nil {
+		if err := w.exec("UPDATE runs SET config = ? WHERE id = ?", string(b.Config), b.RunID); err != nil {
+			return err
+		}
+	}
+	if len(b.Summary) > 0 {
+		if err := w.summary(); err != nil {
+			return err
+		}
+	}
+	if s := b.Status; s != nil {
+		end := 0.0
+		if s.Status != runfmt.StatusRunning {
+			end = s.Time
+		}
+		if err := w.exec("UPDATE runs SET status = ?, exit_code = ?, error = ?, end_time = ? WHERE id = ?",
+			s.Status, s.ExitCode, s.Error, end, b.RunID); err != nil {
+			return err
+		}
+	}
+	if len(b.KeyIDs) > 0 {
+		var raw string
+		if err := w.tx.QueryRowContext(w.ctx, "SELECT keymap FROM runs WHERE id = ?", b.RunID).Scan(&raw); err != nil {
+			return err
+		}
+		km := map[string]string{}
+		json.Unmarshal([]byte(raw), &km)
+		for id, k := range b.KeyIDs {
+			km[strconv.FormatUint(uint64(id), 10)] = k
+		}
+		p, _ := json.Marshal(km)
+		if err := w.exec("UPDATE runs SET keymap = ? WHERE id = ?", string(p), b.RunID); err != nil {
+			return err
+		}
+	}
+	last := b.Last
+	if b.Status != nil {
+		last = max(last, b.Status.Time)
+	}
+	if last > 0 {
+		if err := w.exec("UPDATE runs SET last_time = max(last_time, ?) WHERE id = ?", last, b.RunID); err != nil {
+			return err
+		}
+		return w.exec(`UPDATE segments SET last = max(last, ?)
+			WHERE run_id = ? AND idx = (SELECT max(idx) FROM segments WHERE run_id = ?)`, last, b.RunID, b.RunID)
+	}
+	return nil
+}
+
+// summary merges the batch's summary updates into the user summary.
+func (w *batchWriter) summary() error {
+	var raw string
+	if err := w.tx.QueryRowContext(w.ctx, "SELECT summary FROM runs WHERE id = ?", w.b.RunID).Scan(&raw); err != nil {
+		return err
+	}
+	sum := map[string]json.RawMessage{}
+	if err := json.Unmarshal([]byte(raw), &sum); err != nil {
+		sum = map[string]json.RawMessage{}
+	}
+	for k, v := range w.b.Summary {
+		if string(v) == "null" {
+			delete(sum, k)
+		} else {
+			sum[k] = v
+		}
+	}
+	p, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	return w.exec("UPDATE runs SET summary = ? WHERE id = ?", string(p), w.b.RunID)
+}
+
+func (w *batchWriter) artifact(a store.Artifact) error {
+	meta, err := runfmt.MarshalJSON(orEmpty(a.Metadata))
+	if err != nil {
+		return err
+	}
+	return w.exec(`INSERT OR IGNORE INTO artifacts (run_id, seq, path, kind, step, time, size, sha256, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		w.b.RunID, a.Seq, a.Path, a.Kind, a.Step, a.Time, a.Size, a.SHA256, string(meta))
+}
+
+func (w *batchWriter) event(e store.Event) error {
+	data, err := runfmt.MarshalJSON(orEmpty(e.Data))
+	if err != nil {
+		return err
+	}
+	return w.exec(`INSERT OR IGNORE INTO events (run_id, seq, kind, time, step, level, title, text, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		w.b.RunID, e.Seq, e.Kind, e.Time, e.Step, e.Level, e.Title, e.Text, string(data))
+}
+
+// DeleteRun removes a run and all it holds.
+func (db *DB) DeleteRun(ctx context.Context, id string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			"DELETE FROM chunks WHERE series_id IN (SELECT id FROM series WHERE run_id = ?)",
+			"DELETE FROM series WHERE run_id = ?",
+			"DELETE FROM segments WHERE run_id = ?",
+			"DELETE FROM artifacts WHERE run_id = ?",
+			"DELETE FROM events WHERE run_id = ?",
+			"DELETE FROM runs WHERE id = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("delete run %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}

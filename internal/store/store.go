@@ -1,0 +1,211 @@
+// Package store defines runlog's store: the index of runs, their metric
+// series and files that every view queries. Ingest is its only writer.
+//
+// The embedded implementation is in store/sqlite; storetest holds the
+// conformance suite every implementation must pass.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/series"
+)
+
+// AmbiguousError is returned by Resolve when a reference matches several
+// runs. It wraps ErrAmbiguous.
+type AmbiguousError struct {
+	Ref    string
+	ByName bool     // the runs share the name Ref; otherwise Ref is an id prefix
+	IDs    []string // newest first
+	Names  []string
+}
+
+func (e *AmbiguousError) Error() string {
+	var list []string
+	for i, id := range e.IDs {
+		list = append(list, id+" ("+e.Names[i]+")")
+	}
+	what := "runs"
+	if e.ByName {
+		what = "runs named so"
+	}
+	return fmt.Sprintf("%v: %q matches %d %s: %s; use an id", ErrAmbiguous, e.Ref, len(e.IDs), what, strings.Join(list, ", "))
+}
+
+func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
+
+// Errors of every store implementation.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrAmbiguous = errors.New("ambiguous run reference")
+	// ErrConflict is returned by Write when the run's cursor is no longer
+	// the one the batch was built on: another writer got there first.
+	ErrConflict = errors.New("run was indexed concurrently")
+	ErrReadOnly = errors.New("store is read-only")
+	ErrFull     = errors.New("store is full")
+)
+
+// Store is the index of runs.
+type Store interface {
+	// Write applies a batch of one run's records atomically, if the run's
+	// cursor still equals b.Prev; otherwise it returns ErrConflict.
+	Write(ctx context.Context, b *Batch) error
+	// Cursors returns the cursor of every run.
+	Cursors(ctx context.Context) (map[string]Cursor, error)
+	// Cursor returns the cursor of one run; a run the store does not hold
+	// has the zero cursor.
+	Cursor(ctx context.Context, runID string) (Cursor, error)
+	// KeyIDs returns the run.log key ids of a run defined so far.
+	KeyIDs(ctx context.Context, runID string) (map[uint32]string, error)
+	// DeleteRun removes a run and everything of it from the store.
+	DeleteRun(ctx context.Context, id string) error
+
+	// Runs returns the runs that match f, newest first.
+	Runs(ctx context.Context, f Filter) ([]Run, error)
+	// Run returns one run by exact id.
+	Run(ctx context.Context, id string) (Run, error)
+	// Resolve finds the run that ref names: an id, a unique id prefix or a
+	// unique name.
+	Resolve(ctx context.Context, ref string) (string, error)
+	// Series returns the statistics of every series of a run, by key.
+	Series(ctx context.Context, runID string) ([]Series, error)
+	// Points returns the points of one series in step order (points with
+	// equal steps in the order they were logged).
+	Points(ctx context.Context, runID, key string, opt PointsOptions) (series.Points, error)
+	// Artifacts returns a run's files in the order they were registered.
+	Artifacts(ctx context.Context, runID string) ([]Artifact, error)
+	// Events returns a run's events in the order they happened.
+	Events(ctx context.Context, runID string) ([]Event, error)
+	// Segments returns the process segments of a run, oldest first.
+	Segments(ctx context.Context, runID string) ([]Segment, error)
+
+	Close() error
+}
+
+// Cursor says how much of a run's log the store holds.
+type Cursor struct {
+	Seq    uint64 // the last sequence number applied
+	Offset int64  // run.log bytes indexed: the end of the last good record
+	Size   int64  // run.log size when last indexed, torn tail included
+	Mtime  int64  // run.log modification time then, in unix nanoseconds
+}
+
+// Run is a run as the store knows it. Times are unix seconds.
+type Run struct {
+	ID         string
+	Name       string
+	Project    string
+	Group      string
+	Tags       []string
+	Notes      string
+	Hypothesis string
+	Status     string
+	ExitCode   *int
+	Error      string
+	Start      float64 // first start
+	End        float64 // 0 while running
+	Last       float64 // time of the latest record: the heartbeat
+	Host       string
+	User       string
+	Command    []string
+	Dir        string // working directory
+	Git        *runfmt.Git
+	Env        map[string]string
+	Parent     string
+	Path       string          // the run folder
+	Config     json.RawMessage // JSON object, verbatim
+	Summary    json.RawMessage // JSON object of values the user set
+	MaxStep    int64           // greatest step of any current point, -1 if none
+	Active     float64         // seconds the run's processes ran
+	Segments   int             // number of process segments (1 + resumes)
+	// Final values of the runs' main losses, when logged; filled by Runs.
+	TrainLoss *series.Point
+	ValLoss   *series.Point
+}
+
+// Wallclock returns the seconds from the run's first start to its latest
+// record, gaps between resumes included.
+func (r *Run) Wallclock() float64 {
+	if r.Last < r.Start {
+		return 0
+	}
+	return r.Last - r.Start
+}
+
+// Series is a metric series of a run and its statistics.
+type Series struct {
+	Key   string
+	Goal  string // declared goal: runfmt.GoalMinimize, GoalMaximize or ""
+	Stats series.Stats
+}
+
+// Artifact is a file of a run.
+type Artifact struct {
+	runfmt.Artifact
+	Seq uint64
+}
+
+// Event is something that happened to a run.
+type Event struct {
+	runfmt.Event
+	Seq uint64
+}
+
+// Segment is a stretch of time in which a process was logging to the run.
+type Segment struct {
+	Start float64 // unix seconds
+	Last  float64 // time of its latest record
+}
+
+// Filter selects runs. Empty fields match everything.
+type Filter struct {
+	Project string
+	Status  string // as stored; crashed runs are stored as running
+	Tag     string
+	Name    string // substring of the name
+	Limit   int    // 0 means no limit
+}
+
+// PointsOptions select points of a series.
+type PointsOptions struct {
+	// Superseded includes points that a rewind superseded.
+	Superseded bool
+}
+
+// Batch is a run's records from one stretch of its log, ready to be
+// applied at once. A batch starts with at most one resume and one rewind:
+// ingest cuts batches before those records so that they apply to what the
+// store held before.
+type Batch struct {
+	RunID string
+	Path  string // the run folder, if any
+	Prev  Cursor // the cursor the batch was built on
+	Next  Cursor // the cursor once it is applied
+
+	Resume  *runfmt.Resume
+	Rewind  *runfmt.Rewind
+	Header  *runfmt.Header
+	Config  json.RawMessage            // the latest complete config
+	Summary map[string]json.RawMessage // updates; JSON null deletes a key
+	Status  *runfmt.Status             // the latest status
+	Last    float64                    // the latest record time in the batch
+	Defines map[string]string          // key -> goal
+	Arts    []Artifact
+	Events  []Event
+	Points  map[string]*series.Points // new points by key
+	// KeyIDs are the run.log key ids defined in this batch; ingest keeps
+	// them with the run to decode later batches.
+	KeyIDs map[uint32]string
+}
+
+// Empty reports whether the batch changes nothing but the cursor.
+func (b *Batch) Empty() bool {
+	return b.Resume == nil && b.Rewind == nil && b.Header == nil && b.Config == nil &&
+		len(b.Summary) == 0 && b.Status == nil && b.Last == 0 && len(b.Defines) == 0 &&
+		len(b.Arts) == 0 && len(b.Events) == 0 && len(b.Points) == 0 && len(b.KeyIDs) == 0
+}
