@@ -1,0 +1,263 @@
+// Package ingest indexes run folders into the store. It reads only the
+// bytes of each run.log that the store has not seen, and it is idempotent:
+// the store keeps, with the data, the offset and sequence number reached,
+// and applies a batch only if nobody else got there first.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/store"
+)
+
+// Options tune indexing.
+type Options struct {
+	// Warn receives problems that do not stop indexing: corrupt records
+	// skipped, torn tails, records that cannot be applied.
+	Warn func(error)
+	// Progress is called after each run with the number of runs done and
+	// the number to do.
+	Progress func(done, total int)
+	// Rebuild indexes every run from the start.
+	Rebuild bool
+}
+
+// Result counts what indexing did.
+type Result struct {
+	Runs    int   // run folders found
+	Indexed int   // runs with new data
+	Removed int   // runs whose folder is gone, removed from the store
+	Records int64 // records applied
+	Points  int64 // points applied
+}
+
+// TornTail is the warning about bytes at the end of a run.log that do not
+// form a complete record.
+type TornTail struct {
+	File   string
+	Offset int64
+	Length int64
+}
+
+func (t *TornTail) Error() string {
+	return fmt.Sprintf("%s: offset %d: ignored %d bytes of an incomplete last record (the writer stopped mid-write)", t.File, t.Offset, t.Length)
+}
+
+// runFile is a run folder's run.log as found on disk.
+type runFile struct {
+	id   string
+	path string
+	size int64
+	mod  int64
+}
+
+// Home indexes every run folder of home into st.
+func Home(ctx context.Context, st store.Store, home string, opt Options) (Result, error) {
+	var res Result
+	files, err := scan(filepath.Join(home, layout.RunsDir))
+	if err != nil {
+		return res, err
+	}
+	res.Runs = len(files)
+	cursors, err := st.Cursors(ctx)
+	if err != nil {
+		return res, err
+	}
+	var todo []runFile
+	present := make(map[string]bool, len(files))
+	for _, f := range files {
+		present[f.id] = true
+		c, ok := cursors[f.id]
+		if opt.Rebuild || !ok || c.Size != f.size || c.Mtime != f.mod {
+			todo = append(todo, f)
+		}
+	}
+	for id := range cursors {
+		if !present[id] {
+			if err := st.DeleteRun(ctx, id); err != nil {
+				return res, fmt.Errorf("remove run %s, whose folder is gone: %w", id, err)
+			}
+			res.Removed++
+		}
+	}
+	for i, f := range todo {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if opt.Rebuild {
+			if err := st.DeleteRun(ctx, f.id); err != nil {
+				return res, err
+			}
+		}
+		n, err := indexRun(ctx, st, f, opt)
+		res.Records += n.Records
+		res.Points += n.Points
+		if n.Records > 0 {
+			res.Indexed++
+		}
+		if err != nil {
+			return res, fmt.Errorf("index run %s: %w", f.id, err)
+		}
+		if opt.Progress != nil {
+			opt.Progress(i+1, len(todo))
+		}
+	}
+	return res, nil
+}
+
+// Run indexes the run folder dir (whose name is the run id) into st.
+func Run(ctx context.Context, st store.Store, dir string, opt Options) (Result, error) {
+	f, err := stat(filepath.Base(dir), filepath.Join(dir, layout.RunLogFile))
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := indexRun(ctx, st, f, opt)
+	res.Runs = 1
+	if res.Records > 0 {
+		res.Indexed = 1
+	}
+	return res, err
+}
+
+// scan lists the run folders under runs, with the size and modification
+// time of their run.log, statting them in parallel.
+func scan(runs string) ([]runFile, error) {
+	entries, err := os.ReadDir(runs)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	files := make([]runFile, len(entries))
+	ok := make([]bool, len(entries))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0)*2, 8)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(entries); i += workers {
+				e := entries[i]
+				if !e.IsDir() || e.Name()[0] == '.' {
+					continue
+				}
+				f, err := stat(e.Name(), filepath.Join(runs, e.Name(), layout.RunLogFile))
+				if err == nil {
+					files[i], ok[i] = f, true
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	out := files[:0]
+	for i, f := range files {
+		if ok[i] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func stat(id, path string) (runFile, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return runFile{}, err
+	}
+	return runFile{id: id, path: path, size: fi.Size(), mod: fi.ModTime().UnixNano()}, nil
+}
+
+// maxBatchPoints bounds the points of one batch, and so the memory and the
+// time the store's write lock is held.
+const maxBatchPoints = 1 << 20
+
+// indexRun reads the new records of one run.log and writes them in
+// batches. If another process indexes the same run at the same time, the
+// store refuses the batch built on a stale cursor and this retries from
+// where the other left off.
+func indexRun(ctx context.Context, st store.Store, f runFile, opt Options) (Result, error) {
+	var total Result
+	for attempt := 0; ; attempt++ {
+		res, err := indexOnce(ctx, st, f, opt)
+		total.Records += res.Records
+		total.Points += res.Points
+		if errors.Is(err, store.ErrConflict) && attempt < 20 {
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+			continue
+		}
+		return total, err
+	}
+}
+
+func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Result, error) {
+	var res Result
+	cur, err := st.Cursor(ctx, f.id)
+	if err != nil {
+		return res, err
+	}
+	if f.size < cur.Offset { // the file was replaced by a shorter one
+		if err := st.DeleteRun(ctx, f.id); err != nil {
+			return res, err
+		}
+		cur = store.Cursor{}
+	}
+	keys := map[uint32]string{}
+	if cur.Offset > 0 {
+		if keys, err = st.KeyIDs(ctx, f.id); err != nil {
+			return res, err
+		}
+	}
+	file, err := os.Open(f.path)
+	if err != nil {
+		return res, err
+	}
+	defer file.Close()
+	if _, err := file.Seek(cur.Offset, io.SeekStart); err != nil {
+		return res, err
+	}
+	b := newBuilder(f, cur, keys, opt.Warn)
+	r := runfmt.NewReaderAt(file, f.path, cur.Offset)
+	warned := 0
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return res, err
+		}
+		for ; warned < len(r.Skipped()); warned++ {
+			b.warn(r.Skipped()[warned])
+		}
+		if rec.Seq <= b.seq { // applied already
+			continue
+		}
+		if b.cutBefore(rec) || b.points >= maxBatchPoints {
+			if err := b.flush(ctx, st, rec.Offset, false, &res); err != nil {
+				return res, err
+			}
+		}
+		b.add(rec)
+	}
+	for ; warned < len(r.Skipped()); warned++ {
+		b.warn(r.Skipped()[warned])
+	}
+	if t := r.Torn(); t > 0 && time.Since(time.Unix(0, f.mod)) > tornGrace {
+		b.warn(&TornTail{File: f.path, Offset: r.Offset(), Length: t})
+	}
+	return res, b.flush(ctx, st, r.Offset(), true, &res)
+}
+
+// tornGrace is how old a run.log must be before an incomplete last record
+// is reported: younger, it is most likely still being written.
+const tornGrace = 10 * time.Second
