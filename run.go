@@ -268,14 +268,19 @@ func (r *Run) Alert(title, text, level string) error {
 	return r.appendJSON(runfmt.TypeEvent, ev)
 }
 
-// Finish records the run's end — finished for exit code 0, failed
-// otherwise — writes everything buffered to disk and syncs it. It returns
-// the first error the background writer met, if any, and says how many
-// values were dropped. Calls after the first return ErrFinished.
+// Finish records the run's end — finished for exit code 0; killed for the
+// exit codes of a process stopped by SIGHUP, SIGINT, SIGKILL or SIGTERM
+// (129, 130, 137, 143); failed otherwise — writes everything buffered to
+// disk and syncs it. It returns an error if records could not be written,
+// saying how many values were dropped. Calls after the first return
+// ErrFinished.
 func (r *Run) Finish(exitCode int) error {
-	status := runfmt.StatusFinished
-	if exitCode != 0 {
-		status = runfmt.StatusFailed
+	status := runfmt.StatusFailed
+	switch exitCode {
+	case 0:
+		status = runfmt.StatusFinished
+	case 129, 130, 137, 143:
+		status = runfmt.StatusKilled
 	}
 	return r.end(runfmt.Status{Status: status, Time: now(), ExitCode: &exitCode})
 }
