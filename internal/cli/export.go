@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlog/runlog/internal/export"
+)
+
+func newExport(e *env) *cobra.Command {
+	var format, dir string
+	cmd := &cobra.Command{
+		Use:   "export RUN...",
+		Short: "Write a run's config.json, metrics.csv, metrics.json and summary.json",
+		Long: `Write the files of the prototype's run folders for each RUN:
+
+  config.json    the run's config
+  metrics.csv    one row per step: step, wallclock_time (s since the run first
+                 started), elapsed_time (minutes), train_loss, val_loss,
+                 val_perplexity, learning_rate, tokens_per_sec, then the run's
+                 other keys in name order; empty where a key was not logged
+  metrics.json   the same rows as JSON objects, with unix time and active time
+  summary.json   statistics of every series, best checkpoint, run metadata
+
+NaN and infinities are written as NaN, inf and -inf in CSV and as the strings
+"NaN", "Infinity" and "-Infinity" in JSON. Files go into the run folder unless
+-o names another; with several runs, each gets a subfolder named by its id.`,
+		Example: `  runlog export k3v9
+  runlog export k3v9 --format csv -o results/
+  runlog export baseline high-lr -o results/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var formats []string
+			switch format {
+			case "all", "":
+			case export.CSV, export.JSON:
+				formats = []string{format}
+			default:
+				return fmt.Errorf("unknown --format %q: use csv, json or all", format)
+			}
+			ctx := cmd.Context()
+			st, err := e.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, ref := range args {
+				r, err := e.resolve(ctx, st, ref)
+				if err != nil {
+					return err
+				}
+				out := dir
+				if out != "" && len(args) > 1 {
+					out = out + "/" + r.ID
+				}
+				files, err := export.Files(ctx, st, r, export.Options{Dir: out, Formats: formats, Now: e.now()})
+				for _, f := range files {
+					fmt.Fprintln(e.stdout, f)
+				}
+				if err != nil {
+					return fmt.Errorf("export %s: %w", r.ID, err)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "all", "metrics format: csv, json or all")
+	cmd.Flags().StringVarP(&dir, "output", "o", "", "folder to write to (default: the run folder)")
+	return cmd
+}

@@ -1,0 +1,319 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlog/runlog/internal/export"
+	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/summary"
+)
+
+func newShow(e *env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Show a run: config, summary, statistics and a sparkline of every series",
+		Long: `Show one run: who and where it ran, its config, the statistics of every
+metric series (first, final, min, max, mean and best, with their steps) with a
+sparkline of its curve, the values the run set in its summary, its best
+checkpoint and its alerts.
+
+RUN is a run id, a unique prefix of one, or a run name.`,
+		Example: `  runlog show k3v9x2ab
+  runlog show k3v9            # a unique id prefix
+  runlog show baseline-17m    # a name
+  runlog show k3v9 --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := e.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			r, err := e.resolve(ctx, st, args[0])
+			if err != nil {
+				return err
+			}
+			sum, err := export.Summary(ctx, st, r, e.now())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return e.showJSON(ctx, st, r, sum)
+			}
+			return e.showText(ctx, st, r, sum)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: the summary, config, artifacts and events")
+	return cmd
+}
+
+func (e *env) showJSON(ctx context.Context, st store.Store, r store.Run, sum summary.Summary) error {
+	arts, err := st.Artifacts(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	evs, err := st.Events(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	cfg := r.Config
+	if len(cfg) == 0 {
+		cfg = json.RawMessage("{}")
+	}
+	type artifact struct {
+		runfmt.Artifact
+		Metadata map[string]any `json:"metadata,omitempty"`
+	}
+	type event struct {
+		runfmt.Event
+		Data map[string]any `json:"data,omitempty"`
+	}
+	out := struct {
+		summary.Summary
+		Path      string          `json:"path"`
+		Config    json.RawMessage `json:"config"`
+		Artifacts []artifact      `json:"artifacts"`
+		Events    []event         `json:"events"`
+	}{Summary: sum, Path: r.Path, Config: cfg, Artifacts: []artifact{}, Events: []event{}}
+	for _, a := range arts {
+		m, _ := runfmt.Finite(a.Metadata).(map[string]any)
+		out.Artifacts = append(out.Artifacts, artifact{a.Artifact, m})
+	}
+	for _, ev := range evs {
+		d, _ := runfmt.Finite(ev.Data).(map[string]any)
+		out.Events = append(out.Events, event{ev.Event, d})
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func (e *env) showText(ctx context.Context, st store.Store, r store.Run, s summary.Summary) error {
+	w := e.stdout
+	color := colors(w)
+	status := s.Status
+	if r.ExitCode != nil && status != runfmt.StatusRunning {
+		status += fmt.Sprintf(" (exit %d)", *r.ExitCode)
+	}
+	fmt.Fprintf(w, "%s  %s  %s\n", orDash(r.Name), r.ID, paint(status, s.Status, color))
+	kv := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(kv, "%s\t%s\n", k, v)
+		}
+	}
+	proj := "project " + r.Project
+	if r.Group != "" {
+		proj += " · group " + r.Group
+	}
+	if len(r.Tags) > 0 {
+		proj += " · tags " + strings.Join(r.Tags, ", ")
+	}
+	line("run", proj)
+	started := when(r.Start)
+	if r.Host != "" {
+		started += " on " + r.Host
+	}
+	if r.User != "" {
+		started += " by " + r.User
+	}
+	line("started", started)
+	segs := "1 segment"
+	if r.Segments > 1 {
+		segs = fmt.Sprintf("%d segments (resumed %d×)", r.Segments, r.Segments-1)
+	}
+	steps := "no steps"
+	if r.MaxStep >= 0 {
+		steps = fmt.Sprintf("last step %d", r.MaxStep)
+	}
+	line("time", fmt.Sprintf("wallclock %s · active %s · %s · %s", duration(r.Wallclock()), duration(r.Active), segs, steps))
+	line("command", strings.Join(r.Command, " "))
+	line("cwd", r.Dir)
+	if g := r.Git; g != nil && g.Commit != "" {
+		desc := g.Commit[:min(10, len(g.Commit))]
+		var extra []string
+		if g.Branch != "" {
+			extra = append(extra, g.Branch)
+		}
+		if g.Dirty {
+			extra = append(extra, "dirty")
+		}
+		if len(extra) > 0 {
+			desc += " (" + strings.Join(extra, ", ") + ")"
+		}
+		line("git", desc)
+	}
+	line("hypothesis", r.Hypothesis)
+	line("notes", r.Notes)
+	if r.Error != "" {
+		line("error", lastLine(r.Error))
+	}
+	line("folder", r.Path)
+	kv.Flush()
+
+	if err := e.showConfig(w, r.Config); err != nil {
+		return err
+	}
+	if err := e.showMetrics(ctx, st, r, s); err != nil {
+		return err
+	}
+	e.showUserSummary(w, r.Summary)
+	if b := s.Best; b != nil {
+		fmt.Fprintf(w, "\nbest checkpoint  %s", b.Path)
+		if b.Step != nil {
+			fmt.Fprintf(w, "  step %d", *b.Step)
+		}
+		if b.Value != nil {
+			fmt.Fprintf(w, "  %s %s", b.Key, num(float64(*b.Value)))
+		}
+		fmt.Fprintf(w, "  (%d checkpoints)\n", s.Checkpoints)
+	} else if s.Checkpoints > 0 {
+		fmt.Fprintf(w, "\ncheckpoints  %d\n", s.Checkpoints)
+	}
+	return e.showEvents(ctx, st, w, r.ID)
+}
+
+func (e *env) showConfig(w io.Writer, raw json.RawMessage) error {
+	var cfg map[string]any
+	if len(raw) == 0 || json.Unmarshal(raw, &cfg) != nil || len(cfg) == 0 {
+		return nil
+	}
+	flat := map[string]string{}
+	flatten("", cfg, flat)
+	keys := make([]string, 0, len(flat))
+	for k := range flat {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(w, "\nconfig")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, k := range keys {
+		fmt.Fprintf(tw, "  %s\t%s\n", k, flat[k])
+	}
+	return tw.Flush()
+}
+
+// flatten turns nested config objects into dotted keys.
+func flatten(prefix string, v any, out map[string]string) {
+	if m, ok := v.(map[string]any); ok && len(m) > 0 {
+		for k, x := range m {
+			if prefix != "" {
+				k = prefix + "." + k
+			}
+			flatten(k, x, out)
+		}
+		return
+	}
+	b, _ := json.Marshal(v)
+	out[prefix] = string(b)
+}
+
+func (e *env) showMetrics(ctx context.Context, st store.Store, r store.Run, s summary.Summary) error {
+	if len(s.Metrics) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(s.Metrics))
+	for k := range s.Metrics {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	sparkW := max(8, min(32, width(e.stdout)-100))
+	fmt.Fprintln(e.stdout, "\nmetrics")
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  key\tcurve\tcount\tfirst\tfinal (step)\tmin (step)\tmax (step)\tmean\tbest (step)")
+	for _, k := range keys {
+		m := s.Metrics[k]
+		pts, err := st.Points(ctx, r.ID, k, store.PointsOptions{})
+		if err != nil {
+			return err
+		}
+		best := "-"
+		if m.Best != nil {
+			best = fmt.Sprintf("%s (%d)", num(float64(*m.Best)), *m.BestStep)
+		}
+		lo, hi := "-", "-"
+		if m.Min != nil {
+			lo = fmt.Sprintf("%s (%d)", num(float64(*m.Min)), m.MinStep)
+			hi = fmt.Sprintf("%s (%d)", num(float64(*m.Max)), m.MaxStep)
+		}
+		count := fmt.Sprint(m.Count)
+		if m.NaN+m.Inf > 0 {
+			count += fmt.Sprintf(" (%d non-finite)", m.NaN+m.Inf)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s (%d)\t%s\t%s\t%s\t%s\n", k, sparkline(pts.Values, sparkW), count,
+			num(float64(m.Initial)), num(float64(m.Final)), m.FinalStep, lo, hi, num(float64(m.Mean)), best)
+	}
+	return tw.Flush()
+}
+
+func (e *env) showUserSummary(w io.Writer, raw json.RawMessage) {
+	var user map[string]any
+	if json.Unmarshal(raw, &user) != nil || len(user) == 0 {
+		return
+	}
+	flat := map[string]string{}
+	flatten("", user, flat)
+	keys := make([]string, 0, len(flat))
+	for k := range flat {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(w, "\nsummary set by the run")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, k := range keys {
+		fmt.Fprintf(tw, "  %s\t%s\n", k, flat[k])
+	}
+	tw.Flush()
+}
+
+func (e *env) showEvents(ctx context.Context, st store.Store, w io.Writer, id string) error {
+	evs, err := st.Events(ctx, id)
+	if err != nil || len(evs) == 0 {
+		return err
+	}
+	fmt.Fprintln(w, "\nevents")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, ev := range evs {
+		step := ""
+		if ev.Step != nil {
+			step = fmt.Sprintf("step %d", *ev.Step)
+		}
+		what := ev.Title
+		if ev.Text != "" {
+			if what != "" {
+				what += ": "
+			}
+			what += ev.Text
+		}
+		kind := ev.Kind
+		if ev.Level != "" {
+			kind += " " + ev.Level
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", when(ev.Time), step, kind, what)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// lastLine returns the last non-empty line of a traceback: the exception.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
