@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -26,10 +29,23 @@ import (
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, now: time.Now}
+	if path := os.Getenv("RUNLOG_CPUPROFILE"); path != "" { // for performance work
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	// A short-lived process: collecting garbage less often is faster.
+	debug.SetGCPercent(400)
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	e := &env{stdout: out, stderr: os.Stderr, now: time.Now, tty: isTerminal(os.Stdout), cols: width(os.Stdout)}
 	root := newRoot(e)
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	if ferr := out.Flush(); err == nil && ferr != nil && !errors.Is(ferr, syscall.EPIPE) {
+		err = ferr
+	}
+	if err != nil {
 		fmt.Fprintf(e.stderr, "runlog: %v\n", err)
 		return 1
 	}
@@ -44,6 +60,23 @@ type env struct {
 	stderr io.Writer
 	now    func() time.Time
 	quiet  bool
+	tty    bool // stdout is a terminal
+	cols   int  // its width
+}
+
+// colors reports whether output may use colors: on a terminal, unless
+// NO_COLOR is set (https://no-color.org).
+func (e *env) colors() bool {
+	_, no := os.LookupEnv("NO_COLOR")
+	return e.tty && !no
+}
+
+// width returns the width of the output in columns.
+func (e *env) width() int {
+	if e.cols > 0 {
+		return e.cols
+	}
+	return 100
 }
 
 func newRoot(e *env) *cobra.Command {

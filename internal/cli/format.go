@@ -20,13 +20,6 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// colors reports whether output to w may use colors: on a terminal, unless
-// NO_COLOR is set (https://no-color.org).
-func colors(w io.Writer) bool {
-	_, no := os.LookupEnv("NO_COLOR")
-	return !no && isTerminal(w)
-}
-
 // width returns the width of the terminal w, or 100 when w is not one.
 func width(w io.Writer) int {
 	if f, ok := w.(*os.File); ok {

@@ -40,6 +40,7 @@ as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `
 			}
 			defer st.Close()
 			q := f
+			q.Brief = !asJSON
 			if status == runfmt.StatusCrashed {
 				q.Status = runfmt.StatusRunning // crashed runs are stored as running
 			}
@@ -82,7 +83,7 @@ func (e *env) lsTable(runs []store.Run) error {
 		fmt.Fprintf(e.stdout, "no runs in %s\n", e.homeDir())
 		return nil
 	}
-	color := colors(e.stdout)
+	color := e.colors()
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tPROJECT\tSTATUS\tSTEP\tDURATION\tTRAIN LOSS\tVAL LOSS\tSTARTED")
 	now := e.now()

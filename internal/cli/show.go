@@ -101,7 +101,7 @@ func (e *env) showJSON(ctx context.Context, st store.Store, r store.Run, sum sum
 
 func (e *env) showText(ctx context.Context, st store.Store, r store.Run, s summary.Summary) error {
 	w := e.stdout
-	color := colors(w)
+	color := e.colors()
 	status := s.Status
 	if r.ExitCode != nil && status != runfmt.StatusRunning {
 		status += fmt.Sprintf(" (exit %d)", *r.ExitCode)
@@ -228,7 +228,7 @@ func (e *env) showMetrics(ctx context.Context, st store.Store, r store.Run, s su
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	sparkW := max(8, min(32, width(e.stdout)-100))
+	sparkW := max(8, min(32, e.width()-100))
 	fmt.Fprintln(e.stdout, "\nmetrics")
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  key\tcurve\tcount\tfirst\tfinal (step)\tmin (step)\tmax (step)\tmean\tbest (step)")

@@ -64,15 +64,24 @@ type runFile struct {
 // Home indexes every run folder of home into st.
 func Home(ctx context.Context, st store.Store, home string, opt Options) (Result, error) {
 	var res Result
+	// Listing the folders and reading the cursors overlap: with many runs,
+	// both take a while.
+	var cursors map[string]store.Cursor
+	var cerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cursors, cerr = st.Cursors(ctx)
+	}()
 	files, err := scan(filepath.Join(home, layout.RunsDir))
+	<-done
 	if err != nil {
 		return res, err
+	}
+	if cerr != nil {
+		return res, cerr
 	}
 	res.Runs = len(files)
-	cursors, err := st.Cursors(ctx)
-	if err != nil {
-		return res, err
-	}
 	var todo []runFile
 	present := make(map[string]bool, len(files))
 	for _, f := range files {

@@ -65,9 +65,11 @@ type Store interface {
 	// DeleteRun removes a run and everything of it from the store.
 	DeleteRun(ctx context.Context, id string) error
 
-	// Runs returns the runs that match f, newest first.
+	// Runs returns the runs that match f, newest first, with the fields
+	// a listing shows: identity, tags, hypothesis, status, times, host,
+	// folder, config, last step and final losses. Run returns all fields.
 	Runs(ctx context.Context, f Filter) ([]Run, error)
-	// Run returns one run by exact id.
+	// Run returns one run by exact id, with all its fields.
 	Run(ctx context.Context, id string) (Run, error)
 	// Resolve finds the run that ref names: an id, a unique id prefix or a
 	// unique name.
@@ -169,6 +171,11 @@ type Filter struct {
 	Tag     string
 	Name    string // substring of the name
 	Limit   int    // 0 means no limit
+	// Brief limits the fields Runs fills to those a table of runs shows:
+	// id, name, project, group, status, exit code, times, active time,
+	// last step and final losses. Reading fewer columns of thousands of
+	// runs is markedly faster.
+	Brief bool
 }
 
 // PointsOptions select points of a series.

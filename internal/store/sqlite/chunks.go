@@ -74,7 +74,7 @@ func (w *batchWriter) points() error {
 		return err
 	}
 	defer cw.update.Close()
-	maxStep := int64(-1)
+	lasts := make(map[string]series.Point, len(w.b.Points))
 	keys := make([]string, 0, len(w.b.Points))
 	for k := range w.b.Points {
 		keys = append(keys, k)
@@ -92,9 +92,9 @@ func (w *batchWriter) points() error {
 		if err := cw.appendSeries(s, pts); err != nil {
 			return fmt.Errorf("series %q: %w", key, err)
 		}
-		maxStep = max(maxStep, s.stats.Last.Step)
+		lasts[key] = s.stats.Last
 	}
-	return w.exec("UPDATE runs SET max_step = max(max_step, ?) WHERE id = ?", maxStep, w.b.RunID)
+	return w.updateLatest(lasts)
 }
 
 // appendSeries appends points to a series: first into its open head chunk,
@@ -228,31 +228,7 @@ func (w *batchWriter) rewind(step int64) error {
 			return err
 		}
 	}
-	return w.remaxStep()
-}
-
-// remaxStep sets the run's greatest step from its series' statistics.
-func (w *batchWriter) remaxStep() error {
-	rows, err := w.tx.QueryContext(w.ctx, "SELECT stats FROM series WHERE run_id = ?", w.b.RunID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	maxStep := int64(-1)
-	for rows.Next() {
-		var raw []byte
-		var st series.Stats
-		if err := rows.Scan(&raw); err != nil {
-			return err
-		}
-		if st.UnmarshalBinary(raw) == nil && st.Count > 0 {
-			maxStep = max(maxStep, st.Last.Step)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return w.exec("UPDATE runs SET max_step = ? WHERE id = ?", maxStep, w.b.RunID)
+	return w.recomputeLatest()
 }
 
 // putSplit stores the kept part of a chunk in its place and the dropped

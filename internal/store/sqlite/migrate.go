@@ -37,6 +37,12 @@ CREATE TABLE runs (
 	config      TEXT NOT NULL DEFAULT '{}',
 	summary     TEXT NOT NULL DEFAULT '{}',
 	max_step    INTEGER NOT NULL DEFAULT -1,
+	active      REAL NOT NULL DEFAULT 0,
+	segments    INTEGER NOT NULL DEFAULT 0,
+	train_key   TEXT NOT NULL DEFAULT '',
+	train_last  BLOB,
+	val_key     TEXT NOT NULL DEFAULT '',
+	val_last    BLOB,
 	keymap      TEXT NOT NULL DEFAULT '{}',
 	cur_seq     INTEGER NOT NULL DEFAULT 0,
 	cur_offset  INTEGER NOT NULL DEFAULT 0,
@@ -64,7 +70,6 @@ CREATE TABLE series (
 	next_chunk INTEGER NOT NULL DEFAULT 0,
 	UNIQUE (run_id, key)
 );
-CREATE INDEX series_key ON series (key);
 
 CREATE TABLE chunks (
 	series_id  INTEGER NOT NULL,

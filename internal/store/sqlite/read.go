@@ -72,19 +72,54 @@ func (db *DB) KeyIDs(ctx context.Context, runID string) (map[uint32]string, erro
 
 const runColumns = `r.id, r.project, r.name, r.grp, r.tags, r.notes, r.hypothesis, r.status, r.exit_code, r.error,
 	r.start_time, r.end_time, r.last_time, r.host, r.user_name, r.command, r.cwd, r.git, r.env, r.parent,
-	r.path, r.config, r.summary, r.max_step,
-	(SELECT coalesce(sum(last - start), 0) FROM segments s WHERE s.run_id = r.id),
-	(SELECT count(*) FROM segments s WHERE s.run_id = r.id)`
+	r.path, r.config, r.summary, r.max_step, r.active, r.segments, r.train_last, r.val_last`
+
+// listColumns are the columns Runs reads: what a listing of many runs needs.
+const listColumns = `r.id, r.project, r.name, r.grp, r.tags, r.hypothesis, r.status, r.exit_code,
+	r.start_time, r.end_time, r.last_time, r.host, r.path, r.config, r.max_step, r.active, r.segments,
+	r.train_last, r.val_last`
+
+// briefColumns are the columns Runs reads with Filter.Brief.
+const briefColumns = `r.id, r.project, r.name, r.grp, r.status, r.exit_code, r.start_time, r.end_time,
+	r.last_time, r.max_step, r.active, r.train_last, r.val_last`
+
+func scanBrief(sc interface{ Scan(...any) error }) (store.Run, error) {
+	var r store.Run
+	var train, val []byte
+	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &r.Status, &r.ExitCode, &r.Start, &r.End,
+		&r.Last, &r.MaxStep, &r.Active, &train, &val)
+	r.TrainLoss, r.ValLoss = decodePoint(train), decodePoint(val)
+	return r, err
+}
+
+func scanListed(sc interface{ Scan(...any) error }) (store.Run, error) {
+	var r store.Run
+	var tags, config string
+	var train, val []byte
+	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Hypothesis, &r.Status, &r.ExitCode,
+		&r.Start, &r.End, &r.Last, &r.Host, &r.Path, &config, &r.MaxStep, &r.Active, &r.Segments, &train, &val)
+	if err != nil {
+		return r, err
+	}
+	if tags != "[]" {
+		json.Unmarshal([]byte(tags), &r.Tags)
+	}
+	r.Config = json.RawMessage(config)
+	r.TrainLoss, r.ValLoss = decodePoint(train), decodePoint(val)
+	return r, nil
+}
 
 func scanRun(sc interface{ Scan(...any) error }) (store.Run, error) {
 	var r store.Run
 	var tags, cmd, git, env, config, summary string
+	var train, val []byte
 	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Notes, &r.Hypothesis, &r.Status,
 		&r.ExitCode, &r.Error, &r.Start, &r.End, &r.Last, &r.Host, &r.User, &cmd, &r.Dir, &git, &env,
-		&r.Parent, &r.Path, &config, &summary, &r.MaxStep, &r.Active, &r.Segments)
+		&r.Parent, &r.Path, &config, &summary, &r.MaxStep, &r.Active, &r.Segments, &train, &val)
 	if err != nil {
 		return r, err
 	}
+	r.TrainLoss, r.ValLoss = decodePoint(train), decodePoint(val)
 	json.Unmarshal([]byte(tags), &r.Tags)
 	json.Unmarshal([]byte(cmd), &r.Command)
 	json.Unmarshal([]byte(env), &r.Env)
@@ -96,8 +131,8 @@ func scanRun(sc interface{ Scan(...any) error }) (store.Run, error) {
 	return r, nil
 }
 
-// Runs returns the runs that match f, newest first, with their final train
-// and validation loss.
+// Runs returns the runs that match f, newest first, with the fields a
+// listing needs (see store.Store).
 func (db *DB) Runs(ctx context.Context, f store.Filter) ([]store.Run, error) {
 	var where []string
 	var args []any
@@ -113,13 +148,16 @@ func (db *DB) Runs(ctx context.Context, f store.Filter) ([]store.Run, error) {
 	if f.Name != "" {
 		where, args = append(where, "instr(lower(r.name), lower(?)) > 0"), append(args, f.Name)
 	}
-	q := "SELECT " + runColumns + " FROM runs r"
+	cols, scan := listColumns, scanListed
+	if f.Brief {
+		cols, scan = briefColumns, scanBrief
+	}
+	q := "SELECT " + cols + " FROM runs r"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY r.start_time DESC, r.id"
 	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+		q += fmt.Sprintf(" ORDER BY r.start_time DESC, r.id LIMIT %d", f.Limit)
 	}
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -127,83 +165,27 @@ func (db *DB) Runs(ctx context.Context, f store.Filter) ([]store.Run, error) {
 	}
 	defer rows.Close()
 	var runs []store.Run
-	index := map[string]int{}
 	for rows.Next() {
-		r, err := scanRun(rows)
+		r, err := scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
-		index[r.ID] = len(runs)
 		runs = append(runs, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	if err := db.fillLosses(ctx, runs, index, ""); err != nil {
-		return nil, err
+	if f.Limit == 0 {
+		// Reading the table in its own order and sorting here is faster
+		// than walking the index for every run.
+		sort.Slice(runs, func(i, j int) bool {
+			if runs[i].Start != runs[j].Start {
+				return runs[i].Start > runs[j].Start
+			}
+			return runs[i].ID < runs[j].ID
+		})
 	}
 	return runs, nil
-}
-
-// fillLosses sets the final train and validation loss of runs from the
-// statistics of their loss series; with only set, of that run alone.
-func (db *DB) fillLosses(ctx context.Context, runs []store.Run, index map[string]int, only string) error {
-	if len(runs) == 0 {
-		return nil
-	}
-	keys := append(append([]string{}, store.TrainLossKeys...), store.ValLossKeys...)
-	q := "SELECT run_id, key, stats FROM series WHERE key IN (?" + strings.Repeat(", ?", len(keys)-1) + ")"
-	args := make([]any, len(keys))
-	for i, k := range keys {
-		args[i] = k
-	}
-	if only != "" {
-		q += " AND run_id = ?"
-		args = append(args, only)
-	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("list runs: %w", mapErr(err))
-	}
-	defer rows.Close()
-	rank := map[string]int{}
-	for i, k := range store.TrainLossKeys {
-		rank[k] = i
-	}
-	for i, k := range store.ValLossKeys {
-		rank[k] = i
-	}
-	trainRank := map[string]int{}
-	valRank := map[string]int{}
-	for rows.Next() {
-		var id, key string
-		var raw []byte
-		if err := rows.Scan(&id, &key, &raw); err != nil {
-			return err
-		}
-		i, ok := index[id]
-		if !ok {
-			continue
-		}
-		var st series.Stats
-		if st.UnmarshalBinary(raw) != nil || st.Count == 0 {
-			continue
-		}
-		last := st.Last
-		isTrain := false
-		for _, k := range store.TrainLossKeys {
-			isTrain = isTrain || k == key
-		}
-		ranks, dst := valRank, &runs[i].ValLoss
-		if isTrain {
-			ranks, dst = trainRank, &runs[i].TrainLoss
-		}
-		if r, seen := ranks[id]; !seen || rank[key] < r {
-			ranks[id] = rank[key]
-			*dst = &last
-		}
-	}
-	return rows.Err()
 }
 
 // Run returns one run.
@@ -215,11 +197,7 @@ func (db *DB) Run(ctx context.Context, id string) (store.Run, error) {
 	if err != nil {
 		return r, fmt.Errorf("run %s: %w", id, mapErr(err))
 	}
-	runs := []store.Run{r}
-	if err := db.fillLosses(ctx, runs, map[string]int{id: 0}, id); err != nil {
-		return r, err
-	}
-	return runs[0], nil
+	return r, nil
 }
 
 // Resolve finds the run ref names: an exact id, a unique id prefix, or a

@@ -88,6 +88,11 @@ func (w *batchWriter) write() error {
 			return fmt.Errorf("run %s event: %w", b.RunID, err)
 		}
 	}
+	if b.Header != nil || b.Resume != nil || b.Last > 0 || b.Status != nil {
+		if err := w.updateSegments(); err != nil {
+			return fmt.Errorf("run %s: %w", b.RunID, err)
+		}
+	}
 	n := b.Next
 	return w.exec("UPDATE runs SET cur_seq = ?, cur_offset = ?, cur_size = ?, cur_mtime = ? WHERE id = ?",
 		n.Seq, n.Offset, n.Size, n.Mtime, b.RunID)

@@ -392,9 +392,18 @@ func testRunsFilter(t *testing.T, s store.Store) {
 			t.Errorf("Runs(%+v) = %v, want %v", tt.f, ids, tt.want)
 		}
 	}
-	runs, _ := s.Runs(ctx, store.Filter{Status: "failed"})
-	if r := runs[0]; r.TrainLoss == nil || r.TrainLoss.Value != 12 || r.ValLoss == nil || r.ValLoss.Value != 7 {
-		t.Errorf("losses of b2: train %v val %v, want 12 (train_loss preferred over loss) and 7", r.TrainLoss, r.ValLoss)
+	for _, brief := range []bool{false, true} {
+		runs, _ := s.Runs(ctx, store.Filter{Status: "failed", Brief: brief})
+		r := runs[0]
+		if r.TrainLoss == nil || r.TrainLoss.Value != 12 || r.ValLoss == nil || r.ValLoss.Value != 7 {
+			t.Errorf("brief %v: losses of b2: train %v val %v, want 12 (train_loss preferred over loss) and 7", brief, r.TrainLoss, r.ValLoss)
+		}
+		if r.Name != "high lr" || r.Project != "lm" || r.Status != "failed" || r.MaxStep != 2 || r.Start != T0+1 {
+			t.Errorf("brief %v: run %+v", brief, r)
+		}
+		if !brief && (len(r.Tags) != 1 || r.Tags[0] != "t1") {
+			t.Errorf("tags %v, want [t1]", r.Tags)
+		}
 	}
 }
 
