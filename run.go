@@ -2,6 +2,7 @@ package runlog
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -296,7 +297,7 @@ func (r *Run) end(st runfmt.Status) error {
 	r.mu.Unlock()
 	err := r.w.close(r)
 	if dropped > 0 {
-		err = fmt.Errorf("runlog: %d metric values were dropped because the disk did not keep up: %v", dropped, err)
+		err = errors.Join(fmt.Errorf("runlog: %d metric values were dropped: the disk did not keep up and %d MiB of records were waiting", dropped, maxBuffer>>20), err)
 	}
 	return err
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The main job: build runlog, train the tiny language model twice with
+# different learning rates, then list, show and export the runs.
+# Runs go to $RUNLOG_HOME, else ./runlog.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RUNLOG_HOME="${RUNLOG_HOME:-$PWD/runlog}"
+
+echo "== building runlog and the tiny LM"
+CGO_ENABLED=0 go build -o bin/runlog ./cmd/runlog
+CGO_ENABLED=0 go build -o bin/tinylm ./examples/tinylm
+
+echo "== training with lr 1e-2, then 3e-3 (about 30 s each on 2 cores)"
+bin/tinylm -config examples/tinylm/config.json -name lr-1e-2 \
+  -hypothesis "lr 1e-2 reaches val loss < 1 within 800 steps"
+bin/tinylm -config examples/tinylm/config.json -set lr=3e-3 -name lr-3e-3 \
+  -hypothesis "a 3x smaller lr is slower and ends higher"
+
+echo; echo "== runlog ls --project tinylm"
+bin/runlog ls --project tinylm
+echo; echo "== runlog show lr-1e-2"
+bin/runlog show lr-1e-2
+echo; echo "== runlog export"
+bin/runlog export lr-1e-2
+bin/runlog export lr-3e-3
+echo; echo "== the first rows of lr-1e-2's metrics.csv"
+id=$(bin/runlog ls --project tinylm --name lr-1e-2 --limit 1 --json | sed -n 's/.*"id": "\(.*\)".*/\1/p' | head -1)
+head -4 "$RUNLOG_HOME/runs/$id/metrics.csv"
