@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/testfs"
 )
 
 // run runs the runlog command with args against home and returns its
@@ -289,5 +290,21 @@ func TestTornTailIsReported(t *testing.T) {
 	}
 	if !strings.Contains(out, "k3v9x2ab") || !strings.Contains(out, "crashed") {
 		t.Errorf("the run whose status record was torn should be listed as crashed:\n%s", out)
+	}
+}
+
+// TestReadOnlyHome lists the runs of a home that cannot be written — an
+// archive, a read-only mount — from what was indexed before, with a
+// warning.
+func TestReadOnlyHome(t *testing.T) {
+	home := fixtureHome(t)
+	mustRun(t, home, "index")
+	testfs.ReadOnly(t, home, filepath.Join(home, "runlog.db"))
+	out, warn, err := run(t, home, "ls")
+	if err != nil {
+		t.Fatalf("ls in a read-only home: %v", err)
+	}
+	if !strings.Contains(out, "k3v9x2ab") || !strings.Contains(warn, "read-only") {
+		t.Errorf("ls in a read-only home:\n%s\nwarnings: %s", out, warn)
 	}
 }

@@ -162,13 +162,15 @@ func (e *env) showText(ctx context.Context, st store.Store, r store.Run, s summa
 	line("folder", r.Path)
 	kv.Flush()
 
-	if err := e.showConfig(w, r.Config); err != nil {
+	if err := showObject(w, "config", r.Config); err != nil {
 		return err
 	}
 	if err := e.showMetrics(ctx, st, r, s); err != nil {
 		return err
 	}
-	e.showUserSummary(w, r.Summary)
+	if err := showObject(w, "summary set by the run", r.Summary); err != nil {
+		return err
+	}
 	if b := s.Best; b != nil {
 		fmt.Fprintf(w, "\nbest checkpoint  %s", b.Path)
 		if b.Step != nil {
@@ -184,19 +186,21 @@ func (e *env) showText(ctx context.Context, st store.Store, r store.Run, s summa
 	return e.showEvents(ctx, st, w, r.ID)
 }
 
-func (e *env) showConfig(w io.Writer, raw json.RawMessage) error {
-	var cfg map[string]any
-	if len(raw) == 0 || json.Unmarshal(raw, &cfg) != nil || len(cfg) == 0 {
+// showObject prints a JSON object under a title as dotted keys in order,
+// one per line; it prints nothing for an empty or invalid object.
+func showObject(w io.Writer, title string, raw json.RawMessage) error {
+	var obj map[string]any
+	if len(raw) == 0 || json.Unmarshal(raw, &obj) != nil || len(obj) == 0 {
 		return nil
 	}
 	flat := map[string]string{}
-	flatten("", cfg, flat)
+	flatten("", obj, flat)
 	keys := make([]string, 0, len(flat))
 	for k := range flat {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	fmt.Fprintln(w, "\nconfig")
+	fmt.Fprintf(w, "\n%s\n", title)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, k := range keys {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, flat[k])
@@ -255,26 +259,6 @@ func (e *env) showMetrics(ctx context.Context, st store.Store, r store.Run, s su
 			num(float64(m.Initial)), num(float64(m.Final)), m.FinalStep, lo, hi, num(float64(m.Mean)), best)
 	}
 	return tw.Flush()
-}
-
-func (e *env) showUserSummary(w io.Writer, raw json.RawMessage) {
-	var user map[string]any
-	if json.Unmarshal(raw, &user) != nil || len(user) == 0 {
-		return
-	}
-	flat := map[string]string{}
-	flatten("", user, flat)
-	keys := make([]string, 0, len(flat))
-	for k := range flat {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	fmt.Fprintln(w, "\nsummary set by the run")
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	for _, k := range keys {
-		fmt.Fprintf(tw, "  %s\t%s\n", k, flat[k])
-	}
-	tw.Flush()
 }
 
 func (e *env) showEvents(ctx context.Context, st store.Store, w io.Writer, id string) error {

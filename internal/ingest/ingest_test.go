@@ -393,3 +393,39 @@ func TestTwoProcessesIndexAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestBadRecordsSkipped indexes a run.log whose records pass their checksum
+// but break the rules — a negative step, an undefined key id, a bad time,
+// JSON that does not parse — written by a faulty writer: each is skipped
+// with a warning and the good records around them are indexed.
+func TestBadRecordsSkipped(t *testing.T) {
+	b := []byte(runfmt.Magic)
+	b, _ = runfmt.AppendJSON(b, runfmt.TypeHeader, 1, runfmt.Header{Format: 1, ID: "bad", Time: 1764201600})
+	b = runfmt.AppendKey(b, 2, 0, "loss")
+	b = runfmt.AppendMetrics(b, 3, 0, 1764201601, []uint32{0}, []float64{1})
+	b = runfmt.AppendMetrics(b, 4, -5, 1764201602, []uint32{0}, []float64{2})         // negative step
+	b = runfmt.AppendMetrics(b, 5, 1, 1764201603, []uint32{0, 9}, []float64{3, 4})    // key 9 undefined
+	b = runfmt.AppendMetrics(b, 6, 2, math.NaN(), []uint32{0}, []float64{5})          // no time
+	b = runfmt.AppendRecord(b, runfmt.TypeSummary, 7, []byte(`{"a": `))               // bad JSON
+	b = runfmt.AppendRecord(b, runfmt.TypeStatus, 8, []byte(`{"status":"exploded"}`)) // unknown status
+	b = runfmt.AppendRecord(b, 99, 9, []byte("from the future"))                      // unknown type
+	b = runfmt.AppendMetrics(b, 10, 3, 1764201604, []uint32{0}, []float64{6})
+	home := homeWith(t, "bad", b)
+	st := openStore(t, home)
+	_, warns := index(t, st, home)
+	if len(warns) != 5 {
+		t.Errorf("%d warnings, want 5 (negative step, undefined key, bad time, bad JSON, unknown status):\n%v", len(warns), warns)
+	}
+	for _, w := range warns {
+		if !strings.Contains(w.Error(), "run.log: offset") {
+			t.Errorf("warning %q does not name the file and offset", w)
+		}
+	}
+	p, _ := st.Points(ctx, "bad", "loss", store.PointsOptions{})
+	if !reflect.DeepEqual(p.Steps, []int64{0, 1, 3}) || !reflect.DeepEqual(p.Values, []float64{1, 3, 6}) {
+		t.Errorf("points %v %v, want steps 0 1 3 with values 1 3 6", p.Steps, p.Values)
+	}
+	if r, _ := st.Run(ctx, "bad"); r.Status != "running" {
+		t.Errorf("status %q: an unknown status must not be applied", r.Status)
+	}
+}

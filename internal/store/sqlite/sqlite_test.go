@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
+	"github.com/runlog/runlog/internal/testfs"
 
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
@@ -104,9 +103,7 @@ func TestReadOnlyStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	undo := makeReadOnly(t, home, path)
-	defer undo()
-
+	testfs.ReadOnly(t, home, path)
 	ro, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatalf("open read-only store: %v", err)
@@ -121,19 +118,4 @@ func TestReadOnlyStore(t *testing.T) {
 	if _, err := sqlite.Open(filepath.Join(home, "sub", "new.db")); err == nil {
 		t.Fatal("creating a store in a read-only folder succeeded")
 	}
-}
-
-// makeReadOnly makes paths unwritable: with chattr +i when running as root,
-// who ignores permissions, else with chmod.
-func makeReadOnly(t *testing.T, dir, file string) (undo func()) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		os.Chmod(file, 0o444)
-		os.Chmod(dir, 0o555)
-		return func() { os.Chmod(dir, 0o755); os.Chmod(file, 0o644) }
-	}
-	if out, err := exec.Command("chattr", "+i", file, dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot make files read-only as root here (chattr: %v %s)", err, out)
-	}
-	return func() { exec.Command("chattr", "-i", file, dir).Run() }
 }
