@@ -104,12 +104,12 @@ func (bl *builder) add(rec runfmt.Record) {
 			bl.warnRecord(rec, fmt.Errorf("bad time"))
 			break
 		}
-		b.Last = max(b.Last, t)
+		b.Seen(t)
 	case runfmt.TypeHeader:
 		var h runfmt.Header
 		if bl.decode(rec, &h) {
 			b.Header = &h
-			b.Last = max(b.Last, h.Time)
+			b.Seen(h.Time)
 		}
 	case runfmt.TypeConfig:
 		var cfg map[string]any
@@ -134,7 +134,7 @@ func (bl *builder) add(rec runfmt.Record) {
 				break
 			}
 			b.Status = &s
-			b.Last = max(b.Last, s.Time)
+			b.Seen(s.Time)
 		}
 	case runfmt.TypeArtifact:
 		var a runfmt.Artifact
@@ -147,7 +147,7 @@ func (bl *builder) add(rec runfmt.Record) {
 		if bl.decode(rec, &e) {
 			runfmt.NumberValue(e.Data)
 			b.Events = append(b.Events, store.Event{Event: e, Seq: rec.Seq})
-			b.Last = max(b.Last, e.Time)
+			b.Seen(e.Time)
 		}
 	case runfmt.TypeDefine:
 		var d runfmt.Define
@@ -165,7 +165,7 @@ func (bl *builder) add(rec runfmt.Record) {
 		var r runfmt.Resume
 		if bl.decode(rec, &r) {
 			b.Resume = &r
-			b.Last = max(b.Last, r.Time)
+			b.Seen(r.Time)
 			b.Events = append(b.Events, store.Event{Seq: rec.Seq, Event: runfmt.Event{
 				Kind: runfmt.EventResumed, Time: r.Time, Text: fmt.Sprintf("resumed on %s (pid %d)", r.Host, r.PID)}})
 		}
@@ -213,7 +213,7 @@ func (bl *builder) metrics(rec runfmt.Record) {
 		return
 	}
 	ms := int64(math.Round(m.Time * 1000))
-	bl.b.Last = max(bl.b.Last, m.Time)
+	bl.b.Seen(m.Time)
 	for i := 0; i < m.Len(); i++ {
 		id, v := m.At(i)
 		pts := bl.pointsFor(id)

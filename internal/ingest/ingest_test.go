@@ -429,3 +429,24 @@ func TestBadRecordsSkipped(t *testing.T) {
 		t.Errorf("status %q: an unknown status must not be applied", r.Status)
 	}
 }
+
+// TestLostHeader indexes a run.log whose header record is corrupt: the run
+// starts at its earliest record, so its times stay meaningful.
+func TestLostHeader(t *testing.T) {
+	data := append([]byte(nil), fixture(t, "basic")...)
+	data[40] ^= 0xff // inside the header record
+	home := homeWith(t, "k3v9x2ab", data)
+	st := openStore(t, home)
+	_, warns := index(t, st, home)
+	if len(warns) != 1 {
+		t.Fatalf("warnings %v, want one about the corrupt header", warns)
+	}
+	r, err := st.Run(ctx, "k3v9x2ab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Start != 1764201600.75 || r.Wallclock() != 1.75 || r.Active != 1.75 || r.Project != "default" {
+		t.Errorf("start %v, wallclock %v, active %v, project %q; want 1764201600.75, 1.75, 1.75, default",
+			r.Start, r.Wallclock(), r.Active, r.Project)
+	}
+}

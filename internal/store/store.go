@@ -200,6 +200,7 @@ type Batch struct {
 	Config  json.RawMessage            // the latest complete config
 	Summary map[string]json.RawMessage // updates; JSON null deletes a key
 	Status  *runfmt.Status             // the latest status
+	First   float64                    // the earliest record time in the batch
 	Last    float64                    // the latest record time in the batch
 	Defines map[string]string          // key -> goal
 	Arts    []Artifact
@@ -208,6 +209,14 @@ type Batch struct {
 	// KeyIDs are the run.log key ids defined in this batch; ingest keeps
 	// them with the run to decode later batches.
 	KeyIDs map[uint32]string
+}
+
+// Seen accounts for a record time in First and Last.
+func (b *Batch) Seen(t float64) {
+	if b.First == 0 || t < b.First {
+		b.First = t
+	}
+	b.Last = max(b.Last, t)
 }
 
 // Empty reports whether the batch changes nothing but the cursor.

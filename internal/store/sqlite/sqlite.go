@@ -44,13 +44,9 @@ const busyTimeout = 60 * time.Second
 // read-only when it already holds an up-to-date store; Write then returns
 // store.ErrReadOnly.
 func Open(path string) (*DB, error) {
-	db, err := open(path, false)
+	db, err := openWritable(path)
 	if err == nil {
-		err = db.migrate(context.Background())
-		if err == nil {
-			return db, nil
-		}
-		db.Close()
+		return db, nil
 	}
 	if !isReadOnly(err) {
 		return nil, fmt.Errorf("open store %s: %w", path, mapErr(err))
@@ -69,6 +65,28 @@ func Open(path string) (*DB, error) {
 	return ro, nil
 }
 
+// openWritable opens the store for writing and migrates it. Processes that
+// open a new store at the same moment contend for it while it is created
+// and switched to WAL mode, and SQLite then reports "busy" at once instead
+// of waiting, so opening is retried for as long as a write would wait.
+func openWritable(path string) (*DB, error) {
+	deadline := time.Now().Add(busyTimeout)
+	for try := 1; ; try++ {
+		db, err := open(path, false)
+		if err == nil {
+			err = db.migrate(context.Background())
+			if err == nil {
+				return db, nil
+			}
+			db.Close()
+		}
+		if sqliteCode(err) != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(time.Duration(min(try, 20)) * 5 * time.Millisecond)
+	}
+}
+
 func open(path string, readOnly bool) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -83,12 +101,15 @@ func open(path string, readOnly bool) (*DB, error) {
 		// could not be created next to it.
 		q.Set("mode", "ro")
 		q.Set("immutable", "1")
-	} else {
-		q.Set("_journal_mode", "WAL")
-		q.Set("_synchronous", "NORMAL")
 	}
 	base := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?"
-	w, err := sql.Open("sqlite", base+q.Encode()+"&_txlock=immediate")
+	// Only the writer sets the journal mode: it is kept in the file, and
+	// setting it takes a lock that readers should never wait for.
+	wq := q.Encode()
+	if !readOnly {
+		wq += "&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"
+	}
+	w, err := sql.Open("sqlite", base+wq)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +184,7 @@ func mapErr(err error) error {
 	case sqlite3.SQLITE_READONLY:
 		return fmt.Errorf("%w (%v)", store.ErrReadOnly, err)
 	case sqlite3.SQLITE_BUSY:
-		return fmt.Errorf("store is busy: another runlog process held it for more than %v: %w", busyTimeout, err)
+		return fmt.Errorf("store is busy: another runlog process is writing to it (%w); try again", err)
 	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
 		return fmt.Errorf("store file is damaged (%w); it is only an index: move it away and run `runlog index` to rebuild it from the run folders", err)
 	}

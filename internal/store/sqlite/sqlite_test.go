@@ -3,9 +3,11 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/runlog/runlog/internal/runfmt"
@@ -117,5 +119,33 @@ func TestReadOnlyStore(t *testing.T) {
 	}
 	if _, err := sqlite.Open(filepath.Join(home, "sub", "new.db")); err == nil {
 		t.Fatal("creating a store in a read-only folder succeeded")
+	}
+}
+
+// TestConcurrentCreate opens a new store from several connections at once,
+// as several runlog commands started together do: all succeed.
+func TestConcurrentCreate(t *testing.T) {
+	for round := range 10 {
+		path := filepath.Join(t.TempDir(), "runlog.db")
+		var wg sync.WaitGroup
+		errs := make([]error, 6)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db, err := sqlite.Open(path)
+				if err == nil {
+					err = db.Write(context.Background(), batch(fmt.Sprint("r", i), store.Cursor{}, 10))
+					db.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, opener %d: %v", round, i, err)
+			}
+		}
 	}
 }

@@ -171,6 +171,17 @@ func (w *batchWriter) runFields() error {
 	if b.Status != nil {
 		last = max(last, b.Status.Time)
 	}
+	if b.First > 0 && b.Header == nil {
+		// A run whose header was lost to corruption starts at its
+		// earliest record.
+		if err := w.exec("UPDATE runs SET start_time = ? WHERE id = ? AND start_time = 0", b.First, b.RunID); err != nil {
+			return err
+		}
+		if err := w.exec(`INSERT INTO segments (run_id, idx, start, last)
+			SELECT ?, 0, ?, ? WHERE NOT EXISTS (SELECT 1 FROM segments WHERE run_id = ?)`, b.RunID, b.First, b.First, b.RunID); err != nil {
+			return err
+		}
+	}
 	if last > 0 {
 		if err := w.exec("UPDATE runs SET last_time = max(last_time, ?) WHERE id = ?", last, b.RunID); err != nil {
 			return err
