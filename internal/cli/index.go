@@ -21,7 +21,9 @@ func newIndex(e *env) *cobra.Command {
 command does this first, reading only what is new; run it yourself to see what
 was indexed, or with --rebuild to index everything again from the run folders
 (for example after deleting a damaged runlog.db: the run folders hold all the
-data, the store is only an index).`,
+data, the store is only an index). It also looks in every run folder for logs
+of attached processes (run.<name>.log) that appeared after the run itself
+stopped writing, which other commands only look for in active runs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home := e.homeDir()
@@ -34,7 +36,7 @@ data, the store is only an index).`,
 			}
 			defer db.Close()
 			start := time.Now()
-			res, err := e.index(cmd.Context(), db, ingest.Options{Rebuild: rebuild})
+			res, err := e.index(cmd.Context(), db, ingest.Options{Rebuild: rebuild, Deep: true})
 			if err != nil {
 				return err
 			}

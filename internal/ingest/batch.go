@@ -31,7 +31,7 @@ func newBuilder(f runFile, cur store.Cursor, keys map[uint32]string, warn func(e
 }
 
 func (bl *builder) reset(prev store.Cursor) {
-	bl.b = &store.Batch{RunID: bl.file.id, Path: filepath.Dir(bl.file.path), Prev: prev}
+	bl.b = &store.Batch{RunID: bl.file.id, Stream: bl.file.stream, Path: filepath.Dir(bl.file.path), Prev: prev}
 	clear(bl.byID)
 	bl.points, bl.records = 0, 0
 }
@@ -108,7 +108,9 @@ func (bl *builder) add(rec runfmt.Record) {
 	case runfmt.TypeHeader:
 		var h runfmt.Header
 		if bl.decode(rec, &h) {
-			b.Header = &h
+			if bl.file.stream == store.PrimaryStream { // an attached log's header says who attached, not what the run is
+				b.Header = &h
+			}
 			b.Seen(h.Time)
 		}
 	case runfmt.TypeConfig:

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +32,9 @@ type Options struct {
 	Progress func(done, total int)
 	// Rebuild indexes every run from the start.
 	Rebuild bool
+	// Deep looks for new attached logs (run.<name>.log) in every run
+	// folder, not only in those whose run.log changed.
+	Deep bool
 }
 
 // Result counts what indexing did.
@@ -53,12 +58,13 @@ func (t *TornTail) Error() string {
 	return fmt.Sprintf("%s: offset %d: ignored %d bytes of an incomplete last record (the writer stopped mid-write)", t.File, t.Offset, t.Length)
 }
 
-// runFile is a run folder's run.log as found on disk.
+// runFile is one log of a run folder as found on disk.
 type runFile struct {
-	id   string
-	path string
-	size int64
-	mod  int64
+	id     string // the run
+	stream string // the file's name: run.log or run.<name>.log
+	path   string
+	size   int64
+	mod    int64
 }
 
 // Home indexes every run folder of home into st.
@@ -66,7 +72,7 @@ func Home(ctx context.Context, st store.Store, home string, opt Options) (Result
 	var res Result
 	// Listing the folders and reading the cursors overlap: with many runs,
 	// both take a while.
-	var cursors map[string]store.Cursor
+	var cursors map[string]map[string]store.Cursor
 	var cerr error
 	done := make(chan struct{})
 	go func() {
@@ -82,13 +88,12 @@ func Home(ctx context.Context, st store.Store, home string, opt Options) (Result
 		return res, cerr
 	}
 	res.Runs = len(files)
-	var todo []runFile
+	var todo [][]runFile
 	present := make(map[string]bool, len(files))
 	for _, f := range files {
 		present[f.id] = true
-		c, ok := cursors[f.id]
-		if opt.Rebuild || !ok || c.Size != f.size || c.Mtime != f.mod {
-			todo = append(todo, f)
+		if logs := changed(f, cursors[f.id], opt); len(logs) > 0 {
+			todo = append(todo, logs)
 		}
 	}
 	for id := range cursors {
@@ -99,23 +104,14 @@ func Home(ctx context.Context, st store.Store, home string, opt Options) (Result
 			res.Removed++
 		}
 	}
-	for i, f := range todo {
+	for i, logs := range todo {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		if opt.Rebuild {
-			if err := st.DeleteRun(ctx, f.id); err != nil {
-				return res, err
-			}
-		}
-		n, err := indexRun(ctx, st, f, opt)
-		res.Records += n.Records
-		res.Points += n.Points
-		if n.Records > 0 {
-			res.Indexed++
-		}
+		n, err := indexLogs(ctx, st, logs, opt)
+		res.add(n)
 		if err != nil {
-			return res, fmt.Errorf("index run %s: %w", f.id, err)
+			return res, err
 		}
 		if opt.Progress != nil {
 			opt.Progress(i+1, len(todo))
@@ -124,17 +120,102 @@ func Home(ctx context.Context, st store.Store, home string, opt Options) (Result
 	return res, nil
 }
 
+func (r *Result) add(o Result) {
+	r.Records += o.Records
+	r.Points += o.Points
+	if o.Records > 0 {
+		r.Indexed++
+	}
+}
+
+// changed returns the logs of a run folder that hold data the store has
+// not seen. primary is the folder's run.log. Attached logs (run.<name>.log)
+// are looked for when run.log changed — their writers run while the run's
+// own writer does, which keeps writing heartbeats — or when opt.Deep asks
+// for it; logs the store knows are checked every time.
+func changed(primary runFile, curs map[string]store.Cursor, opt Options) []runFile {
+	stale := func(f runFile) bool {
+		c, ok := curs[f.stream]
+		return opt.Rebuild || !ok || c.Size != f.size || c.Mtime != f.mod
+	}
+	var logs []runFile
+	primaryChanged := stale(primary)
+	if primaryChanged {
+		logs = append(logs, primary)
+	}
+	dir := filepath.Dir(primary.path)
+	if primaryChanged || opt.Deep {
+		for _, f := range attachedLogs(primary.id, dir) {
+			if stale(f) {
+				logs = append(logs, f)
+			}
+		}
+		return logs
+	}
+	var names []string
+	for name := range curs {
+		if name != store.PrimaryStream {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if f, err := stat(primary.id, name, filepath.Join(dir, name)); err == nil && stale(f) {
+			logs = append(logs, f)
+		}
+	}
+	return logs
+}
+
+// attachedLogs lists the run.<name>.log files of a run folder, by name.
+func attachedLogs(id, dir string) []runFile {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []runFile
+	for _, e := range entries {
+		name := e.Name()
+		if name == layout.RunLogFile || !strings.HasPrefix(name, "run.") || !strings.HasSuffix(name, ".log") || e.IsDir() {
+			continue
+		}
+		if f, err := stat(id, name, filepath.Join(dir, name)); err == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// indexLogs indexes logs of one run, its run.log first.
+func indexLogs(ctx context.Context, st store.Store, logs []runFile, opt Options) (Result, error) {
+	var res Result
+	if opt.Rebuild {
+		if err := st.DeleteRun(ctx, logs[0].id); err != nil {
+			return res, err
+		}
+	}
+	for _, f := range logs {
+		n, err := indexRun(ctx, st, f, opt)
+		res.Records += n.Records
+		res.Points += n.Points
+		if err != nil {
+			return res, fmt.Errorf("index run %s (%s): %w", f.id, f.stream, err)
+		}
+	}
+	return res, nil
+}
+
 // Run indexes the run folder dir (whose name is the run id) into st.
 func Run(ctx context.Context, st store.Store, dir string, opt Options) (Result, error) {
-	f, err := stat(filepath.Base(dir), filepath.Join(dir, layout.RunLogFile))
+	id := filepath.Base(dir)
+	f, err := stat(id, layout.RunLogFile, filepath.Join(dir, layout.RunLogFile))
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := indexRun(ctx, st, f, opt)
+	var res Result
+	n, err := indexLogs(ctx, st, append([]runFile{f}, attachedLogs(id, dir)...), opt)
 	res.Runs = 1
-	if res.Records > 0 {
-		res.Indexed = 1
-	}
+	res.add(n)
 	return res, err
 }
 
@@ -161,7 +242,7 @@ func scan(runs string) ([]runFile, error) {
 				if !e.IsDir() || e.Name()[0] == '.' {
 					continue
 				}
-				f, err := stat(e.Name(), filepath.Join(runs, e.Name(), layout.RunLogFile))
+				f, err := stat(e.Name(), layout.RunLogFile, filepath.Join(runs, e.Name(), layout.RunLogFile))
 				if err == nil {
 					files[i], ok[i] = f, true
 				}
@@ -178,12 +259,12 @@ func scan(runs string) ([]runFile, error) {
 	return out, nil
 }
 
-func stat(id, path string) (runFile, error) {
+func stat(id, stream, path string) (runFile, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return runFile{}, err
 	}
-	return runFile{id: id, path: path, size: fi.Size(), mod: fi.ModTime().UnixNano()}, nil
+	return runFile{id: id, stream: stream, path: path, size: fi.Size(), mod: fi.ModTime().UnixNano()}, nil
 }
 
 // maxBatchPoints bounds the points of one batch, and so the memory and the
@@ -210,7 +291,7 @@ func indexRun(ctx context.Context, st store.Store, f runFile, opt Options) (Resu
 
 func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Result, error) {
 	var res Result
-	cur, err := st.Cursor(ctx, f.id)
+	cur, err := st.Cursor(ctx, f.id, f.stream)
 	if err != nil {
 		return res, err
 	}
@@ -222,7 +303,7 @@ func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Res
 	}
 	keys := map[uint32]string{}
 	if cur.Offset > 0 {
-		if keys, err = st.KeyIDs(ctx, f.id); err != nil {
+		if keys, err = st.KeyIDs(ctx, f.id, f.stream); err != nil {
 			return res, err
 		}
 	}

@@ -450,3 +450,71 @@ func TestLostHeader(t *testing.T) {
 			r.Start, r.Wallclock(), r.Active, r.Project)
 	}
 }
+
+// attachedLog writes an attached log, as a process started for a run
+// writes it, with the given steps of train_loss.
+func attachedLog(t *testing.T, path string, seq0 uint64, from, to int64) {
+	t.Helper()
+	var b []byte
+	if seq0 == 0 {
+		b = []byte(runfmt.Magic)
+		b, _ = runfmt.AppendJSON(b, runfmt.TypeHeader, 1, runfmt.Header{Format: 1, ID: "run", Attach: true, Time: 1764201700, Writer: "test"})
+		b = runfmt.AppendKey(b, 2, 0, "train_loss")
+		seq0 = 2
+	}
+	for s := from; s < to; s++ {
+		seq0++
+		b = runfmt.AppendMetrics(b, seq0, s, 1764201700+float64(s), []uint32{0}, []float64{float64(s)})
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(b)
+	f.Close()
+}
+
+// TestAttachedLogs indexes a run whose folder holds, beside run.log, a log
+// written by a process attached to the run.
+func TestAttachedLogs(t *testing.T) {
+	home := homeWith(t, "run", fixture(t, "resume"))
+	dir := filepath.Join(home, "runs", "run")
+	attachedLog(t, filepath.Join(dir, "run.py-7-1.log"), 0, 0, 10)
+	st := openStore(t, home)
+	index(t, st, home)
+	r, _ := st.Run(ctx, "run")
+	if r.Name != "resumed" {
+		t.Errorf("name %q: the run's identity must come from run.log", r.Name)
+	}
+	loss, _ := st.Points(ctx, "run", "train_loss", store.PointsOptions{Superseded: true})
+	if loss.Len() != 8+10 {
+		t.Fatalf("%d train_loss points, want 8 from run.log and 10 from the attached log", loss.Len())
+	}
+	// The attached log grows while run.log does not: it is known, so it is
+	// checked on every index.
+	attachedLog(t, filepath.Join(dir, "run.py-7-1.log"), 12, 10, 15)
+	index(t, st, home)
+	if loss, _ = st.Points(ctx, "run", "train_loss", store.PointsOptions{Superseded: true}); loss.Len() != 23 {
+		t.Fatalf("%d points after the attached log grew, want 23", loss.Len())
+	}
+	// A new attached log next to an unchanged run.log is found by a deep
+	// index (runlog index).
+	attachedLog(t, filepath.Join(dir, "run.py-8-1.log"), 0, 100, 103)
+	index(t, st, home)
+	if loss, _ = st.Points(ctx, "run", "train_loss", store.PointsOptions{Superseded: true}); loss.Len() != 23 {
+		t.Fatalf("%d points: a new attached log beside an unchanged run.log is only looked for by a deep index", loss.Len())
+	}
+	if _, err := ingest.Home(ctx, st, home, ingest.Options{Deep: true}); err != nil {
+		t.Fatal(err)
+	}
+	if loss, _ = st.Points(ctx, "run", "train_loss", store.PointsOptions{Superseded: true}); loss.Len() != 26 {
+		t.Fatalf("%d points after a deep index, want 26", loss.Len())
+	}
+	// Rebuilding gives the same.
+	if _, err := ingest.Home(ctx, st, home, ingest.Options{Rebuild: true}); err != nil {
+		t.Fatal(err)
+	}
+	if loss, _ = st.Points(ctx, "run", "train_loss", store.PointsOptions{Superseded: true}); loss.Len() != 26 {
+		t.Fatalf("%d points after a rebuild, want 26", loss.Len())
+	}
+}

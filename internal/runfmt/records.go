@@ -39,6 +39,9 @@ type Header struct {
 	Env        map[string]string `json:"env,omitempty"`
 	Writer     string            `json:"writer,omitempty"`
 	Parent     string            `json:"parent,omitempty"`
+	// Attach marks the header of a log that a further process writes for
+	// a run created elsewhere (run.<name>.log).
+	Attach bool `json:"attach,omitempty"`
 }
 
 // Git describes the source tree a run was started from.

@@ -52,16 +52,18 @@ var (
 
 // Store is the index of runs.
 type Store interface {
-	// Write applies a batch of one run's records atomically, if the run's
-	// cursor still equals b.Prev; otherwise it returns ErrConflict.
+	// Write applies a batch of records of one stream of a run atomically,
+	// if the stream's cursor still equals b.Prev; otherwise it returns
+	// ErrConflict.
 	Write(ctx context.Context, b *Batch) error
-	// Cursors returns the cursor of every run.
-	Cursors(ctx context.Context) (map[string]Cursor, error)
-	// Cursor returns the cursor of one run; a run the store does not hold
-	// has the zero cursor.
-	Cursor(ctx context.Context, runID string) (Cursor, error)
-	// KeyIDs returns the run.log key ids of a run defined so far.
-	KeyIDs(ctx context.Context, runID string) (map[uint32]string, error)
+	// Cursors returns the cursor of every stream of every run, by run id
+	// and stream name.
+	Cursors(ctx context.Context) (map[string]map[string]Cursor, error)
+	// Cursor returns the cursor of one stream of a run; a stream the store
+	// has not seen has the zero cursor.
+	Cursor(ctx context.Context, runID, stream string) (Cursor, error)
+	// KeyIDs returns the key ids a stream of a run has defined so far.
+	KeyIDs(ctx context.Context, runID, stream string) (map[uint32]string, error)
 	// DeleteRun removes a run and everything of it from the store.
 	DeleteRun(ctx context.Context, id string) error
 
@@ -89,7 +91,11 @@ type Store interface {
 	Close() error
 }
 
-// Cursor says how much of a run's log the store holds.
+// PrimaryStream is the stream of a run's own log, run.log. A run may have
+// further streams: one per process attached to it (run.<name>.log).
+const PrimaryStream = "run.log"
+
+// Cursor says how much of one stream of a run the store holds.
 type Cursor struct {
 	Seq    uint64 // the last sequence number applied
 	Offset int64  // run.log bytes indexed: the end of the last good record
@@ -189,8 +195,9 @@ type PointsOptions struct {
 // ingest cuts batches before those records so that they apply to what the
 // store held before.
 type Batch struct {
-	RunID string
-	Path  string // the run folder, if any
+	RunID  string
+	Stream string // the stream the records come from; "" is PrimaryStream
+	Path   string // the run folder, if any
 	Prev  Cursor // the cursor the batch was built on
 	Next  Cursor // the cursor once it is applied
 
@@ -199,7 +206,7 @@ type Batch struct {
 	Header  *runfmt.Header
 	Config  json.RawMessage            // the latest complete config
 	Summary map[string]json.RawMessage // updates; JSON null deletes a key
-	Status  *runfmt.Status             // the latest status
+	Status  *runfmt.Status             // the latest status; applied unless older than the run's
 	First   float64                    // the earliest record time in the batch
 	Last    float64                    // the latest record time in the batch
 	Defines map[string]string          // key -> goal

@@ -43,15 +43,24 @@ CREATE TABLE runs (
 	train_last  BLOB,
 	val_key     TEXT NOT NULL DEFAULT '',
 	val_last    BLOB,
-	keymap      TEXT NOT NULL DEFAULT '{}',
-	cur_seq     INTEGER NOT NULL DEFAULT 0,
-	cur_offset  INTEGER NOT NULL DEFAULT 0,
-	cur_size    INTEGER NOT NULL DEFAULT 0,
-	cur_mtime   INTEGER NOT NULL DEFAULT 0
+	status_time REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_project_start ON runs (project, start_time);
 CREATE INDEX runs_start ON runs (start_time);
 CREATE INDEX runs_name ON runs (name);
+
+-- A stream is one log of a run (run.log, run.<name>.log, a remote writer)
+-- and how far the store has read it.
+CREATE TABLE streams (
+	run_id     TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	cur_seq    INTEGER NOT NULL DEFAULT 0,
+	cur_offset INTEGER NOT NULL DEFAULT 0,
+	cur_size   INTEGER NOT NULL DEFAULT 0,
+	cur_mtime  INTEGER NOT NULL DEFAULT 0,
+	keymap     TEXT NOT NULL DEFAULT '{}',
+	PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
 
 CREATE TABLE segments (
 	run_id TEXT NOT NULL,
@@ -85,6 +94,7 @@ CREATE UNIQUE INDEX chunks_series_no ON chunks (series_id, no);
 
 CREATE TABLE artifacts (
 	run_id   TEXT NOT NULL,
+	stream   TEXT NOT NULL,
 	seq      INTEGER NOT NULL,
 	path     TEXT NOT NULL,
 	kind     TEXT NOT NULL,
@@ -93,11 +103,12 @@ CREATE TABLE artifacts (
 	size     INTEGER NOT NULL,
 	sha256   TEXT NOT NULL DEFAULT '',
 	metadata TEXT NOT NULL DEFAULT '{}',
-	PRIMARY KEY (run_id, seq)
+	PRIMARY KEY (run_id, stream, seq)
 ) WITHOUT ROWID;
 
 CREATE TABLE events (
 	run_id TEXT NOT NULL,
+	stream TEXT NOT NULL,
 	seq    INTEGER NOT NULL,
 	kind   TEXT NOT NULL,
 	time   REAL NOT NULL,
@@ -106,7 +117,7 @@ CREATE TABLE events (
 	title  TEXT NOT NULL DEFAULT '',
 	text   TEXT NOT NULL DEFAULT '',
 	data   TEXT NOT NULL DEFAULT '{}',
-	PRIMARY KEY (run_id, seq)
+	PRIMARY KEY (run_id, stream, seq)
 ) WITHOUT ROWID;
 `,
 }

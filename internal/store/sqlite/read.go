@@ -15,40 +15,45 @@ import (
 	"github.com/runlog/runlog/internal/store"
 )
 
-// Cursors returns the cursor of every run.
-func (db *DB) Cursors(ctx context.Context) (map[string]store.Cursor, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT id, cur_seq, cur_offset, cur_size, cur_mtime FROM runs")
+// Cursors returns the cursor of every stream of every run.
+func (db *DB) Cursors(ctx context.Context) (map[string]map[string]store.Cursor, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT run_id, name, cur_seq, cur_offset, cur_size, cur_mtime FROM streams")
 	if err != nil {
 		return nil, fmt.Errorf("read cursors: %w", mapErr(err))
 	}
 	defer rows.Close()
-	out := map[string]store.Cursor{}
+	out := map[string]map[string]store.Cursor{}
 	for rows.Next() {
-		var id string
+		var id, name string
 		var c store.Cursor
-		if err := rows.Scan(&id, &c.Seq, &c.Offset, &c.Size, &c.Mtime); err != nil {
+		if err := rows.Scan(&id, &name, &c.Seq, &c.Offset, &c.Size, &c.Mtime); err != nil {
 			return nil, err
 		}
-		out[id] = c
+		m := out[id]
+		if m == nil {
+			m = make(map[string]store.Cursor, 1)
+			out[id] = m
+		}
+		m[name] = c
 	}
 	return out, rows.Err()
 }
 
-// Cursor returns the cursor of one run.
-func (db *DB) Cursor(ctx context.Context, runID string) (store.Cursor, error) {
+// Cursor returns the cursor of one stream of a run.
+func (db *DB) Cursor(ctx context.Context, runID, stream string) (store.Cursor, error) {
 	var c store.Cursor
-	err := db.r.QueryRowContext(ctx, "SELECT cur_seq, cur_offset, cur_size, cur_mtime FROM runs WHERE id = ?", runID).
-		Scan(&c.Seq, &c.Offset, &c.Size, &c.Mtime)
+	err := db.r.QueryRowContext(ctx, "SELECT cur_seq, cur_offset, cur_size, cur_mtime FROM streams WHERE run_id = ? AND name = ?",
+		runID, stream).Scan(&c.Seq, &c.Offset, &c.Size, &c.Mtime)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Cursor{}, nil
 	}
 	return c, mapErr(err)
 }
 
-// KeyIDs returns the run.log key ids of a run.
-func (db *DB) KeyIDs(ctx context.Context, runID string) (map[uint32]string, error) {
+// KeyIDs returns the key ids a stream of a run has defined.
+func (db *DB) KeyIDs(ctx context.Context, runID, stream string) (map[uint32]string, error) {
 	var raw string
-	err := db.r.QueryRowContext(ctx, "SELECT keymap FROM runs WHERE id = ?", runID).Scan(&raw)
+	err := db.r.QueryRowContext(ctx, "SELECT keymap FROM streams WHERE run_id = ? AND name = ?", runID, stream).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return map[uint32]string{}, nil
 	}
@@ -57,13 +62,13 @@ func (db *DB) KeyIDs(ctx context.Context, runID string) (map[uint32]string, erro
 	}
 	km := map[string]string{}
 	if err := json.Unmarshal([]byte(raw), &km); err != nil {
-		return nil, fmt.Errorf("run %s key map: %w", runID, err)
+		return nil, fmt.Errorf("run %s stream %s key map: %w", runID, stream, err)
 	}
 	out := make(map[uint32]string, len(km))
 	for id, k := range km {
 		n, err := strconv.ParseUint(id, 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("run %s key map: %w", runID, err)
+			return nil, fmt.Errorf("run %s stream %s key map: %w", runID, stream, err)
 		}
 		out[uint32(n)] = k
 	}
@@ -342,7 +347,7 @@ func sortByStep(p *series.Points) {
 // Artifacts returns a run's files in the order they were registered.
 func (db *DB) Artifacts(ctx context.Context, runID string) ([]store.Artifact, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT seq, path, kind, step, time, size, sha256, metadata
-		FROM artifacts WHERE run_id = ? ORDER BY seq`, runID)
+		FROM artifacts WHERE run_id = ? ORDER BY time, stream, seq`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("run %s artifacts: %w", runID, mapErr(err))
 	}
@@ -363,7 +368,7 @@ func (db *DB) Artifacts(ctx context.Context, runID string) ([]store.Artifact, er
 // Events returns a run's events in the order they were logged.
 func (db *DB) Events(ctx context.Context, runID string) ([]store.Event, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT seq, kind, time, step, level, title, text, data
-		FROM events WHERE run_id = ? ORDER BY seq`, runID)
+		FROM events WHERE run_id = ? ORDER BY time, stream, seq`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("run %s events: %w", runID, mapErr(err))
 	}

@@ -74,7 +74,7 @@ func TestFullDisk(t *testing.T) {
 	if err != nil || got.Len() != 1000 {
 		t.Fatalf("after the failed write: %d points, %v; want the 1000 written before", got.Len(), err)
 	}
-	if c, _ := db.Cursor(ctx, "r"); c != first.Next {
+	if c, _ := db.Cursor(ctx, "r", store.PrimaryStream); c != first.Next {
 		t.Fatalf("cursor moved by a failed write: %+v", c)
 	}
 	// Space freed: the same batch goes in.

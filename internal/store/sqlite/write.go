@@ -33,16 +33,22 @@ func (w *batchWriter) exec(q string, args ...any) error {
 
 func (w *batchWriter) write() error {
 	b := w.b
+	if b.Stream == "" {
+		b.Stream = store.PrimaryStream
+	}
 	var cur store.Cursor
 	err := w.tx.QueryRowContext(w.ctx,
-		"SELECT cur_seq, cur_offset, cur_size, cur_mtime FROM runs WHERE id = ?", b.RunID,
+		"SELECT cur_seq, cur_offset, cur_size, cur_mtime FROM streams WHERE run_id = ? AND name = ?", b.RunID, b.Stream,
 	).Scan(&cur.Seq, &cur.Offset, &cur.Size, &cur.Mtime)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if b.Prev != (store.Cursor{}) {
 			return store.ErrConflict
 		}
-		if err := w.exec("INSERT INTO runs (id, path) VALUES (?, ?)", b.RunID, b.Path); err != nil {
+		if err := w.exec("INSERT INTO streams (run_id, name) VALUES (?, ?)", b.RunID, b.Stream); err != nil {
+			return fmt.Errorf("add stream %s of run %s: %w", b.Stream, b.RunID, err)
+		}
+		if err := w.exec("INSERT OR IGNORE INTO runs (id, path) VALUES (?, ?)", b.RunID, b.Path); err != nil {
 			return fmt.Errorf("add run %s: %w", b.RunID, err)
 		}
 	case err != nil:
@@ -94,8 +100,8 @@ func (w *batchWriter) write() error {
 		}
 	}
 	n := b.Next
-	return w.exec("UPDATE runs SET cur_seq = ?, cur_offset = ?, cur_size = ?, cur_mtime = ? WHERE id = ?",
-		n.Seq, n.Offset, n.Size, n.Mtime, b.RunID)
+	return w.exec("UPDATE streams SET cur_seq = ?, cur_offset = ?, cur_size = ?, cur_mtime = ? WHERE run_id = ? AND name = ?",
+		n.Seq, n.Offset, n.Size, n.Mtime, b.RunID, b.Stream)
 }
 
 func (w *batchWriter) header(h *runfmt.Header) error {
@@ -147,14 +153,16 @@ func (w *batchWriter) runFields() error {
 		if s.Status != runfmt.StatusRunning {
 			end = s.Time
 		}
-		if err := w.exec("UPDATE runs SET status = ?, exit_code = ?, error = ?, end_time = ? WHERE id = ?",
-			s.Status, s.ExitCode, s.Error, end, b.RunID); err != nil {
+		// Several streams may report a status; the latest in time wins,
+		// whichever is indexed first.
+		if err := w.exec(`UPDATE runs SET status = ?, exit_code = ?, error = ?, end_time = ?, status_time = ?
+			WHERE id = ? AND status_time <= ?`, s.Status, s.ExitCode, s.Error, end, s.Time, b.RunID, s.Time); err != nil {
 			return err
 		}
 	}
 	if len(b.KeyIDs) > 0 {
 		var raw string
-		if err := w.tx.QueryRowContext(w.ctx, "SELECT keymap FROM runs WHERE id = ?", b.RunID).Scan(&raw); err != nil {
+		if err := w.tx.QueryRowContext(w.ctx, "SELECT keymap FROM streams WHERE run_id = ? AND name = ?", b.RunID, b.Stream).Scan(&raw); err != nil {
 			return err
 		}
 		km := map[string]string{}
@@ -163,7 +171,7 @@ func (w *batchWriter) runFields() error {
 			km[strconv.FormatUint(uint64(id), 10)] = k
 		}
 		p, _ := json.Marshal(km)
-		if err := w.exec("UPDATE runs SET keymap = ? WHERE id = ?", string(p), b.RunID); err != nil {
+		if err := w.exec("UPDATE streams SET keymap = ? WHERE run_id = ? AND name = ?", string(p), b.RunID, b.Stream); err != nil {
 			return err
 		}
 	}
@@ -221,9 +229,9 @@ func (w *batchWriter) artifact(a store.Artifact) error {
 	if err != nil {
 		return err
 	}
-	return w.exec(`INSERT OR IGNORE INTO artifacts (run_id, seq, path, kind, step, time, size, sha256, metadata)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		w.b.RunID, a.Seq, a.Path, a.Kind, a.Step, a.Time, a.Size, a.SHA256, string(meta))
+	return w.exec(`INSERT OR IGNORE INTO artifacts (run_id, stream, seq, path, kind, step, time, size, sha256, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		w.b.RunID, w.b.Stream, a.Seq, a.Path, a.Kind, a.Step, a.Time, a.Size, a.SHA256, string(meta))
 }
 
 func (w *batchWriter) event(e store.Event) error {
@@ -231,9 +239,9 @@ func (w *batchWriter) event(e store.Event) error {
 	if err != nil {
 		return err
 	}
-	return w.exec(`INSERT OR IGNORE INTO events (run_id, seq, kind, time, step, level, title, text, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		w.b.RunID, e.Seq, e.Kind, e.Time, e.Step, e.Level, e.Title, e.Text, string(data))
+	return w.exec(`INSERT OR IGNORE INTO events (run_id, stream, seq, kind, time, step, level, title, text, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		w.b.RunID, w.b.Stream, e.Seq, e.Kind, e.Time, e.Step, e.Level, e.Title, e.Text, string(data))
 }
 
 // DeleteRun removes a run and all it holds.
@@ -243,6 +251,7 @@ func (db *DB) DeleteRun(ctx context.Context, id string) error {
 			"DELETE FROM chunks WHERE series_id IN (SELECT id FROM series WHERE run_id = ?)",
 			"DELETE FROM series WHERE run_id = ?",
 			"DELETE FROM segments WHERE run_id = ?",
+			"DELETE FROM streams WHERE run_id = ?",
 			"DELETE FROM artifacts WHERE run_id = ?",
 			"DELETE FROM events WHERE run_id = ?",
 			"DELETE FROM runs WHERE id = ?",

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"Resolve", testResolve},
 		{"DeleteRun", testDeleteRun},
 		{"KeyIDs", testKeyIDs},
+		{"Streams", testStreams},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,12 +53,13 @@ var ctx = context.Background()
 // T0 is the start time of the runs the suite writes, unix seconds.
 const T0 = 1764201600.0
 
-// writer writes batches for one run, keeping its cursor.
+// writer writes batches for one stream of a run, keeping its cursor.
 type writer struct {
-	t   *testing.T
-	s   store.Store
-	id  string
-	cur store.Cursor
+	t      *testing.T
+	s      store.Store
+	id     string
+	stream string
+	cur    store.Cursor
 }
 
 func newWriter(t *testing.T, s store.Store, id string) *writer {
@@ -67,7 +69,7 @@ func newWriter(t *testing.T, s store.Store, id string) *writer {
 // write applies a batch built by fill, advancing the cursor by one record.
 func (w *writer) write(fill func(b *store.Batch)) {
 	w.t.Helper()
-	b := &store.Batch{RunID: w.id, Prev: w.cur}
+	b := &store.Batch{RunID: w.id, Stream: w.stream, Prev: w.cur}
 	fill(b)
 	b.Next = store.Cursor{Seq: w.cur.Seq + 1, Offset: w.cur.Offset + 100}
 	if err := w.s.Write(ctx, b); err != nil {
@@ -197,7 +199,7 @@ func testStaleCursorConflicts(t *testing.T, s store.Store) {
 		t.Fatalf("%d points after a refused batch, want 10", got.Len())
 	}
 	c, _ := s.Cursors(ctx)
-	if c["r"] != w.cur {
+	if c["r"][store.PrimaryStream] != w.cur {
 		t.Errorf("cursor %+v, want %+v", c["r"], w.cur)
 	}
 }
@@ -464,11 +466,61 @@ func testKeyIDs(t *testing.T, s store.Store) {
 	w := newWriter(t, s, "r")
 	w.write(func(b *store.Batch) { b.KeyIDs = map[uint32]string{0: "loss", 7: "val/ünï"} })
 	w.write(func(b *store.Batch) { b.KeyIDs = map[uint32]string{1: "lr"} })
-	got, err := s.KeyIDs(ctx, "r")
+	got, err := s.KeyIDs(ctx, "r", store.PrimaryStream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := map[uint32]string{0: "loss", 1: "lr", 7: "val/ünï"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("KeyIDs = %v, want %v", got, want)
+	}
+}
+
+// testStreams writes one run from two streams, as a runner and the training
+// script it started do: each stream has its own cursor and key ids, their
+// points, artifacts and events all belong to the run, and the latest status
+// wins whichever stream is written last.
+func testStreams(t *testing.T, s store.Store) {
+	main := newWriter(t, s, "r")
+	attached := &writer{t: t, s: s, id: "r", stream: "run.py-42-1.log"}
+	attached.write(func(b *store.Batch) { // the attached stream may be indexed first
+		b.KeyIDs = map[uint32]string{0: "train_loss"}
+		b.Arts = []store.Artifact{{Seq: 3, Artifact: runfmt.Artifact{Path: "checkpoints/a", Kind: "checkpoint", Time: T0 + 5}}}
+		code := 0
+		b.Status = &runfmt.Status{Status: runfmt.StatusFinished, Time: T0 + 90, ExitCode: &code}
+	})
+	attached.points("train_loss", ramp(0, 50, func(s int64) float64 { return float64(s) }))
+	main.header("runner", "p")
+	main.write(func(b *store.Batch) {
+		b.KeyIDs = map[uint32]string{0: "sys/cpu"}
+		b.Arts = []store.Artifact{{Seq: 3, Artifact: runfmt.Artifact{Path: "artifacts/diff.patch", Kind: "file", Time: T0 + 1}}}
+	})
+	main.points("sys/cpu", ramp(0, 10, func(int64) float64 { return 50 }))
+	main.write(func(b *store.Batch) {
+		code := 0
+		b.Status = &runfmt.Status{Status: runfmt.StatusRunning, Time: T0 + 60, ExitCode: &code}
+	})
+	r, err := s.Run(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != "runner" || r.Status != runfmt.StatusFinished || r.MaxStep != 49 || r.TrainLoss == nil || r.TrainLoss.Value != 49 {
+		t.Errorf("run %+v: want the runner's name, the later status (finished), step 49 and the attached stream's loss", r)
+	}
+	ser, _ := s.Series(ctx, "r")
+	if len(ser) != 2 {
+		t.Errorf("series %v, want train_loss and sys/cpu", ser)
+	}
+	arts, _ := s.Artifacts(ctx, "r")
+	if len(arts) != 2 || arts[0].Path != "artifacts/diff.patch" {
+		t.Errorf("artifacts %+v: want both, with the same seq in different streams, by time", arts)
+	}
+	cur, _ := s.Cursors(ctx)
+	if len(cur["r"]) != 2 || cur["r"][store.PrimaryStream] != main.cur || cur["r"]["run.py-42-1.log"] != attached.cur {
+		t.Errorf("cursors %v", cur["r"])
+	}
+	k1, _ := s.KeyIDs(ctx, "r", store.PrimaryStream)
+	k2, _ := s.KeyIDs(ctx, "r", "run.py-42-1.log")
+	if k1[0] != "sys/cpu" || k2[0] != "train_loss" {
+		t.Errorf("key ids %v and %v", k1, k2)
 	}
 }
