@@ -198,8 +198,8 @@ type Batch struct {
 	RunID  string
 	Stream string // the stream the records come from; "" is PrimaryStream
 	Path   string // the run folder, if any
-	Prev  Cursor // the cursor the batch was built on
-	Next  Cursor // the cursor once it is applied
+	Prev   Cursor // the cursor the batch was built on
+	Next   Cursor // the cursor once it is applied
 
 	Resume  *runfmt.Resume
 	Rewind  *runfmt.Rewind
