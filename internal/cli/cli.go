@@ -101,7 +101,10 @@ answers, so what you see is always current.`,
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "do not print warnings and progress")
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.AddCommand(newLs(e), newShow(e), newExport(e), newIndex(e))
+	root.AddCommand(newLs(e))
+	root.AddCommand(newShow(e))
+	root.AddCommand(newExport(e))
+	root.AddCommand(newIndex(e))
 	return root
 }
 
