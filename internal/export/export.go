@@ -41,7 +41,7 @@ type Table struct {
 	Times   []int64     // unix ms: the earliest time logged at the step
 	Values  [][]float64 // Values[k][i] is key k at Steps[i]
 	Present [][]bool    // whether key k was logged at Steps[i]
-	segs    []store.Segment
+	segs    []series.Segment
 }
 
 // Load reads all current points of a run into a table.
@@ -50,7 +50,7 @@ func Load(ctx context.Context, st store.Store, r store.Run) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	segs, err := st.Segments(ctx, r.ID)
+	segs, err := Segments(ctx, st, r.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -120,16 +120,7 @@ func (t *Table) Wallclock(ms int64) float64 {
 
 // Active returns the seconds the run's processes had been running at ms.
 func (t *Table) Active(ms int64) float64 {
-	sec := float64(ms) / 1000
-	done := 0.0
-	for i, s := range t.segs {
-		if i+1 < len(t.segs) && sec >= t.segs[i+1].Start {
-			done += s.Last - s.Start
-			continue
-		}
-		return done + max(0, sec-s.Start)
-	}
-	return t.Wallclock(ms)
+	return series.ActiveAt(ms, int64(math.Round(t.Run.Start*1000)), t.segs)
 }
 
 // WriteCSV writes metrics.csv: the seed's columns, then the run's other
@@ -308,6 +299,20 @@ func Files(ctx context.Context, st store.Store, r store.Run, opt Options) ([]str
 		return err
 	})
 	return written, err
+}
+
+// Segments returns the process segments of a run in unix milliseconds, as
+// the series math takes them.
+func Segments(ctx context.Context, st store.Store, runID string) ([]series.Segment, error) {
+	segs, err := st.Segments(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]series.Segment, len(segs))
+	for i, s := range segs {
+		out[i] = series.Segment{Start: int64(math.Round(s.Start * 1000)), Last: int64(math.Round(s.Last * 1000))}
+	}
+	return out, nil
 }
 
 // Summary builds the summary of run r.
