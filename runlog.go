@@ -17,6 +17,7 @@
 package runlog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/runlog/runlog/internal/gitinfo"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 )
@@ -51,6 +53,10 @@ type Options struct {
 	// HeartbeatInterval is how often an idle run writes a heartbeat so that
 	// it is not taken for crashed; 0 means 10 s.
 	HeartbeatInterval time.Duration
+	// DisableGit leaves out the git commit, branch and dirty state of the
+	// working directory, which Init otherwise records (asking git, which
+	// takes a few milliseconds).
+	DisableGit bool
 }
 
 // Goal says whether lower or higher values of a metric are better.
@@ -262,6 +268,11 @@ func header(id string, o Options, t float64) runfmt.Header {
 		h.User = u.Username
 	}
 	h.Dir, _ = os.Getwd()
+	if !o.DisableGit {
+		if g, err := gitinfo.Inspect(context.Background(), h.Dir); err == nil {
+			h.Git = g
+		}
+	}
 	return h
 }
 

@@ -221,7 +221,7 @@ func readPlain(path string, key uint32, want int) error {
 
 // logRun logs the values through the Go client, one LogStep per step.
 func logRun(home string, keys []string, vals [][]float64) error {
-	run, err := runlog.Init(runlog.Options{Home: home, Project: "bench", Name: "ingest",
+	run, err := runlog.Init(runlog.Options{Home: home, Project: "bench", Name: "ingest", DisableGit: true,
 		Config: map[string]any{"lr": 3e-4, "steps": len(vals)}})
 	if err != nil {
 		return err

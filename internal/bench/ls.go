@@ -91,7 +91,7 @@ func makeRuns(home string, n int) error {
 
 func makeRun(home string, i int) error {
 	lr := []float64{1e-4, 3e-4, 1e-3, 3e-3}[i%4]
-	run, err := runlog.Init(runlog.Options{Home: home, Project: fmt.Sprintf("project-%d", i%5),
+	run, err := runlog.Init(runlog.Options{Home: home, Project: fmt.Sprintf("project-%d", i%5), DisableGit: true,
 		Name: fmt.Sprintf("run-%05d", i), Tags: []string{"bench"}, Config: map[string]any{"lr": lr, "seed": i}})
 	if err != nil {
 		return err

@@ -1,0 +1,50 @@
+package gitinfo
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestInspect(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := Inspect(ctx, dir); !errors.Is(err, ErrNoRepo) {
+		t.Fatalf("outside a checkout: %v, want ErrNoRepo", err)
+	}
+	run := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	run("init", "-q", "-b", "exp")
+	run("remote", "add", "origin", "https://example.com/lab/lm.git")
+	os.WriteFile(filepath.Join(dir, "train.py"), []byte("lr = 1e-3\n"), 0o644)
+	run("add", "train.py")
+	run("commit", "-q", "-m", "first")
+	g, err := Inspect(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Commit) != 40 || g.Branch != "exp" || g.Dirty || g.Remote != "https://example.com/lab/lm.git" {
+		t.Errorf("clean checkout: %+v", g)
+	}
+	os.WriteFile(filepath.Join(dir, "train.py"), []byte("lr = 3e-3\n"), 0o644)
+	if g, _ = Inspect(ctx, dir); !g.Dirty {
+		t.Error("a modified file does not make the checkout dirty")
+	}
+	patch, err := Diff(ctx, dir)
+	if err != nil || !strings.Contains(string(patch), "+lr = 3e-3") {
+		t.Errorf("diff: %v\n%s", err, patch)
+	}
+}
