@@ -286,6 +286,21 @@ func (r *Run) Finish(exitCode int) error {
 	return r.end(runfmt.Status{Status: status, Time: now(), ExitCode: &exitCode})
 }
 
+// FinishStatus records the run's end with an explicit status (finished,
+// failed, killed), exit code and error text — a traceback, or why a
+// supervisor stopped the run — and then finishes as Finish does.
+func (r *Run) FinishStatus(status string, exitCode int, errText string) error {
+	switch status {
+	case runfmt.StatusFinished, runfmt.StatusFailed, runfmt.StatusKilled:
+	default:
+		return fmt.Errorf("%w: final status %q: want finished, failed or killed", ErrInvalid, status)
+	}
+	if len(errText) > runfmt.MaxTextLen {
+		errText = errText[len(errText)-runfmt.MaxTextLen:] // the end of a traceback says most
+	}
+	return r.end(runfmt.Status{Status: status, Time: now(), ExitCode: &exitCode, Error: errText})
+}
+
 func (r *Run) end(st runfmt.Status) error {
 	r.mu.Lock()
 	if err := r.appendJSONLocked(runfmt.TypeStatus, st); err != nil {

@@ -57,6 +57,13 @@ type Options struct {
 	// working directory, which Init otherwise records (asking git, which
 	// takes a few milliseconds).
 	DisableGit bool
+	// Command is the command line recorded for the run; nil means this
+	// program's (os.Args). A program that runs another, as `runlog run`
+	// does, records that one.
+	Command []string
+	// Env adds to the environment recorded for the run (language and
+	// framework versions, GPUs), beside the Go version and OS.
+	Env map[string]string
 }
 
 // Goal says whether lower or higher values of a metric are better.
@@ -262,6 +269,12 @@ func header(id string, o Options, t float64) runfmt.Header {
 		PID: os.Getpid(), Command: os.Args,
 		Env:    map[string]string{"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH},
 		Writer: "runlog-go/" + Version,
+	}
+	if o.Command != nil {
+		h.Command = o.Command
+	}
+	for k, v := range o.Env {
+		h.Env[k] = v
 	}
 	h.Host, _ = os.Hostname()
 	if u, err := user.Current(); err == nil {

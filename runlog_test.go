@@ -393,3 +393,20 @@ func BenchmarkLog4(b *testing.B) {
 	b.StopTimer()
 	must(b, run.Finish(0))
 }
+
+func TestSupervisorOptions(t *testing.T) {
+	run, err := runlog.Init(runlog.Options{Home: t.TempDir(), Command: []string{"python", "train.py"},
+		Env: map[string]string{"python": "3.11.7", "torch": "2.5.1"}, DisableGit: true})
+	must(t, err)
+	if err := run.FinishStatus("exploded", 1, ""); !errors.Is(err, runlog.ErrInvalid) {
+		t.Errorf("FinishStatus with an unknown status: %v", err)
+	}
+	must(t, run.FinishStatus("killed", 143, "stopped by SIGTERM"))
+	c := readLog(t, filepath.Join(run.Dir(), "run.log"))
+	if strings.Join(c.header.Command, " ") != "python train.py" || c.header.Env["torch"] != "2.5.1" || c.header.Env["go"] == "" || c.header.Git != nil {
+		t.Errorf("header %+v", c.header)
+	}
+	if c.status.Status != "killed" || *c.status.ExitCode != 143 || c.status.Error != "stopped by SIGTERM" {
+		t.Errorf("status %+v", c.status)
+	}
+}
