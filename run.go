@@ -269,6 +269,15 @@ func (r *Run) Alert(title, text, level string) error {
 	return r.appendJSON(runfmt.TypeEvent, ev)
 }
 
+// Note records a note event: something worth knowing about the run that
+// is not an alert, such as a checkpoint deleted to save space.
+func (r *Run) Note(title, text string) error {
+	if len(title) > runfmt.MaxNameLen || len(text) > runfmt.MaxTextLen {
+		return fmt.Errorf("%w: note title or text too long", ErrInvalid)
+	}
+	return r.appendJSON(runfmt.TypeEvent, runfmt.Event{Kind: runfmt.EventNote, Time: now(), Title: title, Text: text})
+}
+
 // Finish records the run's end — finished for exit code 0; killed for the
 // exit codes of a process stopped by SIGHUP, SIGINT, SIGKILL or SIGTERM
 // (129, 130, 137, 143); failed otherwise — writes everything buffered to

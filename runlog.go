@@ -18,6 +18,7 @@ package runlog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -90,7 +91,19 @@ var (
 	ErrInvalid  = runfmt.ErrInvalid
 )
 
+// Environment variables through which a supervisor such as `runlog run`
+// hands a run to the program it starts (docs/run-log-format.md).
+const (
+	EnvRunID  = "RUNLOG_RUN_ID"
+	EnvConfig = "RUNLOG_CONFIG"
+)
+
 // Init creates a run, or resumes one, and starts its background writer.
+//
+// Started by `runlog run` (RUNLOG_RUN_ID set, and no Options.ID), Init
+// attaches to the run the runner created instead: it writes a log of its
+// own in that run's folder, starts from the runner's config (RUNLOG_CONFIG)
+// updated with Options.Config, and ignores the run's identity options.
 //
 // With Resume "" or "never", Init creates a new run and fails with ErrExists
 // if Options.ID names an existing one. With "allow" it resumes the run
@@ -103,6 +116,9 @@ func Init(opts Options) (*Run, error) {
 		return nil, err
 	}
 	home := layout.Home(opts.Home)
+	if id := os.Getenv(EnvRunID); id != "" && opts.ID == "" {
+		return attach(home, id, opts)
+	}
 	if err := os.MkdirAll(filepath.Join(home, layout.RunsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("runlog: create home: %w", err)
 	}
@@ -212,6 +228,55 @@ func create(home string, opts Options) (*Run, error) {
 		return nil, fmt.Errorf("runlog: start run: %w", err)
 	}
 	r.start()
+	return r, nil
+}
+
+// attach starts a log of this process in the folder of run id, created by
+// another process: run.go-<pid>-<n>.log.
+func attach(home, id string, opts Options) (*Run, error) {
+	if err := layout.CheckID(id); err != nil {
+		return nil, fmt.Errorf("runlog: %s: %w", EnvRunID, err)
+	}
+	dir := layout.RunDir(home, id)
+	if _, err := os.Stat(layout.RunLog(home, id)); err != nil {
+		return nil, fmt.Errorf("runlog: attach to run %s from %s: %w", id, EnvRunID, err)
+	}
+	var f *os.File
+	var err error
+	for n := 1; ; n++ {
+		name := fmt.Sprintf("run.go-%d-%d.log", os.Getpid(), n)
+		f, err = os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+		if err == nil || !errors.Is(err, os.ErrExist) || n > 1000 {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("runlog: attach to run %s: %w", id, err)
+	}
+	r := newRun(home, dir, id, f, opts)
+	if path := os.Getenv(EnvConfig); path != "" {
+		if data, err := os.ReadFile(path); err == nil {
+			json.Unmarshal(data, &r.config)
+		}
+	}
+	hdr := runfmt.Header{Format: 1, ID: id, Attach: true, Time: now(), PID: os.Getpid(), Command: os.Args, Writer: "runlog-go/" + Version}
+	hdr.Host, _ = os.Hostname()
+	buf := []byte(runfmt.Magic)
+	buf, err = runfmt.AppendJSON(buf, runfmt.TypeHeader, r.nextSeq(), hdr)
+	if err == nil {
+		_, err = f.Write(buf)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("runlog: attach to run %s: %w", id, err)
+	}
+	r.start()
+	if opts.Config != nil {
+		if err := r.UpdateConfig(opts.Config); err != nil {
+			r.Finish(1)
+			return nil, err
+		}
+	}
 	return r, nil
 }
 

@@ -38,12 +38,16 @@ func Main(args []string) int {
 	// A short-lived process: collecting garbage less often is faster.
 	debug.SetGCPercent(400)
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
-	e := &env{stdout: out, stderr: os.Stderr, now: time.Now, tty: isTerminal(os.Stdout), cols: width(os.Stdout)}
+	e := &env{stdout: out, rawOut: os.Stdout, stderr: os.Stderr, now: time.Now, tty: isTerminal(os.Stdout), cols: width(os.Stdout)}
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if ferr := out.Flush(); err == nil && ferr != nil && !errors.Is(ferr, syscall.EPIPE) {
 		err = ferr
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "runlog: %v\n", err)
@@ -55,13 +59,26 @@ func Main(args []string) int {
 // env is what every command shares: where the home is and where output
 // goes.
 type env struct {
-	home   string // from --home; resolved by homeDir
-	stdout io.Writer
+	home   string    // from --home; resolved by homeDir
+	stdout io.Writer // buffered; see unbuffered
+	rawOut io.Writer // what stdout writes to, if it buffers
 	stderr io.Writer
 	now    func() time.Time
 	quiet  bool
 	tty    bool // stdout is a terminal
 	cols   int  // its width
+}
+
+// unbuffered flushes stdout and returns a writer that reaches the terminal
+// at once, for output that must be seen as it comes.
+func (e *env) unbuffered() io.Writer {
+	if f, ok := e.stdout.(interface{ Flush() error }); ok {
+		f.Flush()
+	}
+	if e.rawOut != nil {
+		return e.rawOut
+	}
+	return e.stdout
 }
 
 // colors reports whether output may use colors: on a terminal, unless
@@ -105,6 +122,7 @@ answers, so what you see is always current.`,
 	root.AddCommand(newShow(e))
 	root.AddCommand(newExport(e))
 	root.AddCommand(newIndex(e))
+	root.AddCommand(newRun(e))
 	return root
 }
 
