@@ -123,6 +123,8 @@ answers, so what you see is always current.`,
 	root.AddCommand(newExport(e))
 	root.AddCommand(newIndex(e))
 	root.AddCommand(newRun(e))
+	root.AddCommand(newCheckpoints(e))
+	root.AddCommand(newDoctor(e))
 	return root
 }
 

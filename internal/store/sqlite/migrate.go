@@ -184,3 +184,16 @@ func (db *DB) checkVersion(ctx context.Context) error {
 func (db *DB) newerErr(v int) error {
 	return fmt.Errorf("store has schema version %d, newer than this runlog's %d: upgrade runlog", v, len(migrations))
 }
+
+// Check runs SQLite's quick integrity check and confirms the schema
+// version; it returns nil for a healthy store.
+func (db *DB) Check(ctx context.Context) error {
+	var res string
+	if err := db.r.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&res); err != nil {
+		return mapErr(err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity check: %s", res)
+	}
+	return db.checkVersion(ctx)
+}
