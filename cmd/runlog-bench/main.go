@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/runlog/runlog/internal/bench"
 )
@@ -20,7 +21,13 @@ func main() {
 	flag.IntVar(&c.LsRuns, "runs", c.LsRuns, "runs for the ls benchmark")
 	flag.IntVar(&c.Repeat, "repeat", c.Repeat, "repetitions; medians are reported")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the scratch folder")
+	flag.StringVar(&c.TinyLM, "tinylm", "", "the tiny LM binary, to measure the overhead of runlog run on it")
+	flag.IntVar(&c.TinyLMSteps, "tinylm-steps", c.TinyLMSteps, "steps of each tiny LM run")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, size, log, ls, runner")
 	flag.Parse()
+	if *only != "" {
+		c.Only = strings.Split(*only, ",")
+	}
 	c.Out, c.Log = os.Stdout, os.Stderr
 	if _, err := bench.Run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "runlog-bench:", err)

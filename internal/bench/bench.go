@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -28,10 +29,21 @@ type Config struct {
 	Repeat     int // repetitions; medians are reported
 	Out        io.Writer
 	Log        io.Writer // progress
+
+	// The runner's overhead is measured on the tiny LM when TinyLM names
+	// its binary.
+	TinyLM       string
+	TinyLMConfig string
+	TinyLMSteps  int
+
+	// Only, if not empty, names the benchmarks to run: ingest, size, log,
+	// ls, runner.
+	Only []string
 }
 
 // Default is the configuration the goals are stated for.
-var Default = Config{Points: 10_000_000, Series: 10, ReadPoints: 1_000_000, LsRuns: 10_000, Repeat: 3}
+var Default = Config{Points: 10_000_000, Series: 10, ReadPoints: 1_000_000, LsRuns: 10_000, Repeat: 3,
+	TinyLMConfig: "examples/tinylm/config.json", TinyLMSteps: 400}
 
 // Row is one line of the result table.
 type Row struct {
@@ -56,15 +68,19 @@ func Run(ctx context.Context, c Config) ([]Row, error) {
 	}
 	var rows []Row
 	steps := []struct {
-		name string
-		fn   func(context.Context, Config, string) ([]Row, error)
+		id, name string
+		fn       func(context.Context, Config, string) ([]Row, error)
 	}{
-		{"ingest and read", ingestAndRead},
-		{"bytes per point", bytesPerPoint},
-		{"Log cost", logCost},
-		{"ls over many runs", lsRuns},
+		{"ingest", "ingest and read", ingestAndRead},
+		{"size", "bytes per point", bytesPerPoint},
+		{"log", "Log cost", logCost},
+		{"ls", "ls over many runs", lsRuns},
+		{"runner", "runner overhead", runnerOverhead},
 	}
 	for _, s := range steps {
+		if len(c.Only) > 0 && !slices.Contains(c.Only, s.id) {
+			continue
+		}
 		c.progress("%s…", s.name)
 		r, err := s.fn(ctx, c, filepath.Join(dir, strings.ReplaceAll(s.name, " ", "-")))
 		if err != nil {

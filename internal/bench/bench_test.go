@@ -16,8 +16,8 @@ func TestRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 8 {
-		t.Fatalf("%d rows, want 8:\n%s", len(rows), out.String())
+	if len(rows) != 9 {
+		t.Fatalf("%d rows, want 9:\n%s", len(rows), out.String())
 	}
 	if !strings.HasPrefix(out.String(), "| what | result | goal |") {
 		t.Errorf("table:\n%s", out.String())
