@@ -410,3 +410,39 @@ func TestSupervisorOptions(t *testing.T) {
 		t.Errorf("status %+v", c.status)
 	}
 }
+
+// TestAttach starts a client the way runlog run starts a program: it writes
+// a log of its own in the runner's run folder, starting from its config.
+func TestAttach(t *testing.T) {
+	home := t.TempDir()
+	parent, err := runlog.Init(runlog.Options{Home: home, Name: "runner", DisableGit: true})
+	must(t, err)
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(cfg, []byte(`{"lr": 0.001, "steps": 10}`), 0o644)
+	t.Setenv("RUNLOG_HOME", home)
+	t.Setenv(runlog.EnvRunID, parent.ID())
+	t.Setenv(runlog.EnvConfig, cfg)
+	child, err := runlog.Init(runlog.Options{Name: "ignored", Config: map[string]any{"steps": 20}})
+	must(t, err)
+	if child.ID() != parent.ID() || child.Dir() != parent.Dir() {
+		t.Fatalf("attached to %s in %s, want run %s", child.ID(), child.Dir(), parent.ID())
+	}
+	must(t, child.Log(map[string]float64{"loss": 1}))
+	must(t, child.Finish(0))
+	must(t, parent.Finish(0))
+	logs, _ := filepath.Glob(filepath.Join(parent.Dir(), "run.go-*.log"))
+	if len(logs) != 1 {
+		t.Fatalf("attached logs %v, want one", logs)
+	}
+	c := readLog(t, logs[0])
+	if !c.header.Attach || c.header.ID != parent.ID() || len(c.points["loss"]) != 1 {
+		t.Errorf("attached log: header %+v, points %v", c.header, c.points)
+	}
+	if last := c.configs[len(c.configs)-1]; last["lr"] != 0.001 || last["steps"] != 20.0 {
+		t.Errorf("config %v: want the runner's, updated with the program's", last)
+	}
+	t.Setenv(runlog.EnvRunID, "no-such-run")
+	if _, err := runlog.Init(runlog.Options{}); err == nil {
+		t.Error("attached to a run that does not exist")
+	}
+}
