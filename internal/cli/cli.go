@@ -122,6 +122,8 @@ answers, so what you see is always current.`,
 	root.AddCommand(newShow(e))
 	root.AddCommand(newExport(e))
 	root.AddCommand(newIndex(e))
+	root.AddCommand(newPlot(e))
+	root.AddCommand(newWatch(e))
 	root.AddCommand(newRun(e))
 	root.AddCommand(newCheckpoints(e))
 	root.AddCommand(newDoctor(e))

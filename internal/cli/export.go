@@ -1,18 +1,22 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/export"
+	"github.com/runlog/runlog/internal/store"
 )
 
 func newExport(e *env) *cobra.Command {
 	var format, dir string
+	plots := true
 	cmd := &cobra.Command{
 		Use:   "export RUN...",
-		Short: "Write a run's config.json, metrics.csv, metrics.json and summary.json",
+		Short: "Write a run's config.json, metrics.csv, metrics.json, summary.json and plots",
 		Long: `Write the files of the prototype's run folders for each RUN:
 
   config.json    the run's config
@@ -22,6 +26,8 @@ func newExport(e *env) *cobra.Command {
                  other keys in name order; empty where a key was not logged
   metrics.json   the same rows as JSON objects, with unix time and active time
   summary.json   statistics of every series, best checkpoint, run metadata
+  loss_curves.png  train and validation loss by step and by wallclock time
+  lr_schedule.png  the learning rate by step (see runlog plot)
 
 NaN and infinities are written as NaN, inf and -inf in CSV and as the strings
 "NaN", "Infinity" and "-Infinity" in JSON. Files go into the run folder unless
@@ -61,11 +67,23 @@ NaN and infinities are written as NaN, inf and -inf in CSV and as the strings
 				if err != nil {
 					return fmt.Errorf("export %s: %w", r.ID, err)
 				}
+				if !plots {
+					continue
+				}
+				// A run that logs no loss and no learning rate has no plots.
+				files, err = chart.Files(ctx, st, []store.Run{r}, out, chart.Options{})
+				for _, f := range files {
+					fmt.Fprintln(e.stdout, f)
+				}
+				if err != nil && !errors.Is(err, chart.ErrNoData) {
+					return fmt.Errorf("export %s plots: %w", r.ID, err)
+				}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "all", "metrics format: csv, json or all")
 	cmd.Flags().StringVarP(&dir, "output", "o", "", "folder to write to (default: the run folder)")
+	cmd.Flags().BoolVar(&plots, "plots", true, "also write loss_curves.png and lr_schedule.png")
 	return cmd
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/runner"
@@ -33,7 +35,7 @@ func newRun(e *env) *cobra.Command {
 versions; capture its output into training.log while showing it; log CPU,
 memory and GPU use as sys/* series; watch its losses for NaN and spikes;
 record how it ended; and write the run's metrics.csv, metrics.json,
-summary.json and config.json when it ends.
+summary.json, config.json, loss_curves.png and lr_schedule.png when it ends.
 
 The program gets the run through its environment: RUNLOG_HOME, RUNLOG_RUN_ID,
 RUNLOG_RUN_DIR and RUNLOG_CONFIG (a JSON file with the final config). The
@@ -194,6 +196,9 @@ func (e *env) finishRun(ctx context.Context, res runner.Result) {
 	}
 	if _, err := export.Files(ctx, st, r, export.Options{Now: e.now()}); err != nil {
 		e.warn(fmt.Errorf("write the files of run %s: %w", r.ID, err))
+	}
+	if _, err := chart.Files(ctx, st, []store.Run{r}, "", chart.Options{}); err != nil && !errors.Is(err, chart.ErrNoData) {
+		e.warn(fmt.Errorf("draw the plots of run %s: %w", r.ID, err))
 	}
 	fmt.Fprintf(e.stderr, "runlog: run %s %s after %s (exit code %d); see `runlog show %s`\n",
 		r.ID, res.Status, duration(r.Wallclock()), res.ExitCode, r.ID)

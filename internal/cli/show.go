@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
@@ -19,13 +21,20 @@ import (
 
 func newShow(e *env) *cobra.Command {
 	var asJSON bool
+	var charts string
 	cmd := &cobra.Command{
 		Use:   "show RUN",
-		Short: "Show a run: config, summary, statistics and a sparkline of every series",
+		Short: "Show a run: config, summary, statistics and charts of its losses",
 		Long: `Show one run: who and where it ran, its config, the statistics of every
 metric series (first, final, min, max, mean and best, with their steps) with a
-sparkline of its curve, the values the run set in its summary, its best
+sparkline of its curve, charts of its train and validation loss by gradient
+step and by wallclock time, the values the run set in its summary, its best
 checkpoint and its alerts.
+
+On a terminal the charts are drawn with braille dots, as wide as the
+terminal, in colour unless NO_COLOR is set. Elsewhere (a pipe, a file) they
+become a table of the losses at about ten steps: the validation steps when
+there are few, else steps spread over the run. --chart picks either.
 
 RUN is a run id, a unique prefix of one, or a run name.`,
 		Example: `  runlog show k3v9x2ab
@@ -51,10 +60,21 @@ RUN is a run id, a unique prefix of one, or a run name.`,
 			if asJSON {
 				return e.showJSON(ctx, st, r, sum)
 			}
-			return e.showText(ctx, st, r, sum)
+			switch charts {
+			case "auto":
+				charts = "table"
+				if e.tty {
+					charts = "braille"
+				}
+			case "braille", "table", "none":
+			default:
+				return fmt.Errorf("unknown --chart %q: use auto, braille, table or none", charts)
+			}
+			return e.showText(ctx, st, r, sum, charts)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: the summary, config, artifacts and events")
+	cmd.Flags().StringVar(&charts, "chart", "auto", "loss charts: braille, table, none, or auto (braille on a terminal, else table)")
 	return cmd
 }
 
@@ -99,7 +119,7 @@ func (e *env) showJSON(ctx context.Context, st store.Store, r store.Run, sum sum
 	return enc.Encode(out)
 }
 
-func (e *env) showText(ctx context.Context, st store.Store, r store.Run, s summary.Summary) error {
+func (e *env) showText(ctx context.Context, st store.Store, r store.Run, s summary.Summary, charts string) error {
 	w := e.stdout
 	color := e.colors()
 	status := s.Status
@@ -166,6 +186,9 @@ func (e *env) showText(ctx context.Context, st store.Store, r store.Run, s summa
 		return err
 	}
 	if err := e.showMetrics(ctx, st, r, s); err != nil {
+		return err
+	}
+	if err := e.showCharts(ctx, st, r, charts); err != nil {
 		return err
 	}
 	if err := showObject(w, "summary set by the run", r.Summary); err != nil {
@@ -259,6 +282,29 @@ func (e *env) showMetrics(ctx context.Context, st store.Store, r store.Run, s su
 			num(float64(m.Initial)), num(float64(m.Final)), m.FinalStep, lo, hi, num(float64(m.Mean)), best)
 	}
 	return tw.Flush()
+}
+
+// showCharts draws the run's losses by step and by wallclock time as
+// braille charts, or as a table of values at a few steps.
+func (e *env) showCharts(ctx context.Context, st store.Store, r store.Run, how string) error {
+	var out string
+	var err error
+	switch how {
+	case "braille":
+		out, err = chart.Terminal(ctx, st, []store.Run{r}, chart.TermOptions{Width: e.width(), Color: e.colors()})
+	case "table":
+		out, err = chart.Table(ctx, st, r, nil, 10)
+	default:
+		return nil
+	}
+	if errors.Is(err, chart.ErrNoData) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n%s", out)
+	return nil
 }
 
 func (e *env) showEvents(ctx context.Context, st store.Store, w io.Writer, id string) error {

@@ -178,6 +178,7 @@ func EMA(xs, ys []float64, alpha float64, timeWeighted bool) []float64 {
 	}
 	var acc, weight float64 // weight: total weight of the terms in acc, for debiasing
 	prevX := math.NaN()
+	logAlpha := math.Log(alpha) / spacing // alpha^(dx/spacing) = exp(dx·logAlpha)
 	for i, y := range ys {
 		if math.IsNaN(y) || math.IsInf(y, 0) {
 			out[i] = y
@@ -185,7 +186,7 @@ func EMA(xs, ys []float64, alpha float64, timeWeighted bool) []float64 {
 		}
 		a := alpha
 		if timeWeighted && !math.IsNaN(prevX) {
-			a = math.Pow(alpha, max(0, xs[i]-prevX)/spacing)
+			a = math.Exp(max(0, xs[i]-prevX) * logAlpha)
 		}
 		acc = a*acc + (1-a)*y
 		weight = a*weight + (1 - a)
