@@ -108,10 +108,13 @@ func (bl *builder) add(rec runfmt.Record) {
 	case runfmt.TypeHeader:
 		var h runfmt.Header
 		if bl.decode(rec, &h) {
-			if bl.file.stream == store.PrimaryStream { // an attached log's header says who attached, not what the run is
+			// An attached log's header says who attached, not what the run
+			// is, and its time is not the run's: `runlog note` attaches a
+			// log to a run long finished.
+			if bl.file.stream == store.PrimaryStream {
 				b.Header = &h
+				b.Seen(h.Time)
 			}
-			b.Seen(h.Time)
 		}
 	case runfmt.TypeConfig:
 		var cfg map[string]any
@@ -162,6 +165,11 @@ func (bl *builder) add(rec runfmt.Record) {
 				b.Defines = map[string]string{}
 			}
 			b.Defines[d.Key] = d.Goal
+		}
+	case runfmt.TypeAnnotate:
+		var a runfmt.Annotate
+		if bl.decode(rec, &a) { // not b.Seen: annotating a run is not activity of the run
+			b.Annotations = append(b.Annotations, a)
 		}
 	case runfmt.TypeResume:
 		var r runfmt.Resume

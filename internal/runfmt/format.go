@@ -58,13 +58,14 @@ const (
 	TypeDefine    Type = 10 // JSON Define: how a metric is judged
 	TypeResume    Type = 11 // JSON Resume: a new process continues the run
 	TypeRewind    Type = 12 // JSON Rewind: the run continues from an earlier step
+	TypeAnnotate  Type = 13 // JSON Annotate: a person changed the run's tags, notes or hypothesis
 )
 
 var typeNames = map[Type]string{
 	TypeHeader: "header", TypeConfig: "config", TypeKey: "key", TypeMetrics: "metrics",
 	TypeSummary: "summary", TypeArtifact: "artifact", TypeStatus: "status",
 	TypeHeartbeat: "heartbeat", TypeEvent: "event", TypeDefine: "define",
-	TypeResume: "resume", TypeRewind: "rewind",
+	TypeResume: "resume", TypeRewind: "rewind", TypeAnnotate: "annotate",
 }
 
 // String returns the type's name as used in docs and fixtures.

@@ -1,5 +1,7 @@
 package runfmt
 
+import "slices"
+
 // Run statuses, as written in Status records and shown by every view.
 const (
 	StatusRunning  = "running"
@@ -127,4 +129,47 @@ type Resume struct {
 type Rewind struct {
 	Time float64 `json:"time"`
 	Step int64   `json:"step"`
+}
+
+// Annotate is the payload of an annotate record: a person changed the run's
+// tags, notes or hypothesis after it started, with `runlog tag` or `runlog
+// note`. Time is when the change was made; it says nothing about the run's
+// activity, so it moves neither the run's last record nor its active time.
+// The fields are applied in this order: the notes are replaced, the note is
+// appended, tags are removed, then added.
+type Annotate struct {
+	Time       float64  `json:"time"`
+	Notes      *string  `json:"notes,omitempty"`      // replaces the notes; "" clears them
+	Note       string   `json:"note,omitempty"`       // appended to the notes as a new paragraph
+	Hypothesis *string  `json:"hypothesis,omitempty"` // replaces the hypothesis
+	AddTags    []string `json:"add_tags,omitempty"`
+	RemoveTags []string `json:"remove_tags,omitempty"`
+}
+
+// Apply returns the tags, notes and hypothesis of a run after a.
+func (a *Annotate) Apply(tags []string, notes, hypothesis string) ([]string, string, string) {
+	if a.Notes != nil {
+		notes = *a.Notes
+	}
+	if a.Note != "" {
+		if notes != "" {
+			notes += "\n\n"
+		}
+		notes += a.Note
+	}
+	if a.Hypothesis != nil {
+		hypothesis = *a.Hypothesis
+	}
+	out := make([]string, 0, len(tags)+len(a.AddTags))
+	for _, t := range tags {
+		if !slices.Contains(a.RemoveTags, t) && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	for _, t := range a.AddTags {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out, notes, hypothesis
 }

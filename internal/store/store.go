@@ -213,6 +213,9 @@ type Batch struct {
 	Arts    []Artifact
 	Events  []Event
 	Points  map[string]*series.Points // new points by key
+	// Annotations change the run's tags, notes and hypothesis, in order,
+	// after the header.
+	Annotations []runfmt.Annotate
 	// KeyIDs are the run.log key ids defined in this batch; ingest keeps
 	// them with the run to decode later batches.
 	KeyIDs map[uint32]string
@@ -230,5 +233,6 @@ func (b *Batch) Seen(t float64) {
 func (b *Batch) Empty() bool {
 	return b.Resume == nil && b.Rewind == nil && b.Header == nil && b.Config == nil &&
 		len(b.Summary) == 0 && b.Status == nil && b.Last == 0 && len(b.Defines) == 0 &&
-		len(b.Arts) == 0 && len(b.Events) == 0 && len(b.Points) == 0 && len(b.KeyIDs) == 0
+		len(b.Arts) == 0 && len(b.Events) == 0 && len(b.Points) == 0 && len(b.KeyIDs) == 0 &&
+		len(b.Annotations) == 0
 }

@@ -74,6 +74,11 @@ func (w *batchWriter) write() error {
 	if err := w.runFields(); err != nil {
 		return fmt.Errorf("run %s: %w", b.RunID, err)
 	}
+	if len(b.Annotations) > 0 {
+		if err := w.annotate(); err != nil {
+			return fmt.Errorf("run %s annotate: %w", b.RunID, err)
+		}
+	}
 	for key, goal := range b.Defines {
 		if _, err := w.series(key, goal); err != nil {
 			return fmt.Errorf("run %s define %q: %w", b.RunID, key, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/runlog/runlog/internal/runfmt"
@@ -38,6 +39,7 @@ func Run(t *testing.T, open Open) {
 		{"DeleteRun", testDeleteRun},
 		{"KeyIDs", testKeyIDs},
 		{"Streams", testStreams},
+		{"Annotations", testAnnotations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -522,5 +524,34 @@ func testStreams(t *testing.T, s store.Store) {
 	k2, _ := s.KeyIDs(ctx, "r", "run.py-42-1.log")
 	if k1[0] != "sys/cpu" || k2[0] != "train_loss" {
 		t.Errorf("key ids %v and %v", k1, k2)
+	}
+}
+
+// testAnnotations changes a run's tags, notes and hypothesis after it was
+// written, as runlog tag and runlog note do.
+func testAnnotations(t *testing.T, s store.Store) {
+	w := newWriter(t, s, "r")
+	w.header("r", "p", "baseline", "old")
+	w.write(func(b *store.Batch) { b.Last = T0 + 10 })
+	notes, hyp := "first thoughts", "lr matters"
+	cli := &writer{t: t, s: s, id: "r", stream: "run.cli.log"}
+	cli.write(func(b *store.Batch) {
+		b.Annotations = []runfmt.Annotate{
+			{Time: T0 + 5000, Notes: &notes, AddTags: []string{"best"}, RemoveTags: []string{"old"}},
+			{Time: T0 + 6000, Note: "diverged after step 900", Hypothesis: &hyp, AddTags: []string{"best"}},
+		}
+	})
+	r, err := s.Run(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(r.Tags, ",") != "baseline,best" || r.Notes != "first thoughts\n\ndiverged after step 900" || r.Hypothesis != "lr matters" {
+		t.Errorf("tags %v, notes %q, hypothesis %q", r.Tags, r.Notes, r.Hypothesis)
+	}
+	if r.Last != T0+10 {
+		t.Errorf("last record %v: annotating a run is not activity of the run", r.Last)
+	}
+	if runs, _ := s.Runs(ctx, store.Filter{Tag: "best"}); len(runs) != 1 {
+		t.Errorf("Runs(tag best) = %d runs", len(runs))
 	}
 }

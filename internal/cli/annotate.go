@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/ingest"
+	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/store"
+)
+
+// CLILog is the log that runlog's own commands attach to a run folder to
+// change the run after the fact: `runlog note` and `runlog tag` append
+// annotate records to it. The store is only an index of the run folders,
+// so a change lives in the folder, and survives `runlog index --rebuild`
+// and a copy of the folder to another home.
+//
+// Unlike the other logs of a run, several processes append to it, one
+// after another: each holds an exclusive lock on the file while it reads
+// the last sequence number and appends (docs/run-log-format.md, "Several
+// writers").
+const CLILog = "run.cli.log"
+
+// annotate appends a to the CLI log of run r, indexes it and returns the
+// run as the store now has it.
+func (e *env) annotate(ctx context.Context, st store.Store, r store.Run, a runfmt.Annotate) (store.Run, error) {
+	if r.Path == "" {
+		return r, fmt.Errorf("run %s has no folder in this home to write to", r.ID)
+	}
+	path := filepath.Join(r.Path, CLILog)
+	if err := appendAnnotation(path, r.ID, a); err != nil {
+		return r, fmt.Errorf("annotate run %s: %w", r.ID, err)
+	}
+	if _, err := ingest.Run(ctx, st, r.Path, ingest.Options{Warn: e.warn}); err != nil {
+		if errors.Is(err, store.ErrReadOnly) {
+			e.warn(fmt.Errorf("written to %s, but the store is read-only: `runlog index` shows it once it can be written", path))
+			return r, nil
+		}
+		return r, fmt.Errorf("written to %s, but indexing it failed (`runlog index` retries): %w", path, err)
+	}
+	return st.Run(ctx, r.ID)
+}
+
+// appendAnnotation appends an annotate record to the CLI log at path,
+// creating it with its header if need be, under an exclusive lock.
+func appendAnnotation(path, runID string, a runfmt.Annotate) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := lockFile(f); err != nil {
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	defer unlockFile(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	var seq uint64
+	if fi.Size() == 0 {
+		host, _ := os.Hostname()
+		h := runfmt.Header{Format: 1, ID: runID, Attach: true, Time: a.Time, Host: host, PID: os.Getpid(), Writer: "runlog-cli/" + runlog.Version}
+		buf = []byte(runfmt.Magic)
+		if buf, err = runfmt.AppendJSON(buf, runfmt.TypeHeader, 1, h); err != nil {
+			return err
+		}
+		seq = 1
+	} else {
+		state, err := runfmt.Scan(path)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		if state.Torn > 0 { // a writer was killed mid-record
+			if err := f.Truncate(state.End); err != nil {
+				return err
+			}
+		}
+		seq = state.LastSeq
+		if _, err := f.Seek(state.End, io.SeekStart); err != nil {
+			return err
+		}
+	}
+	if buf, err = runfmt.AppendJSON(buf, runfmt.TypeAnnotate, seq+1, a); err != nil {
+		return err
+	}
+	if _, err := f.Write(buf); err != nil {
+		return err
+	}
+	return f.Sync()
+}

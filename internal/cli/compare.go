@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlog/runlog/internal/analyze"
+	"github.com/runlog/runlog/internal/store"
+)
+
+// analysisFlags are the flags compare and report share.
+type analysisFlags struct {
+	targets []string
+	alpha   float64
+}
+
+func (f *analysisFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.targets, "target", nil, "time to reach a value: KEY=VALUE in the key's direction (down for losses), or KEY<=VALUE, KEY>=VALUE (repeatable)")
+	fl.Float64Var(&f.alpha, "smooth", analyze.DefaultAlpha, "EMA weight α (0 to 0.999) smoothing curves other than validation metrics before values are read off; 0 is none")
+}
+
+func (f *analysisFlags) parse() ([]analyze.Target, error) {
+	if f.alpha < 0 || f.alpha >= 1 {
+		return nil, fmt.Errorf("--smooth %g: α must be at least 0 and less than 1 (0.9 averages about 10 points)", f.alpha)
+	}
+	var ts []analyze.Target
+	for _, s := range f.targets {
+		t, err := analyze.ParseTarget(s)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+func newCompare(e *env) *cobra.Command {
+	var (
+		af               analysisFlags
+		baseline         string
+		keys, atTimes    []string
+		atSteps          []int64
+		asJSON, markdown bool
+	)
+	cmd := &cobra.Command{
+		Use:   "compare RUN...",
+		Short: "Compare runs: config diff, final and best losses, time to a target, values at equal time and step",
+		Long: `Compare runs side by side against a baseline (the first run named, or
+--baseline): the config keys that differ, with the baseline's value beside
+each run's; final and best train and validation loss with their steps; last
+step, wallclock and active time, and mean tokens/s.
+
+--target KEY=VALUE adds the time each run took to reach VALUE: the first
+logged step at which the key's curve is at or below it (at or above for keys
+where higher is better), with the wallclock and active time there, and the
+speed-up over the baseline ("2.3× faster"). Curves other than validation
+metrics are first smoothed with a debiased exponential moving average
+(--smooth α, default 0.9: about the last 10 points), so that one lucky
+minibatch does not count as reaching the target.
+
+--at-time and --at-step add every shown metric's value at that wallclock
+time or step, interpolated linearly between logged points (and smoothed
+the same way).
+
+RUN is a run id, a unique prefix of one, or a run name.`,
+		Example: `  runlog compare lr-1e-2 lr-3e-3
+  runlog compare lr-1e-2 lr-3e-3 --target val_loss=1.0 --at-time 15s --at-step 400
+  runlog compare a b c --baseline b --target train_loss=1.2 --markdown
+  runlog compare a b --json | jq '.runs[].targets'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON && markdown {
+				return fmt.Errorf("--json and --markdown exclude each other")
+			}
+			targets, err := af.parse()
+			if err != nil {
+				return err
+			}
+			opt := analyze.Options{Keys: keys, Targets: targets, AtSteps: atSteps, Alpha: af.alpha, Now: e.now()}
+			for _, s := range atTimes {
+				sec, err := analyze.ParseDuration(s)
+				if err != nil {
+					return fmt.Errorf("--at-time: %w", err)
+				}
+				opt.AtTimes = append(opt.AtTimes, sec)
+			}
+			for _, s := range atSteps {
+				if s < 0 {
+					return fmt.Errorf("--at-step %d: steps start at 0", s)
+				}
+			}
+			ctx := cmd.Context()
+			st, err := e.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			runs, err := e.resolveAll(ctx, st, args)
+			if err != nil {
+				return err
+			}
+			if baseline != "" {
+				b, err := e.resolve(ctx, st, baseline)
+				if err != nil {
+					return fmt.Errorf("--baseline: %w", err)
+				}
+				opt.Baseline = -1
+				for i, r := range runs {
+					if r.ID == b.ID {
+						opt.Baseline = i
+					}
+				}
+				if opt.Baseline < 0 {
+					runs = append([]store.Run{b}, runs...)
+					opt.Baseline = 0
+				}
+			}
+			c, err := analyze.Compare(ctx, st, runs, opt)
+			if err != nil {
+				return err
+			}
+			switch {
+			case asJSON:
+				return c.JSON(e.stdout)
+			case markdown:
+				return c.Markdown(e.stdout)
+			}
+			return c.Text(e.stdout, e.width())
+		},
+	}
+	af.add(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&baseline, "baseline", "", "the run the others are measured against (default: the first run named)")
+	fl.StringArrayVar(&keys, "key", nil, "a metric to show (repeatable; default: train and validation loss)")
+	fl.StringArrayVar(&atTimes, "at-time", nil, "also show values at this wallclock time: 90s, 30m, 1h30m (repeatable)")
+	fl.Int64SliceVar(&atSteps, "at-step", nil, "also show values at this step (repeatable)")
+	fl.BoolVar(&asJSON, "json", false, "print JSON")
+	fl.BoolVar(&markdown, "markdown", false, "print a Markdown table (for GitHub, notes, papers)")
+	return cmd
+}
+
+// resolveAll finds the runs refs name, in order, each once.
+func (e *env) resolveAll(ctx context.Context, st store.Store, refs []string) ([]store.Run, error) {
+	var runs []store.Run
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		r, err := e.resolve(ctx, st, ref)
+		if err != nil {
+			return nil, err
+		}
+		if seen[r.ID] {
+			e.warn(fmt.Errorf("%s names run %s again; it is shown once", strconv.Quote(ref), r.ID))
+			continue
+		}
+		seen[r.ID] = true
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
