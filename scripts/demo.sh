@@ -22,9 +22,18 @@ echo; echo "== runlog ls --project tinylm"
 bin/runlog ls --project tinylm
 echo; echo "== runlog show lr-1e-2"
 bin/runlog show lr-1e-2
-echo; echo "== runlog export"
-bin/runlog export lr-1e-2
-bin/runlog export lr-3e-3
+echo; echo "== runlog export lr-1e-2 lr-3e-3 (the prototype's files, with plots)"
+bin/runlog export lr-1e-2 lr-3e-3
 echo; echo "== the first rows of lr-1e-2's metrics.csv"
-id=$(bin/runlog ls --project tinylm --name lr-1e-2 --limit 1 --json | sed -n 's/.*"id": "\(.*\)".*/\1/p' | head -1)
-head -4 "$RUNLOG_HOME/runs/$id/metrics.csv"
+dir=$(bin/runlog show lr-1e-2 --json 2>/dev/null | sed -n 's/^  "path": "\(.*\)",$/\1/p')
+head -4 "$dir/metrics.csv"
+
+echo; echo "== runlog compare: which learning rate gets there first?"
+targets=(--target val_loss=1.5 --target train_loss=1.0)
+bin/runlog compare lr-1e-2 lr-3e-3 "${targets[@]}" --at-time 20s --at-step 400
+bin/runlog compare lr-1e-2 lr-3e-3 "${targets[@]}" --at-time 20s --at-step 400 --markdown > docs/example/compare.md
+
+echo; echo "== docs/: loss curves of both runs, the experiment log"
+bin/runlog plot lr-1e-2 lr-3e-3 --smooth 0.9 -o docs/images/
+bin/runlog report lr-1e-2 lr-3e-3 "${targets[@]}" -o docs/example/EXPERIMENT_LOG.md
+echo "written: docs/images/loss_curves.png, docs/example/compare.md, docs/example/EXPERIMENT_LOG.md"
