@@ -178,9 +178,9 @@ type Filter struct {
 	Name    string // substring of the name
 	Limit   int    // 0 means no limit
 	// Brief limits the fields Runs fills to those a table of runs shows:
-	// id, name, project, group, status, exit code, times, active time,
-	// last step and final losses. Reading fewer columns of thousands of
-	// runs is markedly faster.
+	// id, name, project, status, start and last record time, last step and
+	// final losses. Reading fewer columns of thousands of runs is markedly
+	// faster.
 	Brief bool
 }
 

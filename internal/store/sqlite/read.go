@@ -85,14 +85,13 @@ const listColumns = `r.id, r.project, r.name, r.grp, r.tags, r.hypothesis, r.sta
 	r.train_last, r.val_last`
 
 // briefColumns are the columns Runs reads with Filter.Brief.
-const briefColumns = `r.id, r.project, r.name, r.grp, r.status, r.exit_code, r.start_time, r.end_time,
-	r.last_time, r.max_step, r.active, r.train_last, r.val_last`
+const briefColumns = `r.id, r.project, r.name, r.status, r.start_time, r.last_time, r.max_step,
+	r.train_last, r.val_last`
 
 func scanBrief(sc interface{ Scan(...any) error }) (store.Run, error) {
 	var r store.Run
 	var train, val []byte
-	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &r.Status, &r.ExitCode, &r.Start, &r.End,
-		&r.Last, &r.MaxStep, &r.Active, &train, &val)
+	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Start, &r.Last, &r.MaxStep, &train, &val)
 	r.TrainLoss, r.ValLoss = decodePoint(train), decodePoint(val)
 	return r, err
 }

@@ -402,7 +402,7 @@ func testRunsFilter(t *testing.T, s store.Store) {
 		if r.TrainLoss == nil || r.TrainLoss.Value != 12 || r.ValLoss == nil || r.ValLoss.Value != 7 {
 			t.Errorf("brief %v: losses of b2: train %v val %v, want 12 (train_loss preferred over loss) and 7", brief, r.TrainLoss, r.ValLoss)
 		}
-		if r.Name != "high lr" || r.Project != "lm" || r.Status != "failed" || r.MaxStep != 2 || r.Start != T0+1 {
+		if r.Name != "high lr" || r.Project != "lm" || r.Status != "failed" || r.MaxStep != 2 || r.Start != T0+1 || r.Last != T0+10 {
 			t.Errorf("brief %v: run %+v", brief, r)
 		}
 		if !brief && (len(r.Tags) != 1 || r.Tags[0] != "t1") {
