@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""What ``run.log({4 scalars})`` costs a training loop.
+
+Two measurements, each over --n calls (default 1,000,000):
+
+- caller latency: every call timed with ``time.perf_counter_ns`` in the
+  calling thread; median and p99 (they include the ~50 ns of the timer
+  itself, shown in the "timer only" row);
+- process CPU per call: ``time.process_time`` (all threads: the background
+  writer included) across the loop and ``finish()``, divided by the calls.
+
+For reference, in the same process: ``json.dumps`` of the same dict, and
+when installed, tensorboardX ``add_scalar`` ×4 and wandb offline ``log``
+(over --ref-n calls, default 100,000, as they are much slower). Prints one
+Markdown table. Standard library only (besides the optional references).
+
+    python bench/bench_log.py [--n 1000000] [--ref-n 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from array import array
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
+
+import runlog  # noqa: E402
+
+KEYS = ("train_loss", "learning_rate", "tokens_per_sec", "grad_norm")
+
+
+def make_row() -> Dict[str, float]:
+    return {"train_loss": 2.345678, "learning_rate": 3e-4, "tokens_per_sec": 8543.2, "grad_norm": 0.91234}
+
+
+Fn = Callable[[Dict[str, float]], Any]
+
+
+def latencies(fn: Fn, n: int) -> Tuple[float, float]:
+    """Median and p99 of single calls, in µs."""
+    d = make_row()
+    lat = array("q", bytes(8 * n))
+    pc = time.perf_counter_ns
+    for i in range(n):
+        d["train_loss"] = i * 1e-6
+        t0 = pc()
+        fn(d)
+        lat[i] = pc() - t0
+    s = sorted(lat)
+    return s[n // 2] / 1e3, s[min(n - 1, int(n * 0.99))] / 1e3
+
+
+def cpu_per_call(fn: Fn, n: int, end: Optional[Callable[[], Any]] = None) -> Tuple[float, float]:
+    """Process CPU time and wall time per call in µs, the end() call (a
+    finish, a close) included."""
+    d = make_row()
+    gc.collect()
+    c0, w0 = time.process_time(), time.perf_counter()
+    for i in range(n):
+        d["train_loss"] = i * 1e-6
+        fn(d)
+    if end is not None:
+        end()
+    return (time.process_time() - c0) / n * 1e6, (time.perf_counter() - w0) / n * 1e6
+
+
+class Row:
+    def __init__(self, what: str, calls: int, median: float, p99: float, cpu: float, note: str = "") -> None:
+        self.what, self.calls, self.median, self.p99, self.cpu, self.note = what, calls, median, p99, cpu, note
+
+
+def bench_runlog(n: int, home: str) -> List[Row]:
+    rows = []
+    run = runlog.init(project="bench", name="latency", dir=home)
+    med, p99 = latencies(run.log, n)
+    run.finish()
+    run = runlog.init(project="bench", name="cpu", dir=home)
+    cpu, _ = cpu_per_call(run.log, n, run.finish)
+    rows.append(Row("runlog `run.log` (4 scalars)", n, med, p99, cpu))
+
+    runlog.init(project="bench", name="module-cpu", dir=home)
+    cpu_mod, _ = cpu_per_call(runlog.log, n, runlog.finish)
+    rows.append(Row("runlog `runlog.log` (module level)", n, float("nan"), float("nan"), cpu_mod))
+    return rows
+
+
+def bench_json(n: int) -> Row:
+    med, p99 = latencies(json.dumps, n)
+    cpu, _ = cpu_per_call(json.dumps, n)
+    return Row("`json.dumps` of the same dict", n, med, p99, cpu)
+
+
+def bench_timer(n: int) -> Row:
+    def noop(d: Dict[str, float]) -> None:
+        return None
+
+    med, p99 = latencies(noop, n)
+    cpu, _ = cpu_per_call(noop, n)
+    return Row("timer and loop only (a no-op call)", n, med, p99, cpu)
+
+
+def bench_tensorboardx(n: int, tmp: str) -> Row:
+    try:
+        from tensorboardX import SummaryWriter  # type: ignore
+    except ImportError as e:
+        return Row("tensorboardX `add_scalar` ×4", 0, 0, 0, 0, f"not installed ({e.name})")
+
+    def run(label: str) -> Tuple[Any, Fn]:
+        w = SummaryWriter(os.path.join(tmp, "tbx", label))
+        step = [0]
+
+        def log(d: Dict[str, float]) -> None:
+            s = step[0]
+            for k, v in d.items():
+                w.add_scalar(k, v, s)
+            step[0] = s + 1
+
+        return w, log
+
+    w, log = run("latency")
+    med, p99 = latencies(log, n)
+    w.close()
+    w, log = run("cpu")
+    cpu, _ = cpu_per_call(log, n, w.close)
+    import tensorboardX  # type: ignore
+
+    return Row("tensorboardX `add_scalar` ×4", n, med, p99, cpu, f"tensorboardX {tensorboardX.__version__}")
+
+
+def bench_wandb(n: int, tmp: str) -> Row:
+    try:
+        import wandb  # type: ignore
+    except ImportError as e:
+        return Row("wandb offline `log`", 0, 0, 0, 0, f"not installed ({e.name})")
+    import resource
+
+    os.environ.setdefault("WANDB_SILENT", "true")
+    try:
+        # CPU first: teardown() stops wandb's service process (wandb-core), whose
+        # CPU time then counts among this process's children.
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run = wandb.init(project="bench", mode="offline", dir=os.path.join(tmp, "wandb"))
+        cpu, _ = cpu_per_call(run.log, n, run.finish)
+        wandb.teardown()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        service = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / n * 1e6
+        run = wandb.init(project="bench", mode="offline", dir=os.path.join(tmp, "wandb"))
+        med, p99 = latencies(run.log, n)
+        run.finish()
+        wandb.teardown()
+    except Exception as e:  # wandb needs its service process; say why it could not run
+        return Row("wandb offline `log`", 0, 0, 0, 0, f"could not run: {type(e).__name__}: {e}".replace("\n", " ")[:200])
+    note = f"wandb {wandb.__version__}; CPU includes {service:.0f} µs/call of its service process"
+    return Row("wandb offline `log`", n, med, p99, cpu + service, note)
+
+
+def fmt(x: float) -> str:
+    return "-" if x != x else (f"{x:.2f}" if x < 100 else f"{x:.0f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1_000_000, help="calls for runlog, json.dumps and the timer")
+    ap.add_argument("--ref-n", type=int, default=100_000, help="calls for tensorboardX and wandb")
+    ap.add_argument("--no-refs", action="store_true", help="skip tensorboardX and wandb")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="runlog-bench-")
+    try:
+        load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+        rows = [bench_timer(args.n), bench_json(args.n)]
+        rows += bench_runlog(args.n, os.path.join(tmp, "home"))
+        if not args.no_refs:
+            rows.append(bench_tensorboardx(args.ref_n, tmp))
+            rows.append(bench_wandb(args.ref_n, tmp))
+        load_after = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    dumps = rows[1].cpu
+    mine = rows[2].cpu
+    print(f"runlog {runlog.__version__} · Python {platform.python_version()} · {platform.machine()} · "
+          f"{os.cpu_count()} CPUs · load average {load[0]:.2f} before, {load_after[0]:.2f} after")
+    print()
+    print("| what | calls | caller median µs | caller p99 µs | process CPU µs/call | CPU vs json.dumps | CPU vs runlog | note |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        if r.calls == 0:
+            print(f"| {r.what} | - | - | - | - | - | - | {r.note} |")
+            continue
+        print(f"| {r.what} | {r.calls:,} | {fmt(r.median)} | {fmt(r.p99)} | {fmt(r.cpu)} | "
+              f"{r.cpu / dumps:.2f}× | {r.cpu / mine:.2f}× | {r.note} |")
+    print()
+    ok_med = rows[2].median <= 3.0
+    ok_cpu = mine <= 6.0 and mine <= dumps
+    print(f"goals: caller median ≤ 3 µs: {'met' if ok_med else 'MISSED'} ({fmt(rows[2].median)} µs); "
+          f"process CPU ≤ 6 µs and ≤ one json.dumps: {'met' if ok_cpu else 'MISSED'} "
+          f"({fmt(mine)} µs vs {fmt(dumps)} µs)")
+
+
+if __name__ == "__main__":
+    main()

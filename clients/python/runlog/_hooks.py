@@ -1,0 +1,156 @@
+"""Process-wide hooks that end runs however the process ends.
+
+- normal exit (``atexit``): the run is finished — or killed, if a SIGTERM
+  or SIGHUP handled by the program's own handler led to the exit;
+- an uncaught exception (``sys.excepthook``): failed, with the traceback;
+  KeyboardInterrupt: killed;
+- SIGTERM, SIGINT, SIGHUP whose previous handler was the default action:
+  killed, then the default action (the process dies of the signal). A
+  previous Python handler is called instead (Python's own SIGINT handler
+  raises KeyboardInterrupt, which the excepthook sees). Handlers are
+  installed only from the main thread, and not for ignored signals;
+- ``fork``: the child forgets its parent's runs — it never writes to their
+  logs nor ends them when it exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._run import Run
+
+_lock = threading.RLock()
+_active: List["Run"] = []
+current: Optional["Run"] = None  # the run of the module-level API
+
+_installed = False
+_signals_installed = False
+_prev_excepthook: Optional[Callable[..., Any]] = None
+_prev_handlers: Dict[int, Any] = {}
+_signalled: Optional[int] = None  # a signal that a program handler took
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
+
+
+def register(run: "Run") -> None:
+    """Track a live run so that the process's end ends it."""
+    _install()
+    with _lock:
+        _active.append(run)
+
+
+def unregister(run: "Run") -> None:
+    """Forget a run that has ended."""
+    global current
+    with _lock:
+        if run in _active:
+            _active.remove(run)
+        if current is run:
+            current = None
+
+
+def active() -> List["Run"]:
+    with _lock:
+        return list(_active)
+
+
+def end_all(status: str, exit_code: int, error: Optional[str] = None) -> None:
+    """End every live run of this process."""
+    for run in active():
+        try:
+            run._end(status, exit_code, error)
+        except Exception:  # never let one run keep the others from ending
+            pass
+
+
+def _install() -> None:
+    global _installed, _prev_excepthook
+    with _lock:
+        if not _installed:
+            _installed = True
+            atexit.register(_at_exit)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_after_fork_in_child)
+            _prev_excepthook = sys.excepthook
+            sys.excepthook = _excepthook
+        _install_signals()
+
+
+def _install_signals() -> None:
+    global _signals_installed
+    if _signals_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _signals_installed = True
+    for sig in _SIGNALS:
+        try:
+            prev = signal.getsignal(sig)
+        except (ValueError, OSError):
+            continue
+        if prev is signal.SIG_IGN or prev is None:
+            continue  # ignored, or set from outside Python: leave it alone
+        try:
+            signal.signal(sig, _on_signal)
+        except (ValueError, OSError):
+            continue
+        _prev_handlers[sig] = prev
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    global _signalled
+    prev = _prev_handlers.get(signum, signal.SIG_DFL)
+    if callable(prev):
+        # The program's handler decides. If it ends the process, SIGTERM and
+        # SIGHUP make the run killed; SIGINT handlers (Python's, IPython's)
+        # raise KeyboardInterrupt, which the excepthook sees if uncaught —
+        # an interrupted notebook cell must not mark the run killed.
+        if signum != signal.SIGINT:
+            _signalled = signum
+        prev(signum, frame)  # may raise KeyboardInterrupt or SystemExit
+        return
+    end_all("killed", 128 + signum)
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
+    for run in active():
+        try:
+            run._finish_exception(exc_type, exc, tb)
+        except Exception:
+            pass
+    hook = _prev_excepthook or sys.__excepthook__
+    hook(exc_type, exc, tb)
+
+
+def _at_exit() -> None:
+    if _signalled is not None:
+        end_all("killed", 128 + _signalled)
+    else:
+        end_all("finished", 0)
+
+
+def _after_fork_in_child() -> None:
+    """The child has no runs of its own: forget the parent's, and give the
+    signals back their previous handlers, so that a worker dies of SIGTERM
+    exactly as it would without runlog (a Python-level handler runs only
+    when the main thread gets back to Python code)."""
+    global _lock, _active, _signals_installed, _prev_handlers, _signalled
+    _lock = threading.RLock()
+    runs, _active = _active, []
+    for run in runs:
+        run._after_fork_child()
+    for sig, prev in _prev_handlers.items():
+        try:
+            if signal.getsignal(sig) is _on_signal:
+                signal.signal(sig, prev)
+        except (ValueError, OSError):
+            pass
+    _prev_handlers = {}
+    _signals_installed = False
+    _signalled = None
