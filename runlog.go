@@ -103,7 +103,8 @@ const (
 // Started by `runlog run` (RUNLOG_RUN_ID set, and no Options.ID), Init
 // attaches to the run the runner created instead: it writes a log of its
 // own in that run's folder, starts from the runner's config (RUNLOG_CONFIG)
-// updated with Options.Config, and ignores the run's identity options.
+// updated with Options.Config, and its name, project, tags, notes and
+// hypothesis fill those the runner was not given.
 //
 // With Resume "" or "never", Init creates a new run and fails with ErrExists
 // if Options.ID names an existing one. With "allow" it resumes the run
@@ -112,12 +113,13 @@ const (
 // step counter carry on, and the time until the resume does not count as
 // active time.
 func Init(opts Options) (*Run, error) {
+	project := opts.Project // as given: attach records "default" as no project
 	if err := checkOptions(&opts); err != nil {
 		return nil, err
 	}
 	home := layout.Home(opts.Home)
 	if id := os.Getenv(EnvRunID); id != "" && opts.ID == "" {
-		return attach(home, id, opts)
+		return attach(home, id, project, opts)
 	}
 	if err := os.MkdirAll(filepath.Join(home, layout.RunsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("runlog: create home: %w", err)
@@ -232,8 +234,9 @@ func create(home string, opts Options) (*Run, error) {
 }
 
 // attach starts a log of this process in the folder of run id, created by
-// another process: run.go-<pid>-<n>.log.
-func attach(home, id string, opts Options) (*Run, error) {
+// another process: run.go-<pid>-<n>.log. The run's name, project and the
+// like in opts go into its header, to fill what the creator left empty.
+func attach(home, id, project string, opts Options) (*Run, error) {
 	if err := layout.CheckID(id); err != nil {
 		return nil, fmt.Errorf("runlog: %s: %w", EnvRunID, err)
 	}
@@ -259,7 +262,8 @@ func attach(home, id string, opts Options) (*Run, error) {
 			json.Unmarshal(data, &r.config)
 		}
 	}
-	hdr := runfmt.Header{Format: 1, ID: id, Attach: true, Time: now(), PID: os.Getpid(), Command: os.Args, Writer: "runlog-go/" + Version}
+	hdr := runfmt.Header{Format: 1, ID: id, Attach: true, Time: now(), PID: os.Getpid(), Command: os.Args, Writer: "runlog-go/" + Version,
+		Name: opts.Name, Project: project, Group: opts.Group, Tags: opts.Tags, Notes: opts.Notes, Hypothesis: opts.Hypothesis}
 	hdr.Host, _ = os.Hostname()
 	buf := []byte(runfmt.Magic)
 	buf, err = runfmt.AppendJSON(buf, runfmt.TypeHeader, r.nextSeq(), hdr)

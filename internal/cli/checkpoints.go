@@ -21,6 +21,8 @@ func newCheckpoints(e *env) *cobra.Command {
 		Long: `List the checkpoints a run registered: step, file, size, the scores recorded
 with them (val_loss, …), and whether the file is still there (runlog run
 --keep-last deletes old ones). The best-validation checkpoint is marked *.
+Checkpoints of steps a resumed run went back before are superseded: they are
+no longer the best nor the latest.
 Its path is what runlog run --resume RUN --from best continues from.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,13 +45,14 @@ Its path is what runlog run --resume RUN --from best continues from.`,
 				return err
 			}
 			type row struct {
-				Step     *int64         `json:"step"`
-				Path     string         `json:"path"`
-				Size     int64          `json:"size"`
-				SHA256   string         `json:"sha256,omitempty"`
-				Exists   bool           `json:"exists"`
-				Best     bool           `json:"best"`
-				Metadata map[string]any `json:"metadata,omitempty"`
+				Step       *int64         `json:"step"`
+				Path       string         `json:"path"`
+				Size       int64          `json:"size"`
+				SHA256     string         `json:"sha256,omitempty"`
+				Exists     bool           `json:"exists"`
+				Superseded bool           `json:"superseded"`
+				Best       bool           `json:"best"`
+				Metadata   map[string]any `json:"metadata,omitempty"`
 			}
 			rows := []row{}
 			for _, a := range arts {
@@ -57,7 +60,7 @@ Its path is what runlog run --resume RUN --from best continues from.`,
 					continue
 				}
 				m, _ := runfmt.Finite(a.Metadata).(map[string]any)
-				rows = append(rows, row{Step: a.Step, Path: a.Path, Size: a.Size, SHA256: a.SHA256,
+				rows = append(rows, row{Step: a.Step, Path: a.Path, Size: a.Size, SHA256: a.SHA256, Superseded: a.Superseded,
 					Exists: exists(r.Path, a.Path), Best: sum.Best != nil && sum.Best.Path == a.Path, Metadata: m})
 			}
 			if asJSON {
@@ -79,8 +82,11 @@ Its path is what runlog run --resume RUN --from best continues from.`,
 				if c.Step != nil {
 					step = fmt.Sprint(*c.Step)
 				}
-				if !c.Exists {
+				switch {
+				case !c.Exists:
 					gone = "(deleted)"
+				case c.Superseded:
+					gone = "(superseded: the run went back before it)"
 				}
 				var scores []string
 				for k, v := range c.Metadata {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -73,21 +74,24 @@ the run logged after that step are superseded, not duplicated.`,
 			default:
 				return fmt.Errorf("--from %q: want latest or best", from)
 			}
-			cfg, err := runner.LoadConfig(configFile, sets)
-			if err != nil {
-				return err
-			}
-			o.Config, o.Command = cfg, args
+			o.Command = args
 			o.Home = e.home
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, e.stdout, e.stderr
 			o.StatusLine = !e.quiet && isTerminal(os.Stderr)
 			o.Warn = e.warn
 			ctx := cmd.Context()
+			var base map[string]any // a resumed run keeps its config; --config and --set change it
 			if o.Resume != "" {
-				if err := e.resumePoint(ctx, &o, from); err != nil {
+				var err error
+				if base, err = e.resumePoint(ctx, &o, from); err != nil {
 					return err
 				}
 			}
+			cfg, err := runner.BuildConfig(base, configFile, sets)
+			if err != nil {
+				return err
+			}
+			o.Config = cfg
 			// The program's output must reach the terminal as it comes.
 			o.Stdout = e.unbuffered()
 			res, err := runner.Run(context.WithoutCancel(ctx), o)
@@ -123,27 +127,32 @@ the run logged after that step are superseded, not duplicated.`,
 	return cmd
 }
 
-// resumePoint finds the run to resume and the checkpoint to continue from.
-func (e *env) resumePoint(ctx context.Context, o *runner.Options, from string) error {
+// resumePoint finds the run to resume and the checkpoint to continue
+// from, and returns the run's config.
+func (e *env) resumePoint(ctx context.Context, o *runner.Options, from string) (map[string]any, error) {
 	st, err := e.open(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer st.Close()
 	r, err := e.resolve(ctx, st, o.Resume)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o.Resume = r.ID
+	var cfg map[string]any
+	if err := json.Unmarshal(r.Config, &cfg); err != nil || cfg == nil {
+		cfg = map[string]any{}
+	}
 	arts, err := st.Artifacts(ctx, r.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var pick *store.Artifact
 	if from == "best" {
 		sum, err := export.Summary(ctx, st, r, e.now())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if b := sum.Best; b != nil {
 			for i := range arts {
@@ -155,14 +164,14 @@ func (e *env) resumePoint(ctx context.Context, o *runner.Options, from string) e
 	} else {
 		for i := range arts {
 			a := &arts[i]
-			if a.Kind == runfmt.KindCheckpoint && a.Step != nil && exists(r.Path, a.Path) && (pick == nil || *a.Step >= *pick.Step) {
+			if a.Kind == runfmt.KindCheckpoint && !a.Superseded && a.Step != nil && exists(r.Path, a.Path) && (pick == nil || *a.Step >= *pick.Step) {
 				pick = a
 			}
 		}
 	}
 	if pick == nil || pick.Step == nil || !exists(r.Path, pick.Path) {
 		e.warn(fmt.Errorf("run %s has no %s checkpoint file to continue from; the program starts without one", r.ID, from))
-		return nil
+		return cfg, nil
 	}
 	o.Checkpoint = filepath.Join(r.Path, filepath.FromSlash(pick.Path))
 	if filepath.IsAbs(pick.Path) {
@@ -170,7 +179,7 @@ func (e *env) resumePoint(ctx context.Context, o *runner.Options, from string) e
 	}
 	o.CkptStep = *pick.Step
 	fmt.Fprintf(e.stderr, "runlog: resuming run %s from %s (step %d)\n", r.ID, pick.Path, o.CkptStep)
-	return nil
+	return cfg, nil
 }
 
 func exists(dir, path string) bool {

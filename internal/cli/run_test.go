@@ -235,12 +235,12 @@ while [ $i -le 20 ]; do
   i=$((i + 1))
 done
 `)
-	run(t, home, "run", "--name", "resumable", "--", prog)
+	run(t, home, "run", "--name", "resumable", "--set", "model.d=64", "--set", "model.layers=2", "--", prog)
 	// Register the checkpoints the program wrote, as a client would.
 	s := showJSON(t, home, "resumable")
 	registerCheckpoints(t, home, s.ID, []int64{0, 5, 10})
 	mustRun(t, home, "index") // logs attached after the run ended are found by a deep index
-	_, errOut, err := run(t, home, "run", "--resume", "resumable", "--", prog)
+	_, errOut, err := run(t, home, "run", "--resume", "resumable", "--set", "model.d=128", "--", prog)
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, errOut)
 	}
@@ -252,6 +252,9 @@ done
 	// Steps 11 and 12 of the first attempt are superseded; 11..20 again.
 	if s.Status != "finished" || loss["count"] != 21.0 || loss["final_step"] != 20.0 || s.Segments != 2 {
 		t.Errorf("after resume: status %s, loss %v, segments %d", s.Status, loss, s.Segments)
+	}
+	if m := s.Config["model"].(map[string]any); m["d"] != 128.0 || m["layers"] != 2.0 {
+		t.Errorf("config after resume %v: --set changes one key of the run's config and keeps the rest", s.Config)
 	}
 	var kinds []string
 	for _, ev := range s.Events {

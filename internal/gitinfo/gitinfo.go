@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -42,14 +44,47 @@ func Inspect(ctx context.Context, dir string) (*runfmt.Git, error) {
 	return g, nil
 }
 
-// Diff returns the uncommitted changes to tracked files of the checkout
-// that holds dir, as a patch.
+// Limits on the untracked files Diff includes: training code that was never
+// added to git is worth keeping, datasets and checkpoints are not.
+const (
+	maxUntrackedFile  = 1 << 20
+	maxUntrackedTotal = 10 << 20
+)
+
+// Diff returns the uncommitted changes of the checkout that holds dir as a
+// patch: changes to tracked files, and untracked files (those .gitignore
+// does not exclude, up to 1 MiB each and 10 MiB in all) as new files.
 func Diff(ctx context.Context, dir string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "diff", "HEAD", "--binary")
 	cmd.Dir = dir
-	return cmd.Output()
+	patch, err := cmd.Output()
+	if err != nil {
+		return nil, err
+	}
+	list, err := git(ctx, dir, "ls-files", "--others", "--exclude-standard", "--full-name", "-z", ":/")
+	if err != nil || list == "" {
+		return patch, nil
+	}
+	top, err := git(ctx, dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return patch, nil
+	}
+	total := 0
+	for _, name := range strings.Split(strings.TrimRight(list, "\x00"), "\x00") {
+		fi, err := os.Stat(filepath.Join(top, name))
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxUntrackedFile || total+int(fi.Size()) > maxUntrackedTotal {
+			continue
+		}
+		// git diff --no-index exits 1 when the files differ, as they do.
+		d := exec.CommandContext(ctx, "git", "diff", "--no-index", "--binary", "--", "/dev/null", name)
+		d.Dir = top
+		out, _ := d.Output()
+		patch = append(patch, out...)
+		total += int(fi.Size())
+	}
+	return patch, nil
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {

@@ -43,8 +43,13 @@ func TestInspect(t *testing.T) {
 	if g, _ = Inspect(ctx, dir); !g.Dirty {
 		t.Error("a modified file does not make the checkout dirty")
 	}
-	patch, err := Diff(ctx, dir)
-	if err != nil || !strings.Contains(string(patch), "+lr = 3e-3") {
-		t.Errorf("diff: %v\n%s", err, patch)
+	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
+	os.WriteFile(filepath.Join(dir, "src", "model.py"), []byte("d_model = 512\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*.pt\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "big.pt"), make([]byte, 2<<20), 0o644)
+	patch, err := Diff(ctx, filepath.Join(dir, "src"))
+	if err != nil || !strings.Contains(string(patch), "+lr = 3e-3") || !strings.Contains(string(patch), "+d_model = 512") ||
+		!strings.Contains(string(patch), "b/src/model.py") || strings.Contains(string(patch), "big.pt") {
+		t.Errorf("diff (tracked change and untracked file, ignored file left out): %v\n%s", err, patch)
 	}
 }

@@ -114,6 +114,8 @@ func (bl *builder) add(rec runfmt.Record) {
 			if bl.file.stream == store.PrimaryStream {
 				b.Header = &h
 				b.Seen(h.Time)
+			} else {
+				b.Defaults = &h
 			}
 		}
 	case runfmt.TypeConfig:

@@ -14,18 +14,27 @@ import (
 // 3e-4 and 12 are numbers, true is a bool, [1,2] a list, null null — and
 // anything else is a string; key paths create the objects they go through.
 func LoadConfig(path string, sets []string) (map[string]any, error) {
-	cfg := map[string]any{}
+	return BuildConfig(nil, path, sets)
+}
+
+// BuildConfig is LoadConfig on top of a base config, such as the config of
+// a run being resumed: the file's values are merged into it key by key, at
+// every depth, and the overrides applied last.
+func BuildConfig(base map[string]any, path string, sets []string) (map[string]any, error) {
+	cfg := deepCopy(base)
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
+		var file map[string]any
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
-		if err := dec.Decode(&cfg); err != nil {
+		if err := dec.Decode(&file); err != nil {
 			return nil, fmt.Errorf("config %s: not a JSON object: %w", path, err)
 		}
-		numbers(cfg)
+		numbers(file)
+		merge(cfg, file)
 	}
 	for _, s := range sets {
 		key, raw, ok := strings.Cut(s, "=")
@@ -38,6 +47,30 @@ func LoadConfig(path string, sets []string) (map[string]any, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// merge sets the values of src into dst, merging objects found in both.
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if sub, ok := v.(map[string]any); ok {
+			if have, ok := dst[k].(map[string]any); ok {
+				merge(have, sub)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+func deepCopy(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			v = deepCopy(sub)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // typed reads an override value the way a user means it.

@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"encoding/json"
 	"math"
+	"os"
 	"testing"
 )
 
@@ -52,4 +54,30 @@ func FuzzParseLine(f *testing.F) {
 			t.Fatalf("parseLine(%q) = step %d, %d values", line, step, len(values))
 		}
 	})
+}
+
+func TestBuildConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/cfg.json"
+	os.WriteFile(path, []byte(`{"model": {"d": 64, "heads": 4}, "lr": 1e-3, "steps": 100}`), 0o644)
+	base := map[string]any{"model": map[string]any{"d": 32.0, "layers": 2.0}, "seed": 1.0}
+	cfg, err := BuildConfig(base, path, []string{"model.heads=8", "opt.name=adamw", "tags=[1,2]", "flag=true", "note=hello world"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"flag":true,"lr":0.001,"model":{"d":64,"heads":8,"layers":2},"note":"hello world","opt":{"name":"adamw"},"seed":1,"steps":100,"tags":[1,2]}`
+	if got, _ := json.Marshal(cfg); string(got) != want {
+		t.Errorf("config\n got %s\nwant %s", got, want)
+	}
+	if base["model"].(map[string]any)["d"] != 32.0 {
+		t.Error("BuildConfig changed its base")
+	}
+	if TotalSteps(cfg) != 100 {
+		t.Errorf("total steps %d", TotalSteps(cfg))
+	}
+	for _, bad := range [][]string{{"novalue"}, {"=3"}, {"lr.x=1"}} {
+		if _, err := BuildConfig(base, path, bad); err == nil {
+			t.Errorf("--set %v accepted", bad)
+		}
+	}
 }

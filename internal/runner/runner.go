@@ -173,13 +173,13 @@ func start(o Options, env map[string]string) (*runlog.Run, error) {
 	return run, nil
 }
 
-// recordDiff saves the uncommitted changes of the working tree, if any, as
-// an artifact of the run, so that the code that ran can be recovered.
+// recordDiff saves the uncommitted changes of the working tree, if any —
+// changed tracked files and new untracked ones — as an artifact of the run,
+// so that the code that ran can be recovered.
 func recordDiff(ctx context.Context, run *runlog.Run) error {
 	wd, _ := os.Getwd()
-	g, err := gitinfo.Inspect(ctx, wd)
-	if err != nil || !g.Dirty {
-		return nil
+	if _, err := gitinfo.Inspect(ctx, wd); err != nil {
+		return nil // not a git checkout
 	}
 	patch, err := gitinfo.Diff(ctx, wd)
 	if err != nil || len(patch) == 0 {
@@ -193,7 +193,7 @@ func recordDiff(ctx context.Context, run *runlog.Run) error {
 	if err := os.WriteFile(path, patch, 0o644); err != nil {
 		return fmt.Errorf("save the git diff: %w", err)
 	}
-	return run.LogArtifact(path, runlog.Artifact{Kind: runfmt.KindFile, Step: -1, Metadata: map[string]any{"what": "uncommitted changes (git diff HEAD)"}})
+	return run.LogArtifact(path, runlog.Artifact{Kind: runfmt.KindFile, Step: -1, Metadata: map[string]any{"what": "uncommitted changes and untracked files (git diff HEAD)"}})
 }
 
 // childEnv is the program's environment: the runner's, with the run handed

@@ -156,6 +156,9 @@ type Series struct {
 type Artifact struct {
 	runfmt.Artifact
 	Seq uint64
+	// Superseded is set on an artifact of a step that a rewind went back
+	// before: a checkpoint of the abandoned attempt.
+	Superseded bool
 }
 
 // Event is something that happened to a run.
@@ -201,18 +204,22 @@ type Batch struct {
 	Prev   Cursor // the cursor the batch was built on
 	Next   Cursor // the cursor once it is applied
 
-	Resume  *runfmt.Resume
-	Rewind  *runfmt.Rewind
-	Header  *runfmt.Header
-	Config  json.RawMessage            // the latest complete config
-	Summary map[string]json.RawMessage // updates; JSON null deletes a key
-	Status  *runfmt.Status             // the latest status; applied unless older than the run's
-	First   float64                    // the earliest record time in the batch
-	Last    float64                    // the latest record time in the batch
-	Defines map[string]string          // key -> goal
-	Arts    []Artifact
-	Events  []Event
-	Points  map[string]*series.Points // new points by key
+	Resume *runfmt.Resume
+	Rewind *runfmt.Rewind
+	Header *runfmt.Header
+	// Defaults is the header of an attached log: its name, project,
+	// group, tags, notes and hypothesis fill those the run has not got
+	// (the project "default" counts as none).
+	Defaults *runfmt.Header
+	Config   json.RawMessage            // the latest complete config
+	Summary  map[string]json.RawMessage // updates; JSON null deletes a key
+	Status   *runfmt.Status             // the latest status; applied unless older than the run's
+	First    float64                    // the earliest record time in the batch
+	Last     float64                    // the latest record time in the batch
+	Defines  map[string]string          // key -> goal
+	Arts     []Artifact
+	Events   []Event
+	Points   map[string]*series.Points // new points by key
 	// Annotations change the run's tags, notes and hypothesis, in order,
 	// after the header.
 	Annotations []runfmt.Annotate
@@ -231,7 +238,7 @@ func (b *Batch) Seen(t float64) {
 
 // Empty reports whether the batch changes nothing but the cursor.
 func (b *Batch) Empty() bool {
-	return b.Resume == nil && b.Rewind == nil && b.Header == nil && b.Config == nil &&
+	return b.Resume == nil && b.Rewind == nil && b.Header == nil && b.Defaults == nil && b.Config == nil &&
 		len(b.Summary) == 0 && b.Status == nil && b.Last == 0 && len(b.Defines) == 0 &&
 		len(b.Arts) == 0 && len(b.Events) == 0 && len(b.Points) == 0 && len(b.KeyIDs) == 0 &&
 		len(b.Annotations) == 0

@@ -62,7 +62,7 @@ type Summary struct {
 	Values      map[string]any    `json:"summary"`
 	Metrics     map[string]Metric `json:"metrics"`
 	Best        *Checkpoint       `json:"best_checkpoint,omitempty"`
-	Checkpoints int               `json:"checkpoints"`
+	Checkpoints int               `json:"checkpoints"` // current ones: not superseded by a rewind
 	Alerts      int               `json:"alerts"`
 }
 
@@ -128,7 +128,7 @@ func Build(r store.Run, ser []store.Series, arts []store.Artifact, events []stor
 		}
 	}
 	for _, a := range arts {
-		if a.Kind == runfmt.KindCheckpoint {
+		if a.Kind == runfmt.KindCheckpoint && !a.Superseded {
 			s.Checkpoints++
 		}
 	}
@@ -173,7 +173,7 @@ func metric(sr store.Series) Metric {
 func bestCheckpoint(metrics map[string]Metric, arts []store.Artifact) *Checkpoint {
 	var ckpts []store.Artifact
 	for _, a := range arts {
-		if a.Kind == runfmt.KindCheckpoint {
+		if a.Kind == runfmt.KindCheckpoint && !a.Superseded { // not of an abandoned attempt
 			ckpts = append(ckpts, a)
 		}
 	}

@@ -228,6 +228,9 @@ func (w *batchWriter) rewind(step int64) error {
 			return err
 		}
 	}
+	if err := w.exec("UPDATE artifacts SET superseded = 1 WHERE run_id = ? AND step > ?", w.b.RunID, step); err != nil {
+		return err
+	}
 	return w.recomputeLatest()
 }
 

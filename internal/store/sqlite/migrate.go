@@ -103,6 +103,7 @@ CREATE TABLE artifacts (
 	size     INTEGER NOT NULL,
 	sha256   TEXT NOT NULL DEFAULT '',
 	metadata TEXT NOT NULL DEFAULT '{}',
+	superseded INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (run_id, stream, seq)
 ) WITHOUT ROWID;
 

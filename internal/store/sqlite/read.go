@@ -345,7 +345,7 @@ func sortByStep(p *series.Points) {
 
 // Artifacts returns a run's files in the order they were registered.
 func (db *DB) Artifacts(ctx context.Context, runID string) ([]store.Artifact, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, path, kind, step, time, size, sha256, metadata
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, path, kind, step, time, size, sha256, metadata, superseded
 		FROM artifacts WHERE run_id = ? ORDER BY time, stream, seq`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("run %s artifacts: %w", runID, mapErr(err))
@@ -355,7 +355,7 @@ func (db *DB) Artifacts(ctx context.Context, runID string) ([]store.Artifact, er
 	for rows.Next() {
 		var a store.Artifact
 		var meta string
-		if err := rows.Scan(&a.Seq, &a.Path, &a.Kind, &a.Step, &a.Time, &a.Size, &a.SHA256, &meta); err != nil {
+		if err := rows.Scan(&a.Seq, &a.Path, &a.Kind, &a.Step, &a.Time, &a.Size, &a.SHA256, &meta, &a.Superseded); err != nil {
 			return nil, err
 		}
 		a.Metadata = decodeObject(meta)

@@ -61,6 +61,11 @@ func (w *batchWriter) write() error {
 			return fmt.Errorf("run %s header: %w", b.RunID, err)
 		}
 	}
+	if b.Defaults != nil {
+		if err := w.defaults(b.Defaults); err != nil {
+			return fmt.Errorf("run %s: %w", b.RunID, err)
+		}
+	}
 	if b.Resume != nil {
 		if err := w.resume(b.Resume); err != nil {
 			return fmt.Errorf("run %s resume: %w", b.RunID, err)
@@ -131,6 +136,25 @@ func (w *batchWriter) header(h *runfmt.Header) error {
 		return err
 	}
 	return w.exec("INSERT OR IGNORE INTO segments (run_id, idx, start, last) VALUES (?, 0, ?, ?)", w.b.RunID, h.Time, h.Time)
+}
+
+// defaults fills the identity fields the run has not got from an attached
+// log's header.
+func (w *batchWriter) defaults(h *runfmt.Header) error {
+	tags := ""
+	if len(h.Tags) > 0 {
+		t, _ := json.Marshal(h.Tags)
+		tags = string(t)
+	}
+	return w.exec(`UPDATE runs SET
+		name = CASE WHEN name = '' THEN ? ELSE name END,
+		project = CASE WHEN project = 'default' AND ? NOT IN ('', 'default') THEN ? ELSE project END,
+		grp = CASE WHEN grp = '' THEN ? ELSE grp END,
+		tags = CASE WHEN tags = '[]' AND ? != '' THEN ? ELSE tags END,
+		notes = CASE WHEN notes = '' THEN ? ELSE notes END,
+		hypothesis = CASE WHEN hypothesis = '' THEN ? ELSE hypothesis END
+		WHERE id = ?`,
+		h.Name, h.Project, h.Project, h.Group, tags, tags, h.Notes, h.Hypothesis, w.b.RunID)
 }
 
 // resume starts a new process segment.

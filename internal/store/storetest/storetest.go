@@ -40,6 +40,7 @@ func Run(t *testing.T, open Open) {
 		{"KeyIDs", testKeyIDs},
 		{"Streams", testStreams},
 		{"Annotations", testAnnotations},
+		{"AttachedDefaults", testAttachedDefaults},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -553,5 +554,23 @@ func testAnnotations(t *testing.T, s store.Store) {
 	}
 	if runs, _ := s.Runs(ctx, store.Filter{Tag: "best"}); len(runs) != 1 {
 		t.Errorf("Runs(tag best) = %d runs", len(runs))
+	}
+}
+
+// testAttachedDefaults names a run from an attached log's header where the
+// run's own header said nothing.
+func testAttachedDefaults(t *testing.T, s store.Store) {
+	main := newWriter(t, s, "r")
+	main.write(func(b *store.Batch) {
+		b.Header = &runfmt.Header{ID: "r", Project: "default", Notes: "from the runner", Time: T0}
+	})
+	script := &writer{t: t, s: s, id: "r", stream: "run.py-1-1.log"}
+	script.write(func(b *store.Batch) {
+		b.Defaults = &runfmt.Header{ID: "r", Attach: true, Name: "from-script", Project: "lm", Tags: []string{"x"},
+			Notes: "from the script", Hypothesis: "h", Time: T0 + 1}
+	})
+	r, _ := s.Run(ctx, "r")
+	if r.Name != "from-script" || r.Project != "lm" || len(r.Tags) != 1 || r.Notes != "from the runner" || r.Hypothesis != "h" || r.Start != T0 {
+		t.Errorf("run %+v: the script fills what the runner left empty, and nothing else", r)
 	}
 }
