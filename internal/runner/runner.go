@@ -140,6 +140,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	s.mon.poll()
 	s.term.finish()
 	res.ExitCode, res.Status = s.outcome(waitErr)
+	// What supervising cost, beside what the program used: docs/runner.md.
+	program := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	run.SetSummary("runlog/program_cpu_seconds", program.Seconds())
+	run.SetSummary("runlog/runner_cpu_seconds", selfCPU().Seconds())
 	if err := run.FinishStatus(res.Status, res.ExitCode, s.errorText(res)); err != nil {
 		o.Warn(fmt.Errorf("record the end of the run: %w", err))
 	}
