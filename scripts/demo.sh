@@ -11,10 +11,10 @@ CGO_ENABLED=0 go build -o bin/runlog ./cmd/runlog
 CGO_ENABLED=0 go build -o bin/tinylm ./examples/tinylm
 
 echo "== training with lr 1e-2, then 3e-3, under runlog run (about 30 s each on 2 cores)"
-bin/runlog run --project tinylm --name lr-1e-2 --keep-last 3 --keep-best \
+bin/runlog run --project tinylm --name lr-1e-2 --tag lr-sweep --tag baseline --keep-last 3 --keep-best \
   --hypothesis "lr 1e-2 reaches val loss < 1 within 800 steps" \
   -- bin/tinylm -config examples/tinylm/config.json
-bin/runlog run --project tinylm --name lr-3e-3 --keep-last 3 --keep-best \
+bin/runlog run --project tinylm --name lr-3e-3 --tag lr-sweep --keep-last 3 --keep-best \
   --hypothesis "a 3x smaller lr is slower and ends higher" \
   -- bin/tinylm -config examples/tinylm/config.json -set lr=3e-3
 
