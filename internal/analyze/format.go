@@ -6,40 +6,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runlog/runlog/internal/display"
 )
 
-// num formats a metric value compactly, with 5 significant digits, and
-// NaN, +Inf and -Inf spelled out, as the other commands print values.
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', 5, 64)
-}
+// num formats a metric value for people; see display.Number.
+func num(v float64) string { return display.Number(v) }
 
-// duration formats seconds the way people read run times: 12.5s, 3m04s,
-// 2h05m, 3d04h.
-func duration(sec float64) string {
-	switch {
-	case math.IsNaN(sec) || sec < 0:
-		return "-"
-	case sec < 60:
-		return strconv.FormatFloat(math.Round(sec*10)/10, 'f', -1, 64) + "s"
-	case sec < 3600:
-		s := int(math.Round(sec))
-		return fmt.Sprintf("%dm%02ds", s/60, s%60)
-	case sec < 86400:
-		m := int(math.Round(sec / 60))
-		return fmt.Sprintf("%dh%02dm", m/60, m%60)
-	}
-	h := int(math.Round(sec / 3600))
-	return fmt.Sprintf("%dd%02dh", h/24, h%24)
-}
+// duration formats seconds for people; see display.Duration.
+func duration(sec float64) string { return display.Duration(sec) }
 
 // rate formats a throughput with thousands separators: 12,034.
 func rate(v float64) string {

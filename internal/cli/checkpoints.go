@@ -27,15 +27,11 @@ Its path is what runlog run --resume RUN --from best continues from.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := e.open(ctx)
+			st, r, err := e.openRun(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			r, err := e.resolve(ctx, st, args[0])
-			if err != nil {
-				return err
-			}
 			arts, err := st.Artifacts(ctx, r.ID)
 			if err != nil {
 				return err

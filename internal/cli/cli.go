@@ -198,6 +198,20 @@ func (e *env) warn(err error) {
 	}
 }
 
+// openRun opens the store, as open does, and finds the run ref names.
+func (e *env) openRun(ctx context.Context, ref string) (*sqlite.DB, store.Run, error) {
+	st, err := e.open(ctx)
+	if err != nil {
+		return nil, store.Run{}, err
+	}
+	r, err := e.resolve(ctx, st, ref)
+	if err != nil {
+		st.Close()
+		return nil, store.Run{}, err
+	}
+	return st, r, nil
+}
+
 // resolve finds the run a command line names. A name that several runs
 // share means the newest of them, with a note saying so.
 func (e *env) resolve(ctx context.Context, st store.Store, ref string) (store.Run, error) {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 	"math"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/runlog/runlog/internal/display"
 	"github.com/runlog/runlog/internal/runfmt"
 )
 
@@ -49,38 +49,11 @@ func paint(s, status string, color bool) string {
 	return s
 }
 
-// duration formats seconds the way people read run times: 12.5s, 3m04s,
-// 2h05m, 3d04h.
-func duration(sec float64) string {
-	switch {
-	case math.IsNaN(sec) || sec < 0:
-		return "-"
-	case sec < 60:
-		return strconv.FormatFloat(math.Round(sec*10)/10, 'f', -1, 64) + "s"
-	case sec < 3600:
-		s := int(math.Round(sec))
-		return fmt.Sprintf("%dm%02ds", s/60, s%60)
-	case sec < 86400:
-		m := int(math.Round(sec / 60))
-		return fmt.Sprintf("%dh%02dm", m/60, m%60)
-	}
-	h := int(math.Round(sec / 3600))
-	return fmt.Sprintf("%dd%02dh", h/24, h%24)
-}
+// duration formats seconds for people; see display.Duration.
+func duration(sec float64) string { return display.Duration(sec) }
 
-// num formats a metric value compactly, with 5 significant digits, and
-// NaN, +Inf and -Inf spelled out.
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', 5, 64)
-}
+// num formats a metric value for people; see display.Number.
+func num(v float64) string { return display.Number(v) }
 
 // when formats a unix time for tables: the date and time in the local zone.
 func when(t float64) string {

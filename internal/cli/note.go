@@ -33,15 +33,11 @@ travel with the folder.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := e.open(ctx)
+			st, r, err := e.openRun(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			r, err := e.resolve(ctx, st, args[0])
-			if err != nil {
-				return err
-			}
 			a := runfmt.Annotate{Time: unixSeconds(e)}
 			if len(args) == 2 {
 				a.Note = strings.TrimSpace(args[1])

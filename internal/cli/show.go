@@ -44,15 +44,11 @@ RUN is a run id, a unique prefix of one, or a run name.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := e.open(ctx)
+			st, r, err := e.openRun(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			r, err := e.resolve(ctx, st, args[0])
-			if err != nil {
-				return err
-			}
 			sum, err := export.Summary(ctx, st, r, e.now())
 			if err != nil {
 				return err

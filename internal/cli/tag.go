@@ -34,15 +34,11 @@ folder (in run.cli.log, beside run.log), so they survive 'runlog index
 				}
 			}
 			ctx := cmd.Context()
-			st, err := e.open(ctx)
+			st, r, err := e.openRun(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			r, err := e.resolve(ctx, st, args[0])
-			if err != nil {
-				return err
-			}
 			a := runfmt.Annotate{Time: unixSeconds(e)}
 			if remove {
 				a.RemoveTags = tags

@@ -45,15 +45,11 @@ when the run does (finished, failed, killed, or crashed: no heartbeat for
 			}
 			ctx := cmd.Context()
 			err := func() error {
-				st, err := e.open(ctx)
+				st, r, err := e.openRun(ctx, args[0])
 				if err != nil {
 					return err
 				}
 				defer st.Close()
-				r, err := e.resolve(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
 				w := &watcher{e: e, st: st, run: r, keys: splitKeys(keys)}
 				return w.loop(ctx, interval)
 			}()
