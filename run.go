@@ -36,7 +36,8 @@ type Run struct {
 	dropped int64  // metric values dropped because the buffer was full
 	done    bool
 
-	w *writer
+	w      *writer
+	stream *streamer // nil unless the run streams to a server
 }
 
 type pair struct {
@@ -320,6 +321,9 @@ func (r *Run) end(st runfmt.Status) error {
 	dropped := r.dropped
 	r.mu.Unlock()
 	err := r.w.close(r)
+	if r.stream != nil {
+		r.stream.finish()
+	}
 	if dropped > 0 {
 		err = errors.Join(fmt.Errorf("runlog: %d metric values were dropped: the disk did not keep up and %d MiB of records were waiting", dropped, maxBuffer>>20), err)
 	}

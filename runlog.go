@@ -14,6 +14,10 @@
 // disk: records are encoded into a buffer that a background goroutine writes
 // and flushes at least once a second, so a crash of the program loses at
 // most the last second. All methods of Run are safe for concurrent use.
+//
+// With RUNLOG_URL (or Options.URL) set, a run is also streamed to a runlog
+// server (`runlog ui` on another machine) in the background; the local
+// run.log stays the durable copy (docs/server.md).
 package runlog
 
 import (
@@ -65,6 +69,17 @@ type Options struct {
 	// Env adds to the environment recorded for the run (language and
 	// framework versions, GPUs), beside the Go version and OS.
 	Env map[string]string
+
+	// URL is a runlog server (`runlog ui` elsewhere) to stream the run to
+	// as it logs, besides writing it locally; "" means $RUNLOG_URL, and
+	// "-" none. See docs/server.md.
+	URL string
+	// Token is the server's access token; "" means $RUNLOG_TOKEN.
+	Token string
+	// StreamTimeout is how long Finish waits for the server to receive
+	// the end of the log before it gives up with a warning (`runlog sync`
+	// sends the rest later); 0 means 5 s.
+	StreamTimeout time.Duration
 }
 
 // Goal says whether lower or higher values of a metric are better.
@@ -229,6 +244,7 @@ func create(home string, opts Options) (*Run, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("runlog: start run: %w", err)
 	}
+	r.stream = newStreamer(opts, id, layout.RunLogFile, filepath.Join(dir, layout.RunLogFile), int64(len(buf)))
 	r.start()
 	return r, nil
 }
@@ -246,8 +262,9 @@ func attach(home, id, project string, opts Options) (*Run, error) {
 	}
 	var f *os.File
 	var err error
+	var name string
 	for n := 1; ; n++ {
-		name := fmt.Sprintf("run.go-%d-%d.log", os.Getpid(), n)
+		name = fmt.Sprintf("run.go-%d-%d.log", os.Getpid(), n)
 		f, err = os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
 		if err == nil || !errors.Is(err, os.ErrExist) || n > 1000 {
 			break
@@ -274,6 +291,7 @@ func attach(home, id, project string, opts Options) (*Run, error) {
 		f.Close()
 		return nil, fmt.Errorf("runlog: attach to run %s: %w", id, err)
 	}
+	r.stream = newStreamer(opts, id, name, filepath.Join(dir, name), int64(len(buf)))
 	r.start()
 	if opts.Config != nil {
 		if err := r.UpdateConfig(opts.Config); err != nil {
@@ -321,6 +339,7 @@ func resume(home string, opts Options) (*Run, error) {
 		f.Close()
 		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
 	}
+	r.stream = newStreamer(opts, opts.ID, layout.RunLogFile, path, st.End+int64(len(buf)))
 	r.start()
 	if opts.Config != nil {
 		if err := r.UpdateConfig(opts.Config); err != nil {

@@ -32,8 +32,14 @@ func newWriter(f fileWriter) *writer {
 	return &writer{f: f, kickC: make(chan struct{}, 1), stopC: make(chan struct{}), doneC: make(chan struct{})}
 }
 
-// start runs the background writer of r.
-func (r *Run) start() { go r.w.loop(r) }
+// start runs the background writer of r, and its streamer if it streams
+// to a server.
+func (r *Run) start() {
+	go r.w.loop(r)
+	if r.stream != nil {
+		r.stream.start()
+	}
+}
 
 // kick asks for a write soon without waiting.
 func (w *writer) kick() {
@@ -70,6 +76,9 @@ func (w *writer) flush(r *Run, sync bool) error {
 	b := r.take(w.spare)
 	if len(b) > 0 {
 		n, err := w.f.Write(b)
+		if n > 0 && r.stream != nil {
+			r.stream.wrote(n)
+		}
 		if err != nil {
 			r.giveBack(b[n:]) // copies, so b can be reused
 			w.spare = b[:0]

@@ -44,6 +44,9 @@ type Result struct {
 	Removed int   // runs whose folder is gone, removed from the store
 	Records int64 // records applied
 	Points  int64 // points applied
+	// Changed lists the runs that got new data, in the order they were
+	// indexed: what live views must refetch.
+	Changed []string
 }
 
 // TornTail is the warning about bytes at the end of a run.log that do not
@@ -110,6 +113,9 @@ func Home(ctx context.Context, st store.Store, home string, opt Options) (Result
 		}
 		n, err := indexLogs(ctx, st, logs, opt)
 		res.add(n)
+		if n.Records > 0 {
+			res.Changed = append(res.Changed, logs[0].id)
+		}
 		if err != nil {
 			return res, err
 		}
@@ -216,6 +222,9 @@ func Run(ctx context.Context, st store.Store, dir string, opt Options) (Result, 
 	n, err := indexLogs(ctx, st, append([]runFile{f}, attachedLogs(id, dir)...), opt)
 	res.Runs = 1
 	res.add(n)
+	if n.Records > 0 {
+		res.Changed = []string{id}
+	}
 	return res, err
 }
 

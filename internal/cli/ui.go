@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/remote"
+	"github.com/runlog/runlog/internal/server"
+	"github.com/runlog/runlog/web"
+)
+
+func newUI(e *env) *cobra.Command {
+	var (
+		addr, token string
+		open        bool
+	)
+	cmd := &cobra.Command{
+		Use:     "ui",
+		Aliases: []string{"serve"},
+		Short:   "Serve the web UI and the HTTP API, and receive runs streamed by clients on other machines",
+		Long: `Serve the home over HTTP: the web UI, the JSON API under /api/v1
+(docs/api/openapi.yaml) and remote ingest, through which clients on other
+machines stream their runs here (RUNLOG_URL; see docs/server.md). New data in
+the run folders is indexed every second and shown live.
+
+The server listens on 127.0.0.1:7707 — this machine only — unless --addr says
+otherwise. Listening on any other address needs an access token (--token or
+$RUNLOG_TOKEN), which every API call must then carry; browsers log in once
+with /login?token=<token>. Ctrl-C stops the server gracefully.`,
+		Example: `  runlog ui                                    # http://127.0.0.1:7707/
+  runlog ui --addr 127.0.0.1:8080
+  RUNLOG_TOKEN=$(openssl rand -hex 16) runlog serve --addr 0.0.0.0:7707 --open
+  ssh -L 7707:127.0.0.1:7707 gpu-box           # reach a loopback server from your laptop`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if token == "" {
+				token = os.Getenv(remote.EnvToken)
+			}
+			home := e.homeDir()
+			opts := server.Options{
+				Home: home, Addr: addr, Token: token, Version: runlog.Version, Mounts: mounts(home),
+				Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) },
+			}
+			if web.Built() {
+				opts.UI = web.Dist()
+			}
+			srv, err := server.New(opts)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w (is another runlog ui running? pick another port with --addr)", addr, err)
+			}
+			base := baseURL(ln.Addr(), addr)
+			abs, _ := filepath.Abs(home)
+			out := e.unbuffered()
+			fmt.Fprintf(out, "runlog %s: serving %s at %s (Ctrl-C stops)\n", runlog.Version, abs, base)
+			if opts.UI == nil {
+				fmt.Fprintln(out, "the web UI is not built into this binary: the page at that address says how to build it")
+			}
+			switch {
+			case open && token != "":
+				fmt.Fprintf(out, "open %slogin?token=%s\n", base, url.QueryEscape(token))
+			case open:
+				fmt.Fprintf(out, "open %s\n", base)
+			case token != "":
+				fmt.Fprintf(out, "browsers log in at %slogin?token=<token>\n", base)
+			}
+			fmt.Fprintf(out, "clients stream here with %s=%s\n", remote.EnvURL, base[:len(base)-1])
+			return srv.Serve(cmd.Context(), ln)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&addr, "addr", server.DefaultAddr, "address to listen on; anything but loopback needs --token")
+	fl.StringVar(&token, "token", "", "access token every API call must carry (default $RUNLOG_TOKEN)")
+	fl.BoolVar(&open, "open", false, "print the address to open in a browser, with the token to log in")
+	return cmd
+}
+
+// mounts returns the handlers served beside the native API, by path
+// prefix, behind the same token and checks.
+func mounts(home string) map[string]http.Handler {
+	// The MLflow tracking API goes here:
+	//	"/api/2.0/mlflow/":           …,
+	//	"/api/2.0/mlflow-artifacts/": …,
+	return nil
+}
+
+// baseURL returns the URL at which the listener is reached, ending in /.
+// An address on every interface is shown with the machine's name.
+func baseURL(a net.Addr, asked string) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + asked + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil {
+			host = name
+		}
+	}
+	if h, _, err := net.SplitHostPort(asked); err == nil && h == "localhost" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}

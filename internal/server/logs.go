@@ -1,0 +1,106 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/runlog/runlog/internal/layout"
+)
+
+// maxTailBytes bounds how much of the end of training.log a tail reads,
+// whatever the lines' lengths.
+const maxTailBytes = 4 << 20
+
+type logLine struct {
+	Time   string `json:"time,omitempty"`
+	Stream string `json:"stream,omitempty"`
+	Text   string `json:"text"`
+}
+
+// getLogs answers the last lines of a run's training.log
+// (GET /api/v1/runs/{id}/logs?tail=N). Lines are split into the time and
+// stream the runner writes before each; other lines come as text only.
+func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) {
+	run, err := s.resolve(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := intParam(r.URL.Query().Get("tail"), 200, 0, 10000)
+	if err != nil {
+		s.fail(w, r, badRequest("tail: %v", err))
+		return
+	}
+	out := struct {
+		Lines []logLine `json:"lines"`
+	}{Lines: []logLine{}}
+	if run.Path != "" {
+		lines, err := tail(filepath.Join(run.Path, layout.TrainingLog), n)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.fail(w, r, err)
+			return
+		}
+		for _, l := range lines {
+			out.Lines = append(out.Lines, parseLogLine(l))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// tail returns the last n complete lines of a file, reading backwards
+// from its end, at most maxTailBytes.
+func tail(path string, n int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	end := fi.Size()
+	if n == 0 || end == 0 {
+		return nil, nil
+	}
+	var data []byte
+	chunk := int64(64 << 10)
+	for start := end; start > 0 && int64(len(data)) < maxTailBytes; {
+		step := min(chunk, start, maxTailBytes-int64(len(data)))
+		start -= step
+		buf := make([]byte, step)
+		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+			return nil, err
+		}
+		data = append(buf, data...)
+		if start == 0 || bytes.Count(data, []byte{'\n'}) > n {
+			break
+		}
+		chunk *= 2
+	}
+	cut := int64(len(data)) < end // the first line may be cut
+	data = bytes.TrimSuffix(data, []byte{'\n'})
+	lines := strings.Split(string(data), "\n")
+	if cut && len(lines) > 0 {
+		lines = lines[1:]
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines, nil
+}
+
+// parseLogLine splits a line of training.log: "<time>\t<stream>\t<text>".
+func parseLogLine(l string) logLine {
+	parts := strings.SplitN(l, "\t", 3)
+	if len(parts) == 3 && len(parts[0]) >= 20 && parts[0][4] == '-' && (parts[1] == "stdout" || parts[1] == "stderr") {
+		return logLine{Time: parts[0], Stream: parts[1], Text: strings.ToValidUTF8(parts[2], "\uFFFD")}
+	}
+	return logLine{Text: strings.ToValidUTF8(l, "\uFFFD")}
+}

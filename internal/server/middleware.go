@@ -1,0 +1,126 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/runlog/runlog/internal/remote"
+)
+
+// tokenCookie is the cookie that /login sets for browsers, holding the
+// token.
+const tokenCookie = "runlog_token"
+
+// secure wraps the whole server: security headers on every answer, the
+// Host check of a loopback server, refusal of cross-origin writes and the
+// body limit.
+func (s *Server) secure(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusForbidden, errorBody{"cross-origin request refused"})
+	}))
+	inner := cop.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if s.loopback && !loopbackRequestHost(r.Host) {
+			// A page of another site whose name was made to resolve to
+			// 127.0.0.1 (DNS rebinding) sends its own name as Host.
+			writeJSON(w, http.StatusForbidden, errorBody{"this server answers only requests for localhost, 127.0.0.1 or [::1]"})
+			return
+		}
+		if r.ContentLength > s.opts.MaxBody {
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{"request body over the limit"})
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+		}
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// loopbackRequestHost reports whether a Host header names a loopback host.
+func loopbackRequestHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return loopbackHost(strings.ToLower(host)) || strings.HasSuffix(strings.ToLower(host), ".localhost")
+}
+
+// authorized wraps the API and the mounts: with a token set, a request
+// must carry it.
+func (s *Server) authorized(next http.Handler) http.Handler {
+	if s.opts.Token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(s.opts.Token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.validToken(r, want) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="runlog"`)
+			writeJSON(w, http.StatusUnauthorized, errorBody{"missing or wrong token: send Authorization: Bearer <token>, or open /login?token=<token> in a browser"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// validToken compares the request's token with the server's in constant
+// time. Both are hashed first, so that neither their contents nor their
+// lengths show in the time the comparison takes.
+func (s *Server) validToken(r *http.Request, want [sha256.Size]byte) bool {
+	got, ok := "", false
+	if a := r.Header.Get("Authorization"); a != "" {
+		got, ok = strings.CutPrefix(a, "Bearer ")
+	} else if c, err := r.Cookie(tokenCookie); err == nil {
+		got, ok = c.Value, true
+	}
+	sum := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1 && ok
+}
+
+// clientOnly wraps the native API: a request that changes anything must
+// name its client in X-Runlog-Client, a header that a page of another
+// origin cannot send without the CORS consent this server never gives.
+func clientOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if r.Header.Get(remote.ClientHeader) == "" {
+				writeJSON(w, http.StatusForbidden, errorBody{"a " + r.Method + " must name its client in the " + remote.ClientHeader + " header"})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// login sets the token cookie for a browser that opens
+// /login?token=<token>, and sends it on to the UI.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Token == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	token := r.URL.Query().Get("token")
+	want := sha256.Sum256([]byte(s.opts.Token))
+	sum := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+		writeJSON(w, http.StatusUnauthorized, errorBody{"wrong token"})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: tokenCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode, MaxAge: int((30 * 24 * time.Hour).Seconds()),
+	})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}

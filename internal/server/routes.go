@@ -1,0 +1,58 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+)
+
+// routes declares the whole HTTP surface in one place.
+func (s *Server) routes() http.Handler {
+	api := http.NewServeMux()
+	for _, rt := range []struct {
+		pattern string
+		handler http.HandlerFunc
+	}{
+		{"GET /api/v1/health", s.health},
+		{"GET /api/v1/runs", s.listRuns},
+		{"GET /api/v1/runs/{id}", s.getRun},
+		{"GET /api/v1/runs/{id}/series", s.getSeries},
+		{"GET /api/v1/runs/{id}/artifacts", s.listArtifacts},
+		{"GET /api/v1/runs/{id}/files/{path...}", s.getFile},
+		{"GET /api/v1/runs/{id}/logs", s.getLogs},
+		{"GET /api/v1/compare", s.compare},
+		{"GET /api/v1/events", s.events},
+		{"POST /api/v1/ingest/{id}/{stream}", s.ingest},
+		{"/api/", s.notFound},
+	} {
+		api.HandleFunc(rt.pattern, rt.handler)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", s.authorized(clientOnly(api)))
+	for prefix, h := range s.opts.Mounts {
+		if !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		mux.Handle(prefix, s.authorized(h))
+	}
+	mux.HandleFunc("GET /login", s.login)
+	mux.Handle("/", getOnly(s.ui()))
+	return s.secure(mux)
+}
+
+// notFound answers API paths that name nothing.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody{"no such API endpoint: " + r.Method + " " + r.URL.Path})
+}
+
+// getOnly answers methods other than GET and HEAD with 405.
+func getOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{r.Method + " is not allowed here"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

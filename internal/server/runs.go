@@ -1,0 +1,468 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/runlog/runlog/internal/export"
+	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/series"
+	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/summary"
+)
+
+// health answers whether the server is up, its version and how many runs
+// it holds.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := s.runs
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, struct {
+		OK      bool   `json:"ok"`
+		Version string `json:"version"`
+		Runs    int    `json:"runs"`
+	}{true, s.opts.Version, n})
+}
+
+// runRow is a run as the runs list shows it (RunRow in the OpenAPI file).
+type runRow struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Project    string          `json:"project"`
+	Group      string          `json:"group"`
+	Tags       []string        `json:"tags"`
+	Status     string          `json:"status"`
+	ExitCode   *int            `json:"exit_code"`
+	Host       string          `json:"host"`
+	Start      float64         `json:"start_time"`
+	End        *float64        `json:"end_time"`
+	Last       float64         `json:"last_time"`
+	LastStep   *int64          `json:"last_step"`
+	Wallclock  float64         `json:"wallclock_time"`
+	Active     float64         `json:"active_time"`
+	TrainLoss  *pointJSON      `json:"train_loss"`
+	ValLoss    *pointJSON      `json:"val_loss"`
+	Hypothesis string          `json:"hypothesis"`
+	Config     json.RawMessage `json:"config"`
+	Summary    json.RawMessage `json:"summary"`
+}
+
+type pointJSON struct {
+	Step  int64        `json:"step"`
+	Value runfmt.Float `json:"value"`
+}
+
+func pointOf(p *series.Point) *pointJSON {
+	if p == nil {
+		return nil
+	}
+	return &pointJSON{p.Step, runfmt.Float(p.Value)}
+}
+
+// listedRun is a run of the list with what a query or a sort may ask of
+// it.
+type listedRun struct {
+	run    store.Run
+	status string
+	ex     *runExtras
+}
+
+func (l *listedRun) tags() []string { return l.run.Tags }
+
+func (l *listedRun) text() []string {
+	return append([]string{l.run.Name, l.run.Project}, l.run.Tags...)
+}
+
+func (l *listedRun) field(name string) (value, bool) {
+	r := &l.run
+	str := func(s string) (value, bool) { return value{s: s}, true }
+	num := func(f float64) (value, bool) { return numberValue(f), true }
+	switch name {
+	case "id":
+		return str(r.ID)
+	case "name":
+		return str(r.Name)
+	case "project":
+		return str(r.Project)
+	case "group":
+		return str(r.Group)
+	case "status":
+		return str(l.status)
+	case "host":
+		return str(r.Host)
+	case "hypothesis":
+		return str(r.Hypothesis)
+	case "tag", "tags":
+		return str(strings.Join(r.Tags, ","))
+	case "exit_code":
+		if r.ExitCode == nil {
+			return value{}, false
+		}
+		return num(float64(*r.ExitCode))
+	case "start_time":
+		return num(r.Start)
+	case "end_time":
+		if r.End == 0 {
+			return value{}, false
+		}
+		return num(r.End)
+	case "last_time":
+		return num(r.Last)
+	case "last_step":
+		if r.MaxStep < 0 {
+			return value{}, false
+		}
+		return num(float64(r.MaxStep))
+	case "wallclock_time":
+		return num(r.Wallclock())
+	case "active_time":
+		return num(r.Active)
+	case "train_loss", "val_loss":
+		p := r.TrainLoss
+		if name == "val_loss" {
+			p = r.ValLoss
+		}
+		if p == nil {
+			return value{}, false
+		}
+		return num(p.Value)
+	}
+	if key, ok := strings.CutPrefix(name, "config."); ok && l.ex != nil {
+		raw, ok := l.ex.config[key]
+		if !ok {
+			return value{}, false
+		}
+		return rawJSONValue(raw)
+	}
+	if key, ok := strings.CutPrefix(name, "summary."); ok && l.ex != nil {
+		if v, ok := l.ex.summary[key]; ok {
+			return jsonValue(v)
+		}
+		if sr, ok := l.ex.series[key]; ok && sr.Stats.Count > 0 {
+			return num(sr.Stats.Last.Value)
+		}
+		return value{}, false
+	}
+	if rest, ok := strings.CutPrefix(name, "metric."); ok && l.ex != nil {
+		i := strings.LastIndexByte(rest, '.')
+		sr, ok := l.ex.series[rest[:i]]
+		if !ok || sr.Stats.Count == 0 {
+			return value{}, false
+		}
+		st := &sr.Stats
+		switch rest[i+1:] {
+		case "final":
+			return num(st.Last.Value)
+		case "initial":
+			return num(st.First.Value)
+		case "count":
+			return num(float64(st.Count))
+		case "mean":
+			return num(st.Mean())
+		case "min", "max", "best":
+			if !st.HasExtremes() {
+				return value{}, false
+			}
+			stat := rest[i+1:]
+			if stat == "best" {
+				switch store.Goal(rest[:i], sr.Goal) {
+				case runfmt.GoalMinimize:
+					stat = "min"
+				case runfmt.GoalMaximize:
+					stat = "max"
+				default:
+					return value{}, false
+				}
+			}
+			if stat == "min" {
+				return num(st.Min.Value)
+			}
+			return num(st.Max.Value)
+		}
+	}
+	return value{}, false
+}
+
+// listRuns lists and searches runs (GET /api/v1/runs).
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := r.URL.Query()
+	status := p.Get("status")
+	if status != "" && !runfmt.ValidStatus(status) {
+		s.fail(w, r, badRequest("unknown status %q: use running, finished, failed, killed or crashed", status))
+		return
+	}
+	q, err := parseQuery(p.Get("q"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sortBy := p.Get("sort")
+	if sortBy == "" {
+		sortBy = "start_time"
+	}
+	if err := checkField(sortBy); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	desc := true
+	switch p.Get("order") {
+	case "", "desc":
+	case "asc":
+		desc = false
+	default:
+		s.fail(w, r, badRequest("order %q: use asc or desc", p.Get("order")))
+		return
+	}
+	limit, err := intParam(p.Get("limit"), 100, 0, 10000)
+	if err != nil {
+		s.fail(w, r, badRequest("limit: %v", err))
+		return
+	}
+	offset, err := intParam(p.Get("offset"), 0, 0, 1<<31)
+	if err != nil {
+		s.fail(w, r, badRequest("offset: %v", err))
+		return
+	}
+
+	f := store.Filter{Project: p.Get("project"), Tag: p.Get("tag"), Name: p.Get("name"), Status: status}
+	if status == runfmt.StatusCrashed {
+		f.Status = runfmt.StatusRunning // crashed runs are stored as running
+	}
+	runs, err := s.db.Runs(ctx, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.opts.Now()
+	listed := make([]*listedRun, 0, len(runs))
+	for i := range runs {
+		st := summary.Status(&runs[i], now)
+		if status == "" || st == status {
+			listed = append(listed, &listedRun{run: runs[i], status: st})
+		}
+	}
+	if err := s.attachExtras(ctx, listed); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	kept := listed[:0]
+	for _, l := range listed {
+		if q.match(l) {
+			kept = append(kept, l)
+		}
+	}
+	sortRuns(kept, sortBy, desc)
+
+	out := struct {
+		Runs        []runRow `json:"runs"`
+		Total       int      `json:"total"`
+		ConfigKeys  []string `json:"config_keys"`
+		SummaryKeys []string `json:"summary_keys"`
+	}{Runs: []runRow{}, Total: len(kept)}
+	cfgKeys, sumKeys := map[string]bool{}, map[string]bool{}
+	for _, l := range kept {
+		for k := range l.ex.config {
+			cfgKeys[k] = true
+		}
+		for k := range l.ex.summary {
+			sumKeys[k] = true
+		}
+		for k, sr := range l.ex.series {
+			if sr.Stats.Count > 0 {
+				sumKeys[k] = true
+			}
+		}
+	}
+	out.ConfigKeys, out.SummaryKeys = sortedKeys(cfgKeys), sortedKeys(sumKeys)
+	page := kept[min(offset, len(kept)):]
+	page = page[:min(limit, len(page))]
+	for _, l := range page {
+		out.Runs = append(out.Runs, l.row())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (l *listedRun) row() runRow {
+	r := &l.run
+	row := runRow{
+		ID: r.ID, Name: r.Name, Project: r.Project, Group: r.Group, Tags: r.Tags, Status: l.status,
+		ExitCode: r.ExitCode, Host: r.Host, Start: r.Start, Last: r.Last, Wallclock: round3(r.Wallclock()),
+		Active: round3(r.Active), TrainLoss: pointOf(r.TrainLoss), ValLoss: pointOf(r.ValLoss),
+		Hypothesis: r.Hypothesis, Config: r.Config, Summary: l.ex.rawSummary,
+	}
+	if row.Tags == nil {
+		row.Tags = []string{}
+	}
+	if r.End > 0 {
+		row.End = &r.End
+	}
+	if r.MaxStep >= 0 {
+		row.LastStep = &r.MaxStep
+	}
+	if len(row.Config) == 0 {
+		row.Config = json.RawMessage("{}")
+	}
+	return row
+}
+
+// sortRuns orders runs by a field; runs without it come last either way,
+// and ties keep the newest first.
+func sortRuns(runs []*listedRun, by string, desc bool) {
+	type keyed struct {
+		v  value
+		ok bool
+	}
+	keys := make(map[*listedRun]keyed, len(runs))
+	for _, l := range runs {
+		v, ok := l.field(by)
+		keys[l] = keyed{v, ok}
+	}
+	sort.SliceStable(runs, func(i, j int) bool {
+		a, b := keys[runs[i]], keys[runs[j]]
+		if a.ok != b.ok {
+			return a.ok
+		}
+		if a.ok {
+			if c := compare(a.v, b.v); c != 0 {
+				return (c < 0) != desc
+			}
+		}
+		return runs[i].run.Start > runs[j].run.Start
+	})
+}
+
+// getRun answers one run (GET /api/v1/runs/{id}): the document of
+// `runlog show --json` — summary.json, the path, config, artifacts and
+// events — with the run's series and process segments.
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	run, err := s.resolve(ctx, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	doc, err := s.runDetail(ctx, run)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+type seriesInfo struct {
+	Key       string `json:"key"`
+	Count     int64  `json:"count"`
+	FirstStep int64  `json:"first_step"`
+	LastStep  int64  `json:"last_step"`
+}
+
+type segmentJSON struct {
+	Start float64 `json:"start"`
+	Last  float64 `json:"last"`
+}
+
+type runDetail struct {
+	summary.Summary
+	Path      string          `json:"path"`
+	Config    json.RawMessage `json:"config"`
+	Series    []seriesInfo    `json:"series"`
+	Artifacts []artifactJSON  `json:"artifacts"`
+	Events    []eventJSON     `json:"events"`
+	Segments  []segmentJSON   `json:"segments"`
+}
+
+type eventJSON struct {
+	runfmt.Event
+	Data map[string]any `json:"data,omitempty"`
+}
+
+func (s *Server) runDetail(ctx context.Context, run store.Run) (*runDetail, error) {
+	sum, err := export.Summary(ctx, s.db, run, s.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	ser, err := s.db.Series(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	arts, err := s.db.Artifacts(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.db.Events(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	segs, err := s.db.Segments(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := &runDetail{Summary: sum, Path: run.Path, Config: run.Config, Series: []seriesInfo{},
+		Artifacts: artifactsJSON(arts), Events: []eventJSON{}, Segments: []segmentJSON{}}
+	if len(d.Config) == 0 {
+		d.Config = json.RawMessage("{}")
+	}
+	for _, sr := range ser {
+		if sr.Stats.Count == 0 {
+			continue
+		}
+		first, last := sr.Stats.First.Step, sr.Stats.Last.Step
+		d.Series = append(d.Series, seriesInfo{Key: sr.Key, Count: sr.Stats.Count, FirstStep: first, LastStep: last})
+	}
+	for _, ev := range evs {
+		data, _ := runfmt.Finite(ev.Data).(map[string]any)
+		d.Events = append(d.Events, eventJSON{ev.Event, data})
+	}
+	for _, sg := range segs {
+		d.Segments = append(d.Segments, segmentJSON{sg.Start, sg.Last})
+	}
+	return d, nil
+}
+
+// resolve finds the run ref names: an id, a unique id prefix or a name. A
+// name that several runs share means the newest of them, as on the
+// command line.
+func (s *Server) resolve(ctx context.Context, ref string) (store.Run, error) {
+	id, err := s.db.Resolve(ctx, ref)
+	var amb *store.AmbiguousError
+	if errors.As(err, &amb) && amb.ByName {
+		id, err = amb.IDs[0], nil
+	}
+	if err != nil {
+		return store.Run{}, err
+	}
+	return s.db.Run(ctx, id)
+}
+
+// intParam reads an integer query parameter between lo and hi.
+func intParam(s string, def, lo, hi int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, errors.New("not an integer")
+	}
+	if n < lo || n > hi {
+		return 0, errors.New("out of range " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
+	}
+	return n, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
