@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
@@ -291,38 +293,79 @@ func (db *DB) Points(ctx context.Context, runID, key string, opt store.PointsOpt
 	if err := st.UnmarshalBinary(raw); err != nil {
 		return pts, err
 	}
-	q := "SELECT data FROM chunks WHERE series_id = ? AND superseded = 0 ORDER BY no"
-	total := st.Count
+	q := "SELECT count, data FROM chunks WHERE series_id = ? AND superseded = 0 ORDER BY no"
 	if opt.Superseded {
-		q = "SELECT data FROM chunks WHERE series_id = ? ORDER BY no"
-		if err := db.r.QueryRowContext(ctx, "SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id = ?", id).Scan(&total); err != nil {
-			return pts, mapErr(err)
-		}
+		q = "SELECT count, data FROM chunks WHERE series_id = ? ORDER BY no"
 	}
-	pts.Steps = make([]int64, 0, total)
-	pts.Times = make([]int64, 0, total)
-	pts.Values = make([]float64, 0, total)
 	rows, err := db.r.QueryContext(ctx, q, id)
 	if err != nil {
 		return pts, mapErr(err)
 	}
-	defer rows.Close()
+	var chunks []chunkData
+	total := 0
 	for rows.Next() {
-		var data sql.RawBytes
-		if err := rows.Scan(&data); err != nil {
+		var c chunkData
+		if err := rows.Scan(&c.n, &c.data); err != nil {
+			rows.Close()
 			return pts, err
 		}
-		if err := series.DecodeChunk(data, &pts); err != nil {
-			return pts, fmt.Errorf("run %s series %q: %w", runID, key, err)
-		}
+		c.at = total
+		total += c.n
+		chunks = append(chunks, c)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return pts, mapErr(err)
+	}
+	if err := decodeChunks(chunks, total, &pts); err != nil {
+		return pts, fmt.Errorf("run %s series %q: %w", runID, key, err)
 	}
 	if !st.Ordered || opt.Superseded {
 		sortByStep(&pts)
 	}
 	return pts, nil
+}
+
+// chunkData is a stored chunk: its encoding, its number of points and where
+// they go in the series.
+type chunkData struct {
+	data  []byte
+	n, at int
+}
+
+// decodeChunks decodes chunks into pts, in order, on all CPUs when there
+// are enough of them: each goroutine fills its own part of the columns.
+func decodeChunks(chunks []chunkData, total int, pts *series.Points) error {
+	pts.Steps = make([]int64, total)
+	pts.Times = make([]int64, total)
+	pts.Values = make([]float64, total)
+	workers := min(runtime.GOMAXPROCS(0), len(chunks)/4)
+	if workers < 2 {
+		workers = 1
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(chunks); i += workers {
+				c := chunks[i]
+				end := c.at + c.n
+				part := series.Points{Steps: pts.Steps[c.at:c.at:end], Times: pts.Times[c.at:c.at:end], Values: pts.Values[c.at:c.at:end]}
+				if err := series.DecodeChunk(c.data, &part); err != nil {
+					errs[w] = fmt.Errorf("chunk %d: %w", i, err)
+					return
+				}
+				if part.Len() != c.n {
+					errs[w] = fmt.Errorf("chunk %d holds %d points, its row says %d", i, part.Len(), c.n)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // sortByStep orders points by step, keeping the logged order of points with
