@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,10 @@ func newStreamer(opts Options, id, stream, path string, size int64) *streamer {
 		u = os.Getenv(remote.EnvURL)
 	}
 	if u == "" || u == "-" {
+		return nil
+	}
+	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		fmt.Fprintf(os.Stderr, "runlog: run %s: %q is not a server URL (want http://host:port); the run is logged locally only\n", id, u)
 		return nil
 	}
 	if token == "" {
@@ -147,6 +152,7 @@ func (s *streamer) loop() {
 // send sends batches until nothing whole is left to send (all, at
 // Finish) or fewer than streamPending bytes are waiting.
 func (s *streamer) send(ctx context.Context, f *os.File, buf []byte, all bool) ([]byte, error) {
+	conflicts := 0
 	for {
 		acked := s.acked.Load()
 		if acked < 0 {
@@ -168,6 +174,9 @@ func (s *streamer) send(ctx context.Context, f *os.File, buf []byte, all bool) (
 		size, err := s.c.Append(ctx, s.id, s.stream, acked, batch)
 		var ce *remote.ConflictError
 		if errors.As(err, &ce) {
+			if conflicts++; conflicts > 3 {
+				return buf, fmt.Errorf("the server keeps refusing the log at offset %d: %w", acked, err)
+			}
 			s.acked.Store(ce.Size) // the server lost bytes (a new home?): resend from its end
 			continue
 		}
@@ -189,6 +198,10 @@ func (s *streamer) drain(ctx context.Context, f *os.File, buf []byte) {
 		var err error
 		buf, err = s.send(ctx, f, buf, true)
 		if err == nil && s.acked.Load() >= s.written.Load() {
+			return
+		}
+		if err != nil && !remote.Transient(err) {
+			s.warn(err) // a person must fix it (a token): waiting would not help
 			return
 		}
 		if err == nil {
@@ -221,8 +234,17 @@ func (s *streamer) finish() {
 	s.mu.Lock()
 	err := s.last
 	s.mu.Unlock()
+	if unauthorized(err) {
+		return // warn said it all, once
+	}
 	fmt.Fprintf(os.Stderr, "runlog: run %s: the server at %s has %d of the %d bytes of %s (%v); `runlog sync %s` sends the rest\n",
 		s.id, s.c.URL, max(acked, 0), total, s.stream, err, s.id)
+}
+
+// unauthorized reports whether the server refused the token.
+func unauthorized(err error) bool {
+	var se *remote.StatusError
+	return errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden)
 }
 
 // warn reports the first failure to reach the server: logging goes on
@@ -233,6 +255,10 @@ func (s *streamer) warn(err error) {
 	s.last = err
 	if !s.warned {
 		s.warned = true
+		if unauthorized(err) {
+			fmt.Fprintf(os.Stderr, "runlog: run %s: %s refused the token (%v): set RUNLOG_TOKEN (or Options.Token); the run is logged locally, and `runlog sync %s` sends it later\n", s.id, s.c.URL, err, s.id)
+			return
+		}
 		fmt.Fprintf(os.Stderr, "runlog: run %s: cannot send to %s: %v; logging continues locally and is sent when the server answers\n", s.id, s.c.URL, err)
 	}
 }

@@ -3,6 +3,7 @@ package runlog_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -237,4 +238,41 @@ func openStore(t *testing.T, home string) *sqlite.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// TestWrongToken streams to a server that refuses the client's token: one
+// warning that says what to do, the run is logged locally, and Finish does
+// not wait for a server that will not take the data.
+func TestWrongToken(t *testing.T) {
+	home := t.TempDir()
+	s, err := server.New(server.Options{Home: t.TempDir(), Addr: "127.0.0.1:0", Token: "s3cret", Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	defer func() { ts.Close(); s.Close() }()
+
+	read, write, _ := os.Pipe()
+	stderr := os.Stderr
+	os.Stderr = write
+	r, err := runlog.Init(runlog.Options{Home: home, URL: ts.URL, Token: "wrong", DisableGit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logSteps(t, r, 0, 50, 0)
+	start := time.Now()
+	err = r.Finish(0)
+	el := time.Since(start)
+	os.Stderr = stderr
+	write.Close()
+	out, _ := io.ReadAll(read)
+	if err != nil || el > 2*time.Second {
+		t.Errorf("Finish: %v after %v; with a refused token it need not wait", err, el)
+	}
+	if n := bytes.Count(out, []byte("\n")); n != 1 || !bytes.Contains(out, []byte("RUNLOG_TOKEN")) || !bytes.Contains(out, []byte("runlog sync")) {
+		t.Errorf("stderr:\n%s\nwant one line naming RUNLOG_TOKEN and runlog sync", out)
+	}
+	if c := readLog(t, layout.RunLog(home, r.ID())); len(c.points["train_loss"]) != 50 {
+		t.Errorf("local run.log has %d points", len(c.points["train_loss"]))
+	}
 }

@@ -523,8 +523,11 @@ class Run:
         """End the run: status "finished" for exit code 0 (the default),
         "killed" for 129, 130, 137 and 143 (stopped by a signal), "failed"
         otherwise. Writes everything buffered, syncs and closes the log.
-        Problems (values dropped, records that could not be written) are
-        reported on stderr; finish() never raises. Later calls do nothing."""
+        A run that streams to a server then waits, up to its stream timeout
+        (5 s by default), for the server to acknowledge the whole log.
+        Problems (values dropped, records that could not be written, a
+        server that did not get everything) are reported on stderr;
+        finish() never raises. Later calls do nothing."""
         code = 0 if exit_code is None else int(exit_code)
         self._end(status_for(code), code, None)
 
@@ -566,6 +569,12 @@ class Run:
             self._done = self._off = True
             dropped = self._dropped
         lost = self._writer.close() if self._writer is not None else 0
+        stream = self._writer.stream if self._writer is not None else None
+        if stream is not None:
+            try:
+                stream.finish()  # waits a bounded time for the server; never raises
+            except Exception as e:
+                _writer.warn(f"run {self._id}: streaming to the server: {e!r}")
         _hooks.unregister(self)
         if dropped or lost:
             parts = []

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from . import _format, _hooks, _writer
+from . import _format, _hooks, _stream, _writer
 from ._config import config_file_bytes
 from ._run import Run
 from ._values import as_dict, check_names, jsonable
@@ -126,6 +126,9 @@ def init(
     mode: Optional[str] = None,
     config_exclude_keys: Optional[Iterable[str]] = None,
     config_include_keys: Optional[Iterable[str]] = None,
+    url: Optional[str] = None,
+    token: Optional[str] = None,
+    stream_timeout: Optional[float] = None,
     **kwargs: Any,
 ) -> Run:
     """Start a run — create it, resume it, or attach to the one ``runlog run``
@@ -146,6 +149,13 @@ def init(
     disabled run. all_ranks=True (or RUNLOG_ALL_RANKS=1) makes every rank
     record a run of its own, named <name>-rank<r>, in one group (see
     ``dist_group``). mode="disabled" gives a disabled run.
+
+    url is a runlog server (``runlog ui`` elsewhere) to stream the run's
+    log to as it trains, besides writing it locally; None means
+    $RUNLOG_URL, "-" none. token is the server's access token (default
+    $RUNLOG_TOKEN). finish() waits up to stream_timeout seconds (default 5)
+    for the server to receive the end of the log. mode="offline" never
+    streams. See docs/server.md.
 
     wandb's other options (entity, job_type, reinit, settings, …) are
     accepted and ignored with one warning; unknown ones raise TypeError. A
@@ -173,6 +183,7 @@ def init(
         raise ValueError(f"runlog: mode={mode!r}: want 'online', 'offline' or 'disabled'")
     cfg = _select(as_dict(config), config_include_keys, config_exclude_keys)
     has_config = config is not None
+    server = ("", "", None) if mode == "offline" else _stream.settings(url, token) + (stream_timeout,)
 
     rank, local_rank, world = dist_info()
     every = all_ranks if all_ranks is not None else _truthy(os.environ.get("RUNLOG_ALL_RANKS"))
@@ -196,7 +207,7 @@ def init(
         folder = os.environ.get("RUNLOG_RUN_DIR") or os.path.join(
             home_dir(os.environ.get("RUNLOG_HOME") or dir), "runs", attach_id
         )
-        run = _attach(folder, attach_id, cfg if has_config else None, identity)
+        run = _attach(folder, attach_id, cfg if has_config else None, identity, server)
     else:
         if every and ("RANK" in os.environ or "LOCAL_RANK" in os.environ):
             group = group or dist_group(name, project)
@@ -207,7 +218,7 @@ def init(
                 id = f"{id}-rank{rank}"
                 check_id(id)
         run = _create_or_resume(home_dir(dir), id, resume, name, project, group, tags_t, notes, hypothesis,
-                                cfg if has_config else None)
+                                cfg if has_config else None, server)
     _hooks.register(run)
     _hooks.current = run
     return run
@@ -246,17 +257,18 @@ def _select(cfg: Dict[str, Any], include: Optional[Iterable[str]], exclude: Opti
 
 
 def _create_or_resume(home: str, run_id: Optional[str], resume: str, name: str, project: str, group: str,
-                      tags: Tuple[str, ...], notes: str, hypothesis: str, config: Optional[Dict[str, Any]]) -> Run:
+                      tags: Tuple[str, ...], notes: str, hypothesis: str, config: Optional[Dict[str, Any]],
+                      server: "ServerOptions" = ("", "", None)) -> Run:
     runs = os.path.join(home, "runs")
     os.makedirs(runs, exist_ok=True)
     exists = run_id is not None and os.path.exists(os.path.join(runs, run_id, "run.log"))
     if exists and resume in ("allow", "must"):
-        return _resume(home, run_id, config)  # type: ignore[arg-type]
+        return _resume(home, run_id, config, server)  # type: ignore[arg-type]
     if exists:
         raise FileExistsError(f"runlog: run {run_id} already exists in {home} (pass resume='allow' to continue it)")
     if resume == "must":
         raise FileNotFoundError(f"runlog: run {run_id} not found in {home}")
-    return _create(home, run_id, name, project, group, tags, notes, hypothesis, config)
+    return _create(home, run_id, name, project, group, tags, notes, hypothesis, config, server)
 
 
 def _header(run_id: str, name: str, project: str, group: str, tags: Tuple[str, ...], notes: str,
@@ -353,6 +365,24 @@ def git_info() -> Dict[str, Any]:
     return info
 
 
+#: Where a run streams to: the server's URL ("" for none), its token, and
+#: how long finish() waits for it (None: the default).
+ServerOptions = Tuple[str, str, Optional[float]]
+
+
+def _new_writer(run: Run, fd: int, path: str, server: ServerOptions) -> _writer.Writer:
+    """The run's writer, streaming the log at path (whose first records are
+    written) to the server if there is one."""
+    url, token, timeout = server
+    stream = None
+    if url:
+        try:
+            stream = _stream.new_streamer(url, token, WRITER, run.id, path, os.fstat(fd).st_size, timeout)
+        except Exception as e:  # the run goes on without streaming
+            _writer.warn(f"run {run.id}: cannot stream to {url}: {e}; the run is logged locally only")
+    return _writer.Writer(run, fd, path, stream)
+
+
 def _open_new(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
 
@@ -365,7 +395,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _create(home: str, run_id: Optional[str], name: str, project: str, group: str, tags: Tuple[str, ...],
-            notes: str, hypothesis: str, config: Optional[Dict[str, Any]]) -> Run:
+            notes: str, hypothesis: str, config: Optional[Dict[str, Any]],
+            server: "ServerOptions" = ("", "", None)) -> Run:
     """Make a new run folder and write the first records of its log at
     once, so that even a run that crashes right away is visible."""
     runs = os.path.join(home, "runs")
@@ -406,11 +437,12 @@ def _create(home: str, run_id: Optional[str], name: str, project: str, group: st
     except BaseException:
         _remove_tree(folder)
         raise
-    run._start(_writer.Writer(run, fd, path))
+    run._start(_new_writer(run, fd, path, server))
     return run
 
 
-def _resume(home: str, run_id: str, config: Optional[Dict[str, Any]]) -> Run:
+def _resume(home: str, run_id: str, config: Optional[Dict[str, Any]],
+            server: "ServerOptions" = ("", "", None)) -> Run:
     """Continue a run's log after its last good record, cutting off a torn
     tail left by a crash, with a resume record."""
     folder = os.path.join(home, "runs", run_id)
@@ -438,14 +470,14 @@ def _resume(home: str, run_id: str, config: Optional[Dict[str, Any]]) -> Run:
     except BaseException:
         os.close(fd)
         raise
-    run._start(_writer.Writer(run, fd, path))
+    run._start(_new_writer(run, fd, path, server))
     if config:
         run.config.update(config)
     return run
 
 
 def _attach(folder: str, run_id: str, config: Optional[Dict[str, Any]],
-            identity: Optional[Dict[str, Any]] = None) -> Run:
+            identity: Optional[Dict[str, Any]] = None, server: "ServerOptions" = ("", "", None)) -> Run:
     """Write run.py-<pid>-<n>.log in the folder of a run created by another
     process (``runlog run``), as docs/run-log-format.md's "Several writers"
     says. The folder is $RUNLOG_RUN_DIR, else <home>/runs/<id>. identity
@@ -494,7 +526,7 @@ def _attach(folder: str, run_id: str, config: Optional[Dict[str, Any]],
     except BaseException:
         os.close(fd)
         raise
-    run._start(_writer.Writer(run, fd, path))
+    run._start(_new_writer(run, fd, path, server))
     if config is not None:
         run.config.update(config)  # records the runner's config updated with the script's, as Go's client
     return run

@@ -13,6 +13,10 @@ they and the buffer hold more than ``MAX_BUFFER`` bytes, ``log()`` drops
 new metric values and counts them. A run folder deleted under a
 live run is detected (the file has no links left): writing stops and what
 would have been written is counted. ``Run.finish`` reports both.
+
+When the run streams to a server (``_stream.Streamer``), the writer tells
+the streamer after every complete write where the file ends: a record
+boundary, up to which the streamer may send. Nothing else changes here.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._run import Run
+    from ._stream import Streamer
 
 #: Seconds between writes (and syncs) of the buffer.
 FLUSH_INTERVAL = 1.0
@@ -50,7 +55,7 @@ def warn(message: str) -> None:
 class Writer:
     """Writes a run's buffered records to its log file from a daemon thread."""
 
-    def __init__(self, run: "Run", fd: int, path: str) -> None:
+    def __init__(self, run: "Run", fd: int, path: str, stream: "Optional[Streamer]" = None) -> None:
         self._run = run
         self._fd: Optional[int] = fd
         self.path = path
@@ -65,9 +70,15 @@ class Writer:
         self._backlog = b""  # bytes a failed write left, written first next time
         self._limit = run._max_buffer
         self._dirty = False  # written but not synced
+        # Streaming to a server: the streamer learns, after every complete
+        # write, up to which offset the file holds whole records.
+        self.stream = stream
+        self._pos = stream.written if stream is not None else 0  # the file's size
 
     def start(self) -> None:
         self._thread.start()
+        if self.stream is not None:
+            self.stream.start()
 
     def kick(self) -> None:
         """Ask for a write soon (the buffer passed FLUSH_BYTES)."""
@@ -146,7 +157,9 @@ class Writer:
         off = 0
         while off < len(data):
             try:
-                off += os.write(fd, view[off:])
+                n = os.write(fd, view[off:])
+                off += n
+                self._pos += n
                 self._dirty = True
             except InterruptedError:
                 continue
@@ -164,6 +177,8 @@ class Writer:
         if self.error is not None:
             self.error = None
             self._run._max_buffer = self._limit
+        if self.stream is not None:
+            self.stream.wrote(self._pos)  # whole records up to here
         return True
 
     def _sync(self) -> None:
@@ -219,6 +234,9 @@ class Writer:
         """Forget the file without writing or closing flushes (in a forked
         child, whose copy of the file belongs to the parent)."""
         self._stopping = True
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.abandon()  # children never stream
         fd, self._fd = self._fd, None
         self._io = threading.Lock()
         self._wake = threading.Event()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -23,6 +27,8 @@ FIXTURES = REPO_ROOT / "internal" / "runfmt" / "testdata"
 
 _ENV_VARS = (
     "RUNLOG_HOME",
+    "RUNLOG_URL",
+    "RUNLOG_TOKEN",
     "RUNLOG_RUN_ID",
     "RUNLOG_CONFIG",
     "RUNLOG_ALL_RANKS",
@@ -173,3 +179,104 @@ def run_script(code: str, timeout: float = 30, **env: str) -> subprocess.Complet
 
 def jsonl(name: str) -> List[Dict[str, Any]]:
     return [json.loads(line) for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def runlog_bin(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The Go `runlog`: $RUNLOG_BIN, else built from the repository (the
+    tests that need it are skipped without Go)."""
+    explicit = os.environ.get("RUNLOG_BIN")
+    if explicit:
+        return explicit
+    if not (REPO_ROOT / "go.mod").exists() or not (REPO_ROOT / "cmd" / "runlog").is_dir():
+        pytest.skip(f"the Go sources are not at {REPO_ROOT}: set RUNLOG_BIN to a runlog binary")
+    if shutil.which("go") is None:
+        pytest.skip("go is not installed: the Go interop tests need it (or RUNLOG_BIN set to a runlog binary)")
+    out = tmp_path_factory.mktemp("bin") / "runlog"
+    # CGO_ENABLED=0 as scripts/test.sh builds, so that the build cache it left is used.
+    res = subprocess.run(["go", "build", "-o", str(out), "./cmd/runlog"], cwd=REPO_ROOT, capture_output=True,
+                         text=True, timeout=600, env=dict(os.environ, CGO_ENABLED="0"))
+    if res.returncode != 0:
+        pytest.fail(f"go build ./cmd/runlog failed:\n{res.stderr}")
+    return str(out)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A `runlog ui` in a child process, on a home and a port that stay the
+    same across restarts."""
+
+    def __init__(self, binary: str, home: Path, token: str = "") -> None:
+        self.binary, self.home, self.token = binary, home, token
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: Optional[subprocess.Popen] = None
+        self._out = home.parent / f"{home.name}-server.log"
+
+    def start(self) -> "Server":
+        args = [self.binary, "--home", str(self.home), "ui", "--addr", f"127.0.0.1:{self.port}"]
+        if self.token:
+            args += ["--token", self.token]
+        env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
+        with open(self._out, "ab") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"runlog ui did not start: {self.output()}")
+                time.sleep(0.02)
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.proc = None
+
+    def output(self) -> str:
+        try:
+            return self._out.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_path(self, run_id: str, stream: str = "run.log") -> Path:
+        return self.home / "runs" / run_id / stream
+
+    def size(self, run_id: str, stream: str = "run.log") -> int:
+        try:
+            return self.log_path(run_id, stream).stat().st_size
+        except OSError:
+            return 0
+
+
+@pytest.fixture
+def servers(runlog_bin: str, tmp_path: Path):
+    """Makes Servers (not started) on fresh homes; stops them after the test."""
+    made: List[Server] = []
+
+    def make(token: str = "") -> Server:
+        s = Server(runlog_bin, tmp_path / f"server{len(made)}", token)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.stop()

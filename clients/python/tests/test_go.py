@@ -3,7 +3,8 @@
 attached.
 
 The binary is built from the repository (`go build ./cmd/runlog`), or taken
-from $RUNLOG_BIN. Without Go these tests are skipped.
+from $RUNLOG_BIN (the `runlog_bin` fixture of conftest.py). Without Go
+these tests are skipped.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,27 +23,9 @@ from typing import Any, List
 import pytest
 
 import runlog
-from conftest import REPO_ROOT, child_env, start_script
+from conftest import child_env, start_script
 
 PROTOTYPE_COLUMNS = "step,wallclock_time,elapsed_time,train_loss,val_loss,val_perplexity,learning_rate,tokens_per_sec"
-
-
-@pytest.fixture(scope="session")
-def runlog_bin(tmp_path_factory: pytest.TempPathFactory) -> str:
-    explicit = os.environ.get("RUNLOG_BIN")
-    if explicit:
-        return explicit
-    if not (REPO_ROOT / "go.mod").exists() or not (REPO_ROOT / "cmd" / "runlog").is_dir():
-        pytest.skip(f"the Go sources are not at {REPO_ROOT}: set RUNLOG_BIN to a runlog binary")
-    if shutil.which("go") is None:
-        pytest.skip("go is not installed: the Go interop tests need it (or RUNLOG_BIN set to a runlog binary)")
-    out = tmp_path_factory.mktemp("bin") / "runlog"
-    # CGO_ENABLED=0 as scripts/test.sh builds, so that the build cache it left is used.
-    res = subprocess.run(["go", "build", "-o", str(out), "./cmd/runlog"], cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=600, env=dict(os.environ, CGO_ENABLED="0"))
-    if res.returncode != 0:
-        pytest.fail(f"go build ./cmd/runlog failed:\n{res.stderr}")
-    return str(out)
 
 
 def cli(binary: str, home: Path, *args: str) -> str:
