@@ -51,6 +51,8 @@ type runRow struct {
 	Hypothesis string          `json:"hypothesis"`
 	Config     json.RawMessage `json:"config"`
 	Summary    json.RawMessage `json:"summary"`
+	// Metrics holds the final value of each series of the run.
+	Metrics map[string]runfmt.Float `json:"metrics"`
 }
 
 type pointJSON struct {
@@ -308,6 +310,12 @@ func (l *listedRun) row() runRow {
 	}
 	if len(row.Config) == 0 {
 		row.Config = json.RawMessage("{}")
+	}
+	row.Metrics = make(map[string]runfmt.Float, len(l.ex.series))
+	for k, sr := range l.ex.series {
+		if sr.Stats.Count > 0 {
+			row.Metrics[k] = runfmt.Float(sr.Stats.Last.Value)
+		}
 	}
 	return row
 }

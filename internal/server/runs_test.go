@@ -16,6 +16,7 @@ type runsAnswer struct {
 		LastStep  *int64          `json:"last_step"`
 		Config    json.RawMessage `json:"config"`
 		Summary   map[string]any  `json:"summary"`
+		Metrics   map[string]any  `json:"metrics"`
 		TrainLoss *struct {
 			Step  int64 `json:"step"`
 			Value any   `json:"value"`
@@ -57,6 +58,9 @@ func TestListRuns(t *testing.T) {
 				t.Errorf("keys %v %v", a.ConfigKeys, a.SummaryKeys)
 			}
 			for _, r := range a.Runs {
+				if r.ID == fixtureBasic && (r.Metrics["tokens_per_sec"] != 1.7976931348623157e308 || r.Metrics["train_loss"] != "-Infinity") {
+					t.Errorf("final values of the basic fixture: %v", r.Metrics)
+				}
 				if r.ID == fixtureBasic && (r.Status != "failed" || r.TrainLoss == nil || r.TrainLoss.Value != "-Infinity") {
 					t.Errorf("fixture run: %+v", r)
 				}
