@@ -1,0 +1,178 @@
+// The UI's performance in headless Chromium, measured through the marks the
+// UI sets (performance.mark):
+//
+//   runlog:interactive     the runs table's first rows are drawn and it answers input
+//   runlog:compare-drawn   the compare view's last chart is drawn
+//   runlog:charts-drawn    a panel of charts drawn again (after a zoom)
+//
+// It seeds two synthetic homes with the Python client (tests/seed_perf.py):
+// 1,000 runs, and 20 runs of 100,000 points each; starts `runlog ui` on
+// each (RUNLOG_BIN) and loads the pages with the browser cache off, each
+// time in a new tab, after one load that warms the server (its first
+// answer reads every run). Prints a table of medians of 3.
+//
+//   RUNLOG_BIN=../bin/runlog node tests/perf.mjs [--keep DIR] [--repeat N]
+
+import { spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WEB, scratch, cleanup, serve, browser, waitFor, results } from './harness.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const REPEAT = Number(opt('--repeat', 3));
+const keep = opt('--keep', process.env.RUNLOG_PERF_DIR);
+
+function seed(kind, dir, ...extra) {
+  if (existsSync(join(dir, '.seeded'))) return 0;
+  mkdirSync(dir, { recursive: true });
+  const t = Date.now();
+  const r = spawnSync('python3', [join(WEB, 'tests', 'seed_perf.py'), kind, dir, ...extra], { stdio: 'inherit', env: { ...process.env, RUNLOG_URL: '-' } });
+  if (r.status !== 0) throw new Error(`seed_perf.py ${kind} failed`);
+  writeFileSync(join(dir, '.seeded'), '');
+  return Date.now() - t;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (x) => `${Math.round(x)} ms`;
+
+async function markTime(page, name, timeout = 30_000) {
+  return waitFor(() => page.evaluate((n) => {
+    const e = performance.getEntriesByName(n);
+    return e.length ? e[e.length - 1].startTime : null;
+  }, name), timeout, name);
+}
+
+/** load(context, url, mark): navigation start → the mark, in a new tab with the cache off. */
+async function load(ctx, url, mark) {
+  const page = await ctx.context.newPage();
+  const cdp = await ctx.context.newCDPSession(page);
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  await page.goto(url);
+  const t = await markTime(page, mark);
+  return { page, t };
+}
+
+async function main() {
+  const base = keep || scratch('perf');
+  const runsHome = join(base, 'runs-1000');
+  const longHome = join(base, 'runs-20x100k');
+  console.log(`seeding synthetic homes in ${base} (Python client) …`);
+  const s1 = seed('runs', runsHome, '1000');
+  const s2 = seed('series', longHome, '20', '100000');
+  if (s1 || s2) console.log(`seeded in ${((s1 + s2) / 1000).toFixed(1)} s`);
+
+  const b = await browser({ width: 1440, height: 900 });
+  const rows = [];
+  try {
+    // Runs table: 1,000 runs.
+    let srv = await serve(runsHome);
+    try {
+      await waitFor(async () => (await (await fetch(`${srv.url}/api/v1/health`)).json()).runs >= 1000, 60_000, 'the server to index 1,000 runs');
+      const cold = await load(b, `${srv.url}/`, 'runlog:interactive');
+      await cold.page.close();
+      const inter = [], sort = [], scroll = [];
+      for (let i = 0; i < REPEAT; i++) {
+        const { page, t } = await load(b, `${srv.url}/`, 'runlog:interactive');
+        inter.push(t);
+        if (await page.locator('table.runs tbody tr[data-id]').count() < 20) throw new Error('the runs table shows too few rows');
+        // Sort by a config column: the click, the server's answer, the rows drawn again.
+        sort.push(await page.evaluate(async () => {
+          const th = [...document.querySelectorAll('table.runs thead th')].find((e) => e.textContent.includes('Val loss'));
+          const first = document.querySelector('table.runs tbody tr[data-id]').dataset.id;
+          const t0 = performance.now();
+          th.click();
+          for (;;) {
+            await new Promise((r) => requestAnimationFrame(r));
+            const now = document.querySelector('table.runs tbody tr[data-id]');
+            if (now && now.dataset.id !== first) return performance.now() - t0;
+            if (performance.now() - t0 > 10_000) return NaN;
+          }
+        }));
+        // Scroll to the last run: its page fetched and drawn.
+        scroll.push(await page.evaluate(async () => {
+          const sc = document.querySelector('.runs-scroll');
+          const t0 = performance.now();
+          sc.scrollTop = sc.scrollHeight;
+          for (;;) {
+            await new Promise((r) => requestAnimationFrame(r));
+            const spacers = document.querySelectorAll('table.runs tbody tr.spacer');
+            const bottom = spacers[spacers.length - 1];
+            if (bottom && bottom.style.height === '0px' && !document.querySelector('table.runs tr.loading-row') && sc.scrollTop > 0) return performance.now() - t0;
+            if (performance.now() - t0 > 10_000) return NaN;
+          }
+        }));
+        await page.close();
+      }
+      rows.push(['runs table, 1,000 runs: navigation → interactive', inter, cold.t, '≤ 1000 ms']);
+      rows.push(['… sort by val loss: click → rows drawn', sort, null, '']);
+      rows.push(['… scroll to the last run: rows fetched and drawn', scroll, null, '']);
+    } finally {
+      await srv.stop();
+    }
+
+    // Compare view: 20 runs × 100,000 points.
+    srv = await serve(longHome);
+    try {
+      await waitFor(async () => (await (await fetch(`${srv.url}/api/v1/health`)).json()).runs >= 20, 60_000, 'the server to index 20 runs');
+      const list = await (await fetch(`${srv.url}/api/v1/runs?limit=20&sort=name&order=asc`)).json();
+      const ids = list.runs.map((r) => r.id);
+      const url = `${srv.url}/compare?runs=${ids.join(',')}`;
+      const cold = await load(b, url, 'runlog:compare-drawn');
+      const pts = await cold.page.evaluate(() => [...document.querySelectorAll('.chart-info')].map((e) => e.textContent));
+      await cold.page.close();
+      const drawn = [], zoom = [], smooth = [];
+      for (let i = 0; i < REPEAT; i++) {
+        const { page, t } = await load(b, url, 'runlog:compare-drawn');
+        drawn.push(t);
+        // Zoom to a tenth of the steps: refetched for the range, drawn again.
+        const box = await page.locator('[data-chart=loss] .u-over').boundingBox();
+        const before = await page.evaluate(() => performance.getEntriesByName('runlog:charts-drawn').length);
+        const t0 = await page.evaluate(() => performance.now());
+        await page.mouse.move(box.x + box.width * 0.45, box.y + 50);
+        await page.mouse.down();
+        await page.mouse.move(box.x + box.width * 0.55, box.y + 80, { steps: 4 });
+        await page.mouse.up();
+        await waitFor(() => page.evaluate((n) => performance.getEntriesByName('runlog:charts-drawn').length > n, before), 10_000, 'the zoomed charts');
+        zoom.push(await page.evaluate((t) => performance.getEntriesByName('runlog:charts-drawn').at(-1).startTime - t, t0));
+        // Smoothing: the EMA of every curve computed again and drawn.
+        smooth.push(await page.evaluate(async () => {
+          const el = document.querySelector('.smooth input');
+          const t1 = performance.now();
+          el.value = '0.95';
+          el.dispatchEvent(new Event('input', { bubbles: true }));
+          await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+          return performance.now() - t1;
+        }));
+        await page.close();
+      }
+      rows.push([`compare, 20 runs × 100k points: navigation → last chart drawn`, drawn, cold.t, '≤ 1000 ms']);
+      rows.push(['… drag-zoom to a tenth: refetched and drawn', zoom, null, '']);
+      rows.push(['… smoothing slider moved: 20 EMAs, drawn', smooth, null, '']);
+      console.log(`(compare charts: ${pts.join('; ')})`);
+    } finally {
+      await srv.stop();
+    }
+  } finally {
+    await b.close();
+  }
+
+  const version = execFileSync(process.env.CHROMIUM || '/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  console.log(`\n${version}, headless; ${(await import('node:os')).cpus().length} cores; cache off; medians of ${REPEAT} (the first load, with a cold server, apart)\n`);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(`| ${'what'.padEnd(w)} | median | runs | first load | goal |`);
+  console.log(`|${'-'.repeat(w + 2)}|---|---|---|---|`);
+  for (const [what, xs, first, goal] of rows) {
+    console.log(`| ${what.padEnd(w)} | **${ms(median(xs))}** | ${xs.map((x) => Math.round(x)).join(' / ')} | ${first === null ? '' : ms(first)} | ${goal} |`);
+  }
+  writeFileSync(join(results(), 'perf.json'), JSON.stringify(rows, null, 1));
+  if (!keep) cleanup();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
