@@ -11,8 +11,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/mlflow"
 	"github.com/runlog/runlog/internal/remote"
 	"github.com/runlog/runlog/internal/server"
+	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/web"
 )
 
@@ -45,7 +47,7 @@ with /login?token=<token>. Ctrl-C stops the server gracefully.`,
 			}
 			home := e.homeDir()
 			opts := server.Options{
-				Home: home, Addr: addr, Token: token, Version: runlog.Version, Mounts: mounts(home),
+				Home: home, Addr: addr, Token: token, Version: runlog.Version, Mounts: mounts(home, e.warn),
 				Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) },
 			}
 			if web.Built() {
@@ -75,7 +77,7 @@ with /login?token=<token>. Ctrl-C stops the server gracefully.`,
 			case token != "":
 				fmt.Fprintf(out, "browsers log in at %slogin?token=<token>\n", base)
 			}
-			fmt.Fprintf(out, "clients stream here with %s=%s\n", remote.EnvURL, base[:len(base)-1])
+			fmt.Fprintf(out, "clients stream here with %s=%s; MLflow clients log here with MLFLOW_TRACKING_URI=%[2]s\n", remote.EnvURL, base[:len(base)-1])
 			return srv.Serve(cmd.Context(), ln)
 		},
 	}
@@ -87,12 +89,13 @@ with /login?token=<token>. Ctrl-C stops the server gracefully.`,
 }
 
 // mounts returns the handlers served beside the native API, by path
-// prefix, behind the same token and checks.
-func mounts(home string) map[string]http.Handler {
-	// The MLflow tracking API goes here:
-	//	"/api/2.0/mlflow/":           …,
-	//	"/api/2.0/mlflow-artifacts/": …,
-	return nil
+// prefix, behind the same token and checks: MLflow's tracking and
+// artifacts APIs, so the unmodified mlflow client logs to runlog.
+func mounts(home string, warn func(error)) func(store.Store) map[string]http.Handler {
+	return func(st store.Store) map[string]http.Handler {
+		h := mlflow.NewHandler(st, home, mlflow.Options{Warn: warn})
+		return map[string]http.Handler{mlflow.TrackingPrefix: h, mlflow.ArtifactsPrefix: h}
+	}
 }
 
 // baseURL returns the URL at which the listener is reached, ending in /.

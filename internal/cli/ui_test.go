@@ -60,6 +60,17 @@ func TestUIServesUntilCanceled(t *testing.T) {
 	if !strings.Contains(string(body), "baseline-17m") {
 		t.Errorf("runs: %s", body)
 	}
+	// The MLflow tracking API is served beside runlog's: the fixture's
+	// project is an MLflow experiment.
+	resp, err = http.Get(base + "api/2.0/mlflow/experiments/get-by-name?experiment_name=tinystories")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"name":"tinystories"`) {
+		t.Errorf("mlflow experiments/get-by-name: %d %s", resp.StatusCode, body)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -69,7 +80,7 @@ func TestUIServesUntilCanceled(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("ui did not stop")
 	}
-	if !strings.Contains(out.String(), "RUNLOG_URL=http://127.0.0.1:") {
+	if !strings.Contains(out.String(), "RUNLOG_URL=http://127.0.0.1:") || !strings.Contains(out.String(), "MLFLOW_TRACKING_URI=http://127.0.0.1:") {
 		t.Errorf("output:\n%s", out.String())
 	}
 }

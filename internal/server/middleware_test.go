@@ -7,6 +7,8 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"testing"
+
+	"github.com/runlog/runlog/internal/store"
 )
 
 func TestToken(t *testing.T) {
@@ -117,7 +119,9 @@ func TestMounts(t *testing.T) {
 	mlflow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("mlflow " + r.Method + " " + r.URL.Path))
 	})
-	_, ts := newTestServer(t, home, Options{Token: "tok", Mounts: map[string]http.Handler{"/api/2.0/mlflow/": mlflow, "/api/2.0/mlflow-artifacts": mlflow}})
+	_, ts := newTestServer(t, home, Options{Token: "tok", Mounts: func(store.Store) map[string]http.Handler {
+		return map[string]http.Handler{"/api/2.0/mlflow/": mlflow, "/api/2.0/mlflow-artifacts": mlflow}
+	}})
 	auth := map[string]string{"Authorization": "Bearer tok"}
 	runScenarios(t, ts.URL, []scenario{
 		{name: "mounted", url: "/api/2.0/mlflow/experiments/search", headers: auth, contains: []string{"mlflow GET /api/2.0/mlflow/experiments/search"}},

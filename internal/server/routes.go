@@ -29,7 +29,11 @@ func (s *Server) routes() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.authorized(clientOnly(api)))
-	for prefix, h := range s.opts.Mounts {
+	var mounts map[string]http.Handler
+	if s.opts.Mounts != nil {
+		mounts = s.opts.Mounts(s.db)
+	}
+	for prefix, h := range mounts {
 		if !strings.HasSuffix(prefix, "/") {
 			prefix += "/"
 		}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/remote"
+	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
 )
 
@@ -50,11 +51,11 @@ type Options struct {
 	Token string
 	// Version is reported by /api/v1/health.
 	Version string
-	// Mounts are further handlers by path prefix, such as
-	// "/api/2.0/mlflow/": they are served behind the same token, host
-	// check, body limit and cross-origin checks as the API. A prefix ends
-	// with "/" and receives every path under it.
-	Mounts map[string]http.Handler
+	// Mounts returns further handlers by path prefix, such as
+	// "/api/2.0/mlflow/", given the server's store: they are served behind
+	// the same token, host check, body limit and cross-origin checks as the
+	// API. A prefix ends with "/" and receives every path under it.
+	Mounts func(store.Store) map[string]http.Handler
 	// UI is the built web UI (index.html and its assets); nil serves a page
 	// that says how to build it.
 	UI fs.FS

@@ -1,0 +1,187 @@
+// Package mlflow serves the MLflow tracking REST API over a runlog home, so
+// that the unmodified mlflow client (mlflow.set_tracking_uri pointed at
+// runlog) logs to runlog.
+//
+// Nothing here writes the store. Every call that changes a run becomes
+// records in the run's folder — run.log for a run created through MLflow,
+// written by this handler alone; run.mlflow.log, an attached log, for a run
+// some other writer created — synced to disk before the response, and the
+// run is then indexed at once so that the next runs/get or runs/search sees
+// the write. How MLflow's concepts map to runlog's is documented in
+// docs/mlflow-and-tensorboard.md.
+package mlflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/runlog/runlog/internal/store"
+)
+
+// Path prefixes of the two APIs. The handler expects the full path: mount
+// it at both prefixes without http.StripPrefix.
+const (
+	TrackingPrefix  = "/api/2.0/mlflow/"
+	ArtifactsPrefix = "/api/2.0/mlflow-artifacts/"
+)
+
+// Options tune the handler.
+type Options struct {
+	// Warn receives problems that do not fail a request, such as corrupt
+	// records skipped while a run is indexed. Nil drops them.
+	Warn func(error)
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// handler serves the MLflow APIs for one home.
+type handler struct {
+	st     store.Store
+	home   string
+	opt    Options
+	exps   *registry
+	logs   *writers
+	routes map[string]route
+}
+
+// route is one endpoint: it decodes its request into a fresh value and
+// returns the response to encode as JSON.
+type route func(h *handler, r *http.Request) (any, error)
+
+// NewHandler returns the handler of the MLflow tracking API
+// (TrackingPrefix) and artifacts API (ArtifactsPrefix) for the runs of
+// home, indexed into st. r.URL.Path must hold the full path, such as
+// /api/2.0/mlflow/runs/create. Requests to any other path are answered with
+// MLflow's 404 ENDPOINT_NOT_FOUND.
+func NewHandler(st store.Store, home string, opt Options) http.Handler {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	h := &handler{st: st, home: home, opt: opt, exps: newRegistry(home, opt.Now), logs: newWriters()}
+	h.routes = map[string]route{
+		"GET experiments/get-by-name":            (*handler).getExperimentByName,
+		"POST experiments/create":                (*handler).createExperiment,
+		"GET experiments/get":                    (*handler).getExperiment,
+		"POST experiments/search":                (*handler).searchExperiments,
+		"GET experiments/search":                 (*handler).searchExperiments,
+		"POST experiments/update":                (*handler).updateExperiment,
+		"POST experiments/delete":                (*handler).deleteExperiment,
+		"POST experiments/restore":               (*handler).restoreExperiment,
+		"POST experiments/set-experiment-tag":    (*handler).setExperimentTag,
+		"POST experiments/delete-experiment-tag": (*handler).deleteExperimentTag,
+		"POST runs/create":                       (*handler).createRun,
+		"GET runs/get":                           (*handler).getRun,
+		"POST runs/update":                       (*handler).updateRun,
+		"POST runs/delete":                       (*handler).deleteRun,
+		"POST runs/restore":                      (*handler).restoreRun,
+		"POST runs/search":                       (*handler).searchRuns,
+		"POST runs/log-metric":                   (*handler).logMetric,
+		"POST runs/log-batch":                    (*handler).logBatch,
+		"POST runs/log-parameter":                (*handler).logParam,
+		"POST runs/set-tag":                      (*handler).setTag,
+		"POST runs/delete-tag":                   (*handler).deleteTag,
+		"GET metrics/get-history":                (*handler).getMetricHistory,
+		"GET artifacts/list":                     (*handler).listRunArtifacts,
+		"POST logged-models/search":              (*handler).searchLoggedModels,
+	}
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, ArtifactsPrefix); ok {
+		h.serveArtifacts(w, r, rest)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, TrackingPrefix)
+	fn := h.routes[r.Method+" "+rest]
+	if !ok || fn == nil {
+		writeError(w, errorf(codeEndpointNotFound, "No API endpoint %s %s on this runlog server", r.Method, r.URL.Path))
+		return
+	}
+	resp, err := fn(h, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// searchLoggedModels answers that there are no logged models: runlog has
+// none (MLflow 3's client asks when it lists a run's artifacts).
+func (h *handler) searchLoggedModels(r *http.Request) (any, error) {
+	return map[string]any{"models": []any{}}, nil
+}
+
+// maxBody bounds a request body; log-batch has MLflow's own, smaller limit.
+const maxBody = 16 << 20
+
+// decode reads the request into v: the JSON body of a POST, the query of
+// a GET.
+func decode(r *http.Request, v any) error {
+	var data []byte
+	if r.Method == http.MethodGet {
+		data = queryJSON(r.URL.Query())
+	} else {
+		var err error
+		if data, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1)); err != nil {
+			return errorf(codeBadRequest, "read request: %v", err)
+		}
+		if len(data) > maxBody {
+			return errorf(codeInvalidParameter, "request of more than %d bytes", maxBody)
+		}
+	}
+	return decodeJSON(data, v)
+}
+
+func decodeJSON(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		data = []byte("{}")
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return invalidf("Invalid value for parameter '%s': %v", te.Field, err)
+		}
+		var ve *valueError
+		if errors.As(err, &ve) {
+			return invalidf("Invalid value in the request: %v", ve)
+		}
+		return errorf(codeBadRequest, "malformed request body: %v", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		body, _ = json.Marshal(errorf(codeInternal, "encode response: %v", err))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	ae := asAPIError(err)
+	writeJSON(w, status(ae.Code), ae)
+}
+
+func (h *handler) warn(err error) {
+	if h.opt.Warn != nil {
+		h.opt.Warn(err)
+	}
+}
+
+// ms returns unix seconds as MLflow's unix milliseconds.
+func ms(t float64) int64 { return int64(t*1000 + 0.5) }
+
+// nowSeconds returns the current unix time in seconds.
+func (h *handler) nowSeconds() float64 {
+	return float64(h.opt.Now().UnixMicro()) / 1e6
+}
