@@ -131,6 +131,7 @@ answers, so what you see is always current.`,
 	root.AddCommand(newRun(e))
 	root.AddCommand(newCheckpoints(e))
 	root.AddCommand(newDoctor(e))
+	root.AddCommand(newImport(e))
 	root.AddCommand(newUI(e))
 	root.AddCommand(newSync(e))
 	return root
