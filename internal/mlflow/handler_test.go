@@ -632,6 +632,10 @@ func TestConcurrentLogging(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Metrics are indexed by the next call that reads.
+	if code, _ := s.call("GET", "runs/get?run_id="+run, ""); code != 200 {
+		t.Fatalf("runs/get: %d", code)
+	}
 	ser, _ := s.st.Series(context.Background(), run)
 	total := int64(0)
 	for _, x := range ser {

@@ -147,7 +147,11 @@ func (h *handler) logBatch(r *http.Request) (any, error) {
 // first, and written in one append, or not at all.
 func (h *handler) log(r *http.Request, id string, pts []point, ps, tags []keyValue) (any, error) {
 	now := h.nowSeconds()
-	err := h.change(r.Context(), id, func(w *logWriter, run *store.Run) error {
+	change := h.change
+	if len(ps) == 0 && len(tags) == 0 {
+		change = h.logPoints
+	}
+	err := change(r.Context(), id, func(w *logWriter, run *store.Run) error {
 		if err := h.activeRun(run); err != nil {
 			return err
 		}

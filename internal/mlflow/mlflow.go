@@ -18,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runlog/runlog/internal/store"
@@ -47,6 +48,13 @@ type handler struct {
 	exps   *registry
 	logs   *writers
 	routes map[string]route
+
+	// unindexed holds the writers of runs whose latest metrics are on
+	// disk but not yet in the store: log-metric and log-batch answer once
+	// their points are synced, and every other call indexes these runs
+	// first, so it reads what was acknowledged (see catchUp).
+	mu        sync.Mutex
+	unindexed map[string]*logWriter
 }
 
 // route is one endpoint: it decodes its request into a fresh value and
@@ -62,7 +70,8 @@ func NewHandler(st store.Store, home string, opt Options) http.Handler {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &handler{st: st, home: home, opt: opt, exps: newRegistry(home, opt.Now), logs: newWriters()}
+	h := &handler{st: st, home: home, opt: opt, exps: newRegistry(home, opt.Now), logs: newWriters(),
+		unindexed: map[string]*logWriter{}}
 	h.routes = map[string]route{
 		"GET experiments/get-by-name":            (*handler).getExperimentByName,
 		"POST experiments/create":                (*handler).createExperiment,
@@ -102,6 +111,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok || fn == nil {
 		writeError(w, errorf(codeEndpointNotFound, "No API endpoint %s %s on this runlog server", r.Method, r.URL.Path))
 		return
+	}
+	if rest != "runs/log-metric" && rest != "runs/log-batch" {
+		if err := h.catchUp(r.Context()); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	resp, err := fn(h, r)
 	if err != nil {

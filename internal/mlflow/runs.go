@@ -310,6 +310,65 @@ func (h *handler) index(ctx context.Context, w *logWriter) error {
 // change runs fn on the run id with its writer held, and indexes what fn
 // wrote. fn sees the run as the store has it.
 func (h *handler) change(ctx context.Context, id string, fn func(w *logWriter, r *store.Run) error) error {
+	return h.modify(ctx, id, fn, true)
+}
+
+// logPoints runs fn, which appends only metrics, on the run id with its
+// writer held, and leaves what it wrote to be indexed by the next call
+// that reads (catchUp) or by the server's indexer, whichever comes first.
+// Metrics change nothing that fn's checks read from the store (status,
+// config, tags), and indexing a batch at once is most of a log-batch's
+// cost: deferred, consecutive batches are indexed together.
+func (h *handler) logPoints(ctx context.Context, id string, fn func(w *logWriter, r *store.Run) error) error {
+	return h.modify(ctx, id, fn, false)
+}
+
+// catchUp indexes the runs whose acknowledged metrics the store does not
+// have yet.
+func (h *handler) catchUp(ctx context.Context) error {
+	h.mu.Lock()
+	if len(h.unindexed) == 0 {
+		h.mu.Unlock()
+		return nil
+	}
+	ws := make([]*logWriter, 0, len(h.unindexed))
+	for _, w := range h.unindexed {
+		ws = append(ws, w)
+	}
+	h.mu.Unlock()
+	for _, w := range ws {
+		if err := h.indexPending(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexPending indexes w's run if it is still waiting, with the writer
+// held so no record is half written meanwhile.
+func (h *handler) indexPending(ctx context.Context, w *logWriter) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h.mu.Lock()
+	waiting := h.unindexed[w.id] == w
+	h.mu.Unlock()
+	if !waiting {
+		return nil
+	}
+	if err := h.index(ctx, w); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	if h.unindexed[w.id] == w {
+		delete(h.unindexed, w.id)
+	}
+	h.mu.Unlock()
+	return nil
+}
+
+// modify runs fn on the run id with its writer held, then indexes the run
+// or, if index is false, leaves it for catchUp.
+func (h *handler) modify(ctx context.Context, id string, fn func(w *logWriter, r *store.Run) error, index bool) error {
 	// The run's folder is in the home; the store is asked only once the
 	// run's writer is held.
 	dir := layout.RunDir(h.home, id)
@@ -335,9 +394,24 @@ func (h *handler) change(ctx context.Context, id string, fn func(w *logWriter, r
 	if err := fn(w, &r); err != nil {
 		return err
 	}
+	h.mu.Lock()
+	delete(h.unindexed, id)
+	if !index {
+		h.unindexed[id] = w
+	}
+	h.mu.Unlock()
+	if !index {
+		return nil
+	}
 	// Index even if fn wrote nothing: a retried request finds its records
 	// on disk, perhaps not yet in the store.
-	return h.index(ctx, w)
+	if err := h.index(ctx, w); err != nil {
+		h.mu.Lock()
+		h.unindexed[id] = w
+		h.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 func fileMissing(path string) bool {
