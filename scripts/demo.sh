@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The main job: build runlog, train the tiny language model twice with
-# different learning rates, then list, show and export the runs.
-# Runs go to $RUNLOG_HOME, else ./runlog.
+# The main job: build runlog with its web UI, train the tiny language model
+# twice with different learning rates, list, show, export, compare, plot and
+# report the runs, then serve the web UI on them.
+# Runs go to $RUNLOG_HOME, else ./runlog. DEMO_SERVE=0 stops before serving;
+# DEMO_ADDR picks the address (default 127.0.0.1:7707).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUNLOG_HOME="${RUNLOG_HOME:-$PWD/runlog}"
 
+echo "== building the web UI (npm ci, npm run build)"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 echo "== building runlog and the tiny LM"
 CGO_ENABLED=0 go build -o bin/runlog ./cmd/runlog
 CGO_ENABLED=0 go build -o bin/tinylm ./examples/tinylm
@@ -37,3 +41,9 @@ echo; echo "== docs/: loss curves of both runs, the experiment log"
 bin/runlog plot lr-1e-2 lr-3e-3 --smooth 0.9 -o docs/images/
 bin/runlog report lr-1e-2 lr-3e-3 "${targets[@]}" -o docs/example/EXPERIMENT_LOG.md
 echo "written: docs/images/loss_curves.png, docs/example/compare.md, docs/example/EXPERIMENT_LOG.md"
+
+if [ "${DEMO_SERVE:-1}" != 0 ]; then
+  addr="${DEMO_ADDR:-127.0.0.1:7707}"
+  echo; echo "== runlog ui: open http://$addr/ in a browser to see the runs (Ctrl-C stops)"
+  exec bin/runlog ui --addr "$addr"
+fi
