@@ -268,6 +268,7 @@ class Streamer:
         self._deadline = 0.0  # monotonic time at which finish() stops waiting
         self._warned = False
         self._warned_fatal = False  # the warning given was for an error a person must fix
+        self._over = False  # finish() gave its verdict: later failures are not reported
         self.last_error: Optional[str] = None
         self._file = None
         self._thread = threading.Thread(target=self._run, name=f"runlog-stream-{run_id}", daemon=True)
@@ -297,6 +298,10 @@ class Streamer:
         self._wake.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(self.timeout + 0.5)
+        # From here on finish() speaks for the stream: a request still
+        # pending fails quietly later (the run is over, and this says what
+        # to do).
+        self._over = True
         acked, total = self.acked, self.written
         if acked >= total:
             return
@@ -455,7 +460,7 @@ class Streamer:
     def _warn(self, e: SendError) -> None:
         """Report the first failure of an outage; logging goes on locally."""
         self.last_error = str(e)
-        if self._warned:
+        if self._warned or self._over:
             return
         self._warned = True
         self._warned_fatal = not e.transient
