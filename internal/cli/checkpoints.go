@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/display"
 	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/runfmt"
 )
@@ -91,24 +92,11 @@ Its path is what runlog run --resume RUN --from best continues from.`,
 					}
 				}
 				sort.Strings(scores)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, step, c.Path, size(c.Size), strings.Join(scores, ", "), gone)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, step, c.Path, display.Bytes(c.Size), strings.Join(scores, ", "), gone)
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-// size formats a file size.
-func size(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/display"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store/sqlite"
@@ -87,7 +88,7 @@ reported with their file and offset, and the rest is imported.`,
 			}
 			tw.Flush()
 			fmt.Fprintf(e.stdout, "%d points from %s of event files in %s (read %s, indexed %s)",
-				res.Points, bytesText(res.Bytes), total.Round(time.Millisecond), read.Round(time.Millisecond), (total - read).Round(time.Millisecond))
+				res.Points, display.Bytes(res.Bytes), total.Round(time.Millisecond), read.Round(time.Millisecond), (total - read).Round(time.Millisecond))
 			if res.Points >= 100_000 && total > 0 {
 				fmt.Fprintf(e.stdout, ": %.1f M points/s", float64(res.Points)/total.Seconds()/1e6)
 			}
@@ -129,7 +130,7 @@ func (b *progressBar) show(p tbimport.Progress) {
 	}
 	rate := float64(p.Points) / max(time.Since(b.start).Seconds(), 1e-3) / 1e6
 	fmt.Fprintf(b.e.stderr, "\rimporting %s %3.0f%%  %s of %s  %d points  %.1f M points/s ",
-		string(bar), frac*100, bytesText(p.Bytes), bytesText(p.Total), p.Points, rate)
+		string(bar), frac*100, display.Bytes(p.Bytes), display.Bytes(p.Total), p.Points, rate)
 	b.drawn = true
 }
 
@@ -137,16 +138,4 @@ func (b *progressBar) done() {
 	if b.drawn {
 		fmt.Fprintln(b.e.stderr)
 	}
-}
-
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/display"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/remote"
 )
@@ -113,7 +114,7 @@ func (e *env) syncRuns(ctx context.Context, c *remote.Client, ids []string) erro
 			failed = append(failed, id)
 		}
 	}
-	fmt.Fprintf(e.stdout, "%d runs, %s sent to %s in %s\n", len(ids)-len(failed), byteSize(sent), c.URL,
+	fmt.Fprintf(e.stdout, "%d runs, %s sent to %s in %s\n", len(ids)-len(failed), display.Bytes(sent), c.URL,
 		time.Since(start).Round(time.Millisecond))
 	if len(failed) > 0 {
 		return fmt.Errorf("%d runs could not be sent (%s); run sync again to retry", len(failed), strings.Join(failed, ", "))
@@ -147,7 +148,7 @@ func (e *env) syncRun(ctx context.Context, c *remote.Client, id string) (int64, 
 			return sent, err
 		}
 		if res.Sent > 0 && !e.quiet {
-			fmt.Fprintf(e.stdout, "%s  %s  %s sent\n", id, stream, byteSize(res.Sent))
+			fmt.Fprintf(e.stdout, "%s  %s  %s sent\n", id, stream, display.Bytes(res.Sent))
 		}
 	}
 	return sent, nil
@@ -156,17 +157,4 @@ func (e *env) syncRun(ctx context.Context, c *remote.Client, id string) (int64, 
 func isAuthError(err error) bool {
 	var se *remote.StatusError
 	return errors.As(err, &se) && (se.Code == 401 || se.Code == 403)
-}
-
-// byteSize shows a number of bytes for people.
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

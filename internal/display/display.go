@@ -40,3 +40,17 @@ func Number(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'g', 5, 64)
 }
+
+// Bytes shows a number of bytes for people: 512 bytes, 3.2 KiB, 1.5 MiB,
+// 2.0 GiB.
+func Bytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
