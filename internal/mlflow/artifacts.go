@@ -237,11 +237,7 @@ func (h *handler) listRunArtifacts(r *http.Request) (any, error) {
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	run, err := h.run(r.Context(), q.id())
-	if err != nil {
-		return nil, err
-	}
-	exp, err := h.experimentOfRun(&run)
+	run, exp, err := h.runAndExperiment(r.Context(), q.id())
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,16 @@ func lifecycle(r *store.Run, exp experiment) string {
 	return stageActive
 }
 
+// runAndExperiment returns the run id and its experiment.
+func (h *handler) runAndExperiment(ctx context.Context, id string) (store.Run, experiment, error) {
+	run, err := h.run(ctx, id)
+	if err != nil {
+		return store.Run{}, experiment{}, err
+	}
+	exp, err := h.experimentOfRun(&run)
+	return run, exp, err
+}
+
 // experimentOfRun returns the experiment of a run's project.
 func (h *handler) experimentOfRun(r *store.Run) (experiment, error) {
 	m, err := h.exps.ensure([]string{r.Project})
@@ -116,11 +126,7 @@ func (h *handler) getRun(r *http.Request) (any, error) {
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	run, err := h.run(r.Context(), q.id())
-	if err != nil {
-		return nil, err
-	}
-	exp, err := h.experimentOfRun(&run)
+	run, exp, err := h.runAndExperiment(r.Context(), q.id())
 	if err != nil {
 		return nil, err
 	}
@@ -484,11 +490,7 @@ func (h *handler) updateRun(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	run, err := h.run(r.Context(), q.id())
-	if err != nil {
-		return nil, err
-	}
-	exp, err := h.experimentOfRun(&run)
+	run, exp, err := h.runAndExperiment(r.Context(), q.id())
 	if err != nil {
 		return nil, err
 	}
