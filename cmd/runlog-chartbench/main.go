@@ -21,10 +21,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"sync"
 	"time"
 
+	"github.com/runlog/runlog/internal/bench"
 	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
@@ -85,12 +85,12 @@ func run(ctx context.Context, c config) error {
 	}
 	if _, err := os.Stat(layout.Store(home)); err != nil {
 		fmt.Fprintf(os.Stderr, "writing %d runs of %d points…\n", c.runs, c.points)
-		d, err := timed(func() error { return writeRuns(home, ids, c.points) })
+		d, err := bench.Timed(func() error { return writeRuns(home, ids, c.points) })
 		if err != nil {
 			return err
 		}
 		add("setup: write the run logs", d, "not part of plot")
-		d, err = timed(func() error { return index(ctx, home) })
+		d, err = bench.Timed(func() error { return index(ctx, home) })
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func run(ctx context.Context, c config) error {
 			{"the same, loss curves by step only (`--x step -o f.png`)", append(args, "--x", "step", "-o", filepath.Join(out, "step.png"))},
 			{"the same as SVG (`-o f.svg`)", append(args, "-o", filepath.Join(out, "f.svg"))},
 		} {
-			d, err := median(c.repeat, func() error {
+			d, err := bench.Time(c.repeat, func() error {
 				cmd := exec.Command(c.runlog, v.args...)
 				cmd.Stderr = os.Stderr
 				return cmd.Run()
@@ -123,7 +123,7 @@ func run(ctx context.Context, c config) error {
 
 	// Where the time goes, stage by stage, in this process.
 	var st *sqlite.DB
-	d, err := median(c.repeat, func() error {
+	d, err := bench.Time(c.repeat, func() error {
 		if st != nil {
 			st.Close()
 		}
@@ -140,7 +140,7 @@ func run(ctx context.Context, c config) error {
 	defer st.Close()
 	add("open the store, check the run logs for new data", d, "")
 	var runs []store.Run
-	d, err = median(c.repeat, func() error {
+	d, err = bench.Time(c.repeat, func() error {
 		runs = runs[:0]
 		for _, id := range ids {
 			r, err := st.Run(ctx, id)
@@ -156,7 +156,7 @@ func run(ctx context.Context, c config) error {
 	}
 	add("read the runs", d, "")
 	for _, par := range []int{1, runtime.GOMAXPROCS(0)} {
-		d, err := median(c.repeat, func() error { return readAll(ctx, st, ids, par) })
+		d, err := bench.Time(c.repeat, func() error { return readAll(ctx, st, ids, par) })
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func run(ctx context.Context, c config) error {
 	}
 	axes := []series.Axis{series.AxisStep, series.AxisWallclock}
 	for _, smooth := range []float64{0, 0.9} {
-		d, err := median(c.repeat, func() error {
+		d, err := bench.Time(c.repeat, func() error {
 			_, err := chart.Load(ctx, st, runs, chart.Request{Keys: []string{"train_loss", "val_loss"}, Axes: axes, Buckets: 680, Smooth: smooth})
 			return err
 		})
@@ -178,7 +178,7 @@ func run(ctx context.Context, c config) error {
 		add(fmt.Sprintf("load the curves, 2 axes (chart.Load, smooth %v)", smooth), d, note)
 	}
 	var fig *chart.Figure
-	d, err = median(c.repeat, func() error {
+	d, err = bench.Time(c.repeat, func() error {
 		fig, err = chart.Curves(ctx, st, runs, chart.Options{})
 		return err
 	})
@@ -192,18 +192,18 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	add("build the loss-curves figure (chart.Curves)", d, fmt.Sprintf("%d points left to draw", points))
-	d, err = median(c.repeat, func() error { fig.Image(); return nil })
+	d, err = bench.Time(c.repeat, func() error { fig.Image(); return nil })
 	if err != nil {
 		return err
 	}
 	add("draw it, 1600×600, two panels at once (Figure.Image)", d, "gonum/plot, vgimg")
 	img := fig.Image()
-	d, err = median(c.repeat, func() error { return png.Encode(io.Discard, img) })
+	d, err = bench.Time(c.repeat, func() error { return png.Encode(io.Discard, img) })
 	if err != nil {
 		return err
 	}
 	add("encode the PNG", d, "image/png")
-	d, err = median(c.repeat, func() error {
+	d, err = bench.Time(c.repeat, func() error {
 		lr, err := chart.Schedule(ctx, st, runs, chart.Options{})
 		if err != nil {
 			return err
@@ -322,25 +322,6 @@ func index(ctx context.Context, home string) error {
 	defer st.Close()
 	_, err = ingest.Home(ctx, st, home, ingest.Options{})
 	return err
-}
-
-func median(n int, fn func() error) (time.Duration, error) {
-	ds := make([]time.Duration, 0, n)
-	for range max(1, n) {
-		d, err := timed(fn)
-		if err != nil {
-			return 0, err
-		}
-		ds = append(ds, d)
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2], nil
-}
-
-func timed(fn func() error) (time.Duration, error) {
-	start := time.Now()
-	err := fn()
-	return time.Since(start), err
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }

@@ -29,11 +29,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/bench"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/server"
 	"github.com/runlog/runlog/internal/store/sqlite"
@@ -189,7 +189,7 @@ func benchSeries(ctx context.Context, c config, home string, add func(row)) erro
 			return err
 		}
 	}
-	first := med(firsts)
+	first := bench.Median(firsts)
 	pts := fmt.Sprintf("%s points", count(c.points))
 	add(row{fmt.Sprintf("series endpoint, %s → %d (%d returned), first request (decodes the series)", pts, c.width, got), msf(first), "", "median of " + fmt.Sprint(c.repeat) + ", new server each"})
 	if _, err := get(url); err != nil {
@@ -202,7 +202,7 @@ func benchSeries(ctx context.Context, c config, home string, add func(row)) erro
 		{"the same, active-time axis", url + "&x=active"},
 	} {
 		get(v.url) // the axis is computed once
-		d, err := median(max(c.repeat, 20), func() error { _, err := get(v.url); return err })
+		d, err := bench.Time(max(c.repeat, 20), func() error { _, err := get(v.url); return err })
 		if err != nil {
 			return err
 		}
@@ -255,13 +255,13 @@ func benchRuns(ctx context.Context, c config, home string, add func(row)) error 
 		}
 	}
 	defer stop()
-	add(row{fmt.Sprintf("runs list, %d runs, first request (reads every run's summary and series)", c.runs), msf(med(firsts)), "", "median of " + fmt.Sprint(c.repeat) + ", new server each"})
+	add(row{fmt.Sprintf("runs list, %d runs, first request (reads every run's summary and series)", c.runs), msf(bench.Median(firsts)), "", "median of " + fmt.Sprint(c.repeat) + ", new server each"})
 	for _, v := range []struct{ what, url string }{
 		{fmt.Sprintf("runs list, %d runs, 100 shown", c.runs), "/api/v1/runs"},
 		{"the same, all shown", "/api/v1/runs?limit=10000"},
 		{"the same, searched and sorted: `config.lr > 5e-4 and metric.val_loss.best < 3`, by summary.val_loss", "/api/v1/runs?q=config.lr+%3E+5e-4+and+metric.val_loss.best+%3C+3&sort=summary.val_loss&limit=10000"},
 	} {
-		d, err := median(max(c.repeat, 10), func() error { return getOK(base + v.url) })
+		d, err := bench.Time(max(c.repeat, 10), func() error { return getOK(base + v.url) })
 		if err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func benchIngest(ctx context.Context, c config, dir string, add func(row)) error
 			}
 			ack, indexed, local = append(ack, a), append(indexed, ix), append(local, l)
 		}
-		a, ix, l := med(ack), med(indexed), med(local)
+		a, ix, l := bench.Median(ack), bench.Median(indexed), bench.Median(local)
 		what := fmt.Sprintf("**remote ingest, Go client streaming %s points (%d series) to the server**", count(c.ingestPoints), c.series)
 		goal := "≥ 1 M points/s"
 		if clients > 1 {
@@ -404,24 +404,6 @@ func ingestOnce(ctx context.Context, c config, dir string, clients int) (ack, in
 	indexed = time.Since(start)
 	os.RemoveAll(dir)
 	return ack, indexed, local, nil
-}
-
-func median(n int, fn func() error) (time.Duration, error) {
-	ds := make([]time.Duration, 0, n)
-	for range max(1, n) {
-		t := time.Now()
-		if err := fn(); err != nil {
-			return 0, err
-		}
-		ds = append(ds, time.Since(t))
-	}
-	return med(ds), nil
-}
-
-func med(ds []time.Duration) time.Duration {
-	s := append([]time.Duration{}, ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }
 
 func msf(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

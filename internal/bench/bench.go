@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -110,7 +109,8 @@ func Print(w io.Writer, rows []Row) {
 	}
 }
 
-// median runs fn n times and returns the median duration.
+// median runs fn n times and returns the median of the durations it
+// reports.
 func median(n int, fn func() (time.Duration, error)) (time.Duration, error) {
 	ds := make([]time.Duration, 0, n)
 	for range n {
@@ -120,11 +120,24 @@ func median(n int, fn func() (time.Duration, error)) (time.Duration, error) {
 		}
 		ds = append(ds, d)
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2], nil
+	return Median(ds), nil
 }
 
-func timed(fn func() error) (time.Duration, error) {
+// Median returns the median of ds, which it leaves as they are.
+func Median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Time runs fn n times (at least once) and returns the median of how long
+// it took.
+func Time(n int, fn func() error) (time.Duration, error) {
+	return median(max(1, n), func() (time.Duration, error) { return Timed(fn) })
+}
+
+// Timed runs fn once and returns how long it took.
+func Timed(fn func() error) (time.Duration, error) {
 	start := time.Now()
 	err := fn()
 	return time.Since(start), err

@@ -42,7 +42,7 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 	plain, err := median(c.Repeat, func() (time.Duration, error) {
 		plainPath = filepath.Join(dir, "plain.bin")
 		os.MkdirAll(dir, 0o755)
-		return timed(func() error { return writePlain(plainPath, vals, base) })
+		return Timed(func() error { return writePlain(plainPath, vals, base) })
 	})
 	if err != nil {
 		return nil, err
@@ -55,11 +55,11 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 			os.RemoveAll(home)
 		}
 		home = filepath.Join(dir, fmt.Sprintf("home-%d", len(indexTimes)))
-		logged, err := timed(func() error { return logRun(home, keys, vals) })
+		logged, err := Timed(func() error { return logRun(home, keys, vals) })
 		if err != nil {
 			return 0, err
 		}
-		idx, err := timed(func() error { return indexHome(ctx, home) })
+		idx, err := Timed(func() error { return indexHome(ctx, home) })
 		indexTimes = append(indexTimes, idx)
 		c.progress("  client %.2fs + index %.2fs for %d points", logged.Seconds(), idx.Seconds(), points)
 		return logged + idx, err
@@ -84,7 +84,7 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 	}
 	r := runs[0]
 	read, err := median(max(5, c.Repeat), func() (time.Duration, error) {
-		return timed(func() error {
+		return Timed(func() error {
 			p, err := st.Points(ctx, r.ID, keys[0], store.PointsOptions{})
 			if err == nil && p.Len() != steps {
 				err = fmt.Errorf("read %d points, want %d", p.Len(), steps)
@@ -96,14 +96,14 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 		return nil, err
 	}
 	plainRead, err := median(c.Repeat, func() (time.Duration, error) {
-		return timed(func() error { return readPlain(plainPath, 0, steps) })
+		return Timed(func() error { return readPlain(plainPath, 0, steps) })
 	})
 	if err != nil {
 		return nil, err
 	}
 	const summaries = 1000
 	sum, err := median(c.Repeat, func() (time.Duration, error) {
-		return timed(func() error {
+		return Timed(func() error {
 			for range summaries {
 				if _, err := export.Summary(ctx, st, r, time.Now()); err != nil {
 					return err

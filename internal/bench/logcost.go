@@ -26,7 +26,7 @@ func logCost(ctx context.Context, c Config, dir string) ([]Row, error) {
 	const burst = 20_000
 	var results []float64
 	for range 20 * c.Repeat {
-		d, _ := timed(func() error {
+		d, _ := Timed(func() error {
 			for range burst {
 				run.Log(values)
 			}

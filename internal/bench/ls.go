@@ -17,12 +17,12 @@ func lsRuns(ctx context.Context, c Config, home string) ([]Row, error) {
 	if c.Runlog == "" {
 		return []Row{{What: "`runlog ls` (whole process)", Result: "skipped: no -runlog binary given"}}, nil
 	}
-	create, err := timed(func() error { return makeRuns(home, c.LsRuns) })
+	create, err := Timed(func() error { return makeRuns(home, c.LsRuns) })
 	if err != nil {
 		return nil, err
 	}
 	c.progress("  created %d runs with the Go client in %.1fs", c.LsRuns, create.Seconds())
-	index, err := timed(func() error {
+	index, err := Timed(func() error {
 		out, err := exec.CommandContext(ctx, c.Runlog, "--home", home, "index").CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("runlog index: %v: %s", err, out)
@@ -37,7 +37,7 @@ func lsRuns(ctx context.Context, c Config, home string) ([]Row, error) {
 			cmd := exec.CommandContext(ctx, c.Runlog, append([]string{"--home", home, "ls"}, args...)...)
 			cmd.Stdout = nil
 			var stderr []byte
-			d, err := timed(func() error {
+			d, err := Timed(func() error {
 				var err error
 				stderr, err = cmd.CombinedOutput()
 				return err
