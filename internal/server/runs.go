@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
@@ -392,10 +391,6 @@ type eventJSON struct {
 }
 
 func (s *Server) runDetail(ctx context.Context, run store.Run) (*runDetail, error) {
-	sum, err := export.Summary(ctx, s.db, run, s.opts.Now())
-	if err != nil {
-		return nil, err
-	}
 	ser, err := s.db.Series(ctx, run.ID)
 	if err != nil {
 		return nil, err
@@ -412,6 +407,7 @@ func (s *Server) runDetail(ctx context.Context, run store.Run) (*runDetail, erro
 	if err != nil {
 		return nil, err
 	}
+	sum := summary.Build(run, ser, arts, evs, s.opts.Now())
 	d := &runDetail{Summary: sum, Path: run.Path, Config: run.Config, Series: []seriesInfo{},
 		Artifacts: artifactsJSON(arts), Events: []eventJSON{}, Segments: []segmentJSON{}}
 	if len(d.Config) == 0 {
