@@ -16,6 +16,7 @@ import (
 
 	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/chart"
+	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -269,30 +270,15 @@ func upToDate(dir string, runs []store.Run) ([]string, bool) {
 	return paths, true
 }
 
-// writeFileAtomic writes a file through a temporary one, so that a reader
-// never sees half of it.
+// writeFileAtomic writes a file, creating its folder, through a temporary
+// one, so that a reader never sees half of it.
 func writeFileAtomic(path string, data []byte) error {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := layout.WriteFileAtomic(path, data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

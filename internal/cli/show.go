@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/runfmt"
@@ -212,8 +213,10 @@ func showObject(w io.Writer, title string, raw json.RawMessage) error {
 	if len(raw) == 0 || json.Unmarshal(raw, &obj) != nil || len(obj) == 0 {
 		return nil
 	}
-	flat := map[string]string{}
-	flatten("", obj, flat)
+	flat, err := analyze.Flatten(raw)
+	if err != nil {
+		return nil
+	}
 	keys := make([]string, 0, len(flat))
 	for k := range flat {
 		keys = append(keys, k)
@@ -225,21 +228,6 @@ func showObject(w io.Writer, title string, raw json.RawMessage) error {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, flat[k])
 	}
 	return tw.Flush()
-}
-
-// flatten turns nested config objects into dotted keys.
-func flatten(prefix string, v any, out map[string]string) {
-	if m, ok := v.(map[string]any); ok && len(m) > 0 {
-		for k, x := range m {
-			if prefix != "" {
-				k = prefix + "." + k
-			}
-			flatten(k, x, out)
-		}
-		return
-	}
-	b, _ := json.Marshal(v)
-	out[prefix] = string(b)
 }
 
 func (e *env) showMetrics(ctx context.Context, st store.Store, r store.Run, s summary.Summary) error {
