@@ -90,7 +90,7 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 		add("setup: write the run logs", d, "not part of plot")
-		d, err = bench.Timed(func() error { return index(ctx, home) })
+		d, err = bench.Timed(func() error { return bench.IndexHome(ctx, home) })
 		if err != nil {
 			return err
 		}
@@ -311,16 +311,6 @@ func writeRun(home, id string, i, points int) error {
 	}
 	buf, _ = runfmt.AppendJSON(buf, runfmt.TypeStatus, next(), runfmt.Status{Status: runfmt.StatusFinished, Time: t})
 	_, err = f.Write(buf)
-	return err
-}
-
-func index(ctx context.Context, home string) error {
-	st, err := sqlite.Open(layout.Store(home))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	_, err = ingest.Home(ctx, st, home, ingest.Options{})
 	return err
 }
 

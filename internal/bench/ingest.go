@@ -59,7 +59,7 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 		if err != nil {
 			return 0, err
 		}
-		idx, err := Timed(func() error { return indexHome(ctx, home) })
+		idx, err := Timed(func() error { return IndexHome(ctx, home) })
 		indexTimes = append(indexTimes, idx)
 		c.progress("  client %.2fs + index %.2fs for %d points", logged.Seconds(), idx.Seconds(), points)
 		return logged + idx, err
@@ -238,7 +238,8 @@ func logRun(home string, keys []string, vals [][]float64) error {
 	return run.Finish(0)
 }
 
-func indexHome(ctx context.Context, home string) error {
+// IndexHome indexes every run folder of home into its store.
+func IndexHome(ctx context.Context, home string) error {
 	st, err := sqlite.Open(layout.Store(home))
 	if err != nil {
 		return err
