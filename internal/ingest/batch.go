@@ -20,6 +20,7 @@ type builder struct {
 	seq     uint64            // last sequence number added
 	b       *store.Batch
 	byID    []*series.Points // this batch's points by key id, for ids < len
+	spare   []*series.Points // emptied points of written batches, to fill again
 	points  int
 	records int
 }
@@ -31,6 +32,14 @@ func newBuilder(f runFile, cur store.Cursor, keys map[uint32]string, warn func(e
 }
 
 func (bl *builder) reset(prev store.Cursor) {
+	if bl.b != nil {
+		// The store keeps nothing of a written batch: its points' columns,
+		// grown to the batch's size, serve the next batch of a long log.
+		for _, pts := range bl.b.Points {
+			pts.Reset()
+			bl.spare = append(bl.spare, pts)
+		}
+	}
 	bl.b = &store.Batch{RunID: bl.file.id, Stream: bl.file.stream, Path: filepath.Dir(bl.file.path), Prev: prev}
 	clear(bl.byID)
 	bl.points, bl.records = 0, 0
@@ -255,7 +264,11 @@ func (bl *builder) pointsFor(id uint32) *series.Points {
 	}
 	pts := b.Points[name]
 	if pts == nil {
-		pts = &series.Points{}
+		if n := len(bl.spare); n > 0 {
+			pts, bl.spare = bl.spare[n-1], bl.spare[:n-1]
+		} else {
+			pts = &series.Points{}
+		}
 		b.Points[name] = pts
 	}
 	if id < 1<<16 {

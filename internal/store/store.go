@@ -54,7 +54,8 @@ var (
 type Store interface {
 	// Write applies a batch of records of one stream of a run atomically,
 	// if the stream's cursor still equals b.Prev; otherwise it returns
-	// ErrConflict.
+	// ErrConflict. It keeps nothing of b once it returns: the caller may
+	// reuse b's points.
 	Write(ctx context.Context, b *Batch) error
 	// Cursors returns the cursor of every stream of every run, by run id
 	// and stream name.
