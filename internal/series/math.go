@@ -2,6 +2,7 @@ package series
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -100,10 +101,9 @@ func Downsample(xs, ys []float64, buckets int) (ox, oy []float64) {
 	oy = make([]float64, 0, 4*buckets+8)
 	for i := 0; i < n; {
 		b := math.Floor((xs[i] - lo) / width)
-		end := lo + (b+1)*width
-		j := i
-		for j < n && (xs[j] < end || b >= float64(buckets-1)) {
-			j++
+		j := n // the last bucket takes the rest
+		if b < float64(buckets-1) {
+			j = i + sort.SearchFloat64s(xs[i:], lo+(b+1)*width)
 		}
 		if j == i { // rounding left xs[i] at the edge
 			j++
@@ -145,8 +145,8 @@ func appendBucket(ox, oy, xs, ys []float64) ([]float64, []float64) {
 			maxI = i
 		}
 	}
-	idx := []int{first, minI, maxI, bad, last}
-	sort.Ints(idx)
+	idx := [5]int{first, minI, maxI, bad, last}
+	slices.Sort(idx[:])
 	prev := -1
 	for _, i := range idx {
 		if i < 0 || i == prev {

@@ -138,7 +138,9 @@ func (e *seriesEntry) axis(axis series.Axis) (*axisData, int64) {
 	}
 	var added int64
 	a := &axisData{xs: series.X(e.pts, axis, e.startMs, e.segs), ys: e.pts.Values, steps: e.pts.Steps}
-	if !sort.Float64sAreSorted(a.xs) { // a time axis of a run whose steps went back in time
+	// The store gives points in step order; a time axis of a run whose
+	// steps went back in time (a resume from an earlier checkpoint) is not.
+	if axis != series.AxisStep && !sort.Float64sAreSorted(a.xs) {
 		idx := make([]int, len(a.xs))
 		for i := range idx {
 			idx[i] = i
