@@ -34,10 +34,11 @@ import (
 	"github.com/runlog/runlog/internal/gitinfo"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/version"
 )
 
 // Version is the version of this client, recorded in every run it writes.
-const Version = "0.1.0"
+var Version = version.String()
 
 // Options describe the run that Init creates or resumes. Only what is set
 // is recorded.

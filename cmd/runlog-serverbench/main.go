@@ -37,6 +37,7 @@ import (
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/server"
 	"github.com/runlog/runlog/internal/store/sqlite"
+	"github.com/runlog/runlog/internal/version"
 )
 
 type config struct {
@@ -107,7 +108,7 @@ func run(ctx context.Context, c config) error {
 
 // serve starts a server on home behind a loopback listener.
 func serve(home string) (base string, stop func(), err error) {
-	srv, err := server.New(server.Options{Home: home, Addr: "127.0.0.1:0", Version: runlog.Version,
+	srv, err := server.New(server.Options{Home: home, Addr: "127.0.0.1:0", Version: version.String(),
 		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
 	if err != nil {
 		return "", nil, err

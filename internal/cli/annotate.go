@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/version"
 )
 
 // CLILog is the log that runlog's own commands attach to a run folder to
@@ -66,7 +66,7 @@ func appendAnnotation(path, runID string, a runfmt.Annotate) error {
 	var seq uint64
 	if fi.Size() == 0 {
 		host, _ := os.Hostname()
-		h := runfmt.Header{Format: 1, ID: runID, Attach: true, Time: a.Time, Host: host, PID: os.Getpid(), Writer: "runlog-cli/" + runlog.Version}
+		h := runfmt.Header{Format: 1, ID: runID, Attach: true, Time: a.Time, Host: host, PID: os.Getpid(), Writer: "runlog-cli/" + version.String()}
 		buf = []byte(runfmt.Magic)
 		if buf, err = runfmt.AppendJSON(buf, runfmt.TypeHeader, 1, h); err != nil {
 			return err

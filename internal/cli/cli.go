@@ -18,11 +18,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
+	"github.com/runlog/runlog/internal/version"
 )
 
 // Main runs the runlog command with args and returns its exit code.
@@ -110,7 +110,7 @@ answers, so what you see is always current.`,
   runlog ls --project tinylm --status finished
   runlog show lr-3e-3             # a run by name, id or id prefix
   runlog export k3v9 -o results/  # metrics.csv, metrics.json, summary.json, config.json`,
-		Version:       runlog.Version,
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

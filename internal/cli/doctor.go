@@ -15,10 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store/sqlite"
 	"github.com/runlog/runlog/internal/sysmetrics"
+	"github.com/runlog/runlog/internal/version"
 )
 
 // check is one line of `runlog doctor`.
@@ -47,7 +47,7 @@ it; runlog doctor exits with 1 when any fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			checks := []check{{name: "runlog", ok: true, detail: "version " + runlog.Version}}
+			checks := []check{{name: "runlog", ok: true, detail: "version " + version.String()}}
 			checks = append(checks, e.checkHome(ctx)...)
 			checks = append(checks, checkPython(ctx, python))
 			checks = append(checks, checkGPUs(ctx))
@@ -136,8 +136,8 @@ func checkPython(ctx context.Context, python string) check {
 		return c
 	}
 	c.detail = fmt.Sprintf("runlog %s on Python %s", f[1], f[0])
-	if majorMinor(f[1]) != majorMinor(runlog.Version) {
-		c.fix = fmt.Sprintf("install the Python client of runlog %s: pip install ./clients/python", runlog.Version)
+	if majorMinor(f[1]) != majorMinor(version.String()) {
+		c.fix = fmt.Sprintf("install the Python client of runlog %s: pip install ./clients/python", version.String())
 		return c
 	}
 	c.ok = true

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/display"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/remote"
+	"github.com/runlog/runlog/internal/version"
 )
 
 func newSync(e *env) *cobra.Command {
@@ -54,7 +54,7 @@ of one, or a run name.`,
 			if err != nil {
 				return err
 			}
-			c := &remote.Client{URL: serverURL, Token: token, Agent: "runlog-sync/" + runlog.Version}
+			c := &remote.Client{URL: serverURL, Token: token, Agent: "runlog-sync/" + version.String()}
 			return e.syncRuns(ctx, c, ids)
 		},
 	}

@@ -10,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/mlflow"
 	"github.com/runlog/runlog/internal/remote"
 	"github.com/runlog/runlog/internal/server"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/version"
 	"github.com/runlog/runlog/web"
 )
 
@@ -47,7 +47,7 @@ with /login?token=<token>. Ctrl-C stops the server gracefully.`,
 			}
 			home := e.homeDir()
 			opts := server.Options{
-				Home: home, Addr: addr, Token: token, Version: runlog.Version, Mounts: mounts(home, e.warn),
+				Home: home, Addr: addr, Token: token, Version: version.String(), Mounts: mounts(home, e.warn),
 				Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) },
 			}
 			if web.Built() {
@@ -65,7 +65,7 @@ with /login?token=<token>. Ctrl-C stops the server gracefully.`,
 			base := baseURL(ln.Addr(), addr)
 			abs, _ := filepath.Abs(home)
 			out := e.unbuffered()
-			fmt.Fprintf(out, "runlog %s: serving %s at %s (Ctrl-C stops)\n", runlog.Version, abs, base)
+			fmt.Fprintf(out, "runlog %s: serving %s at %s (Ctrl-C stops)\n", version.String(), abs, base)
 			if opts.UI == nil {
 				fmt.Fprintln(out, "the web UI is not built into this binary: the page at that address says how to build it")
 			}

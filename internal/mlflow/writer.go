@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/version"
 )
 
 // attachedLog is the log this handler writes in the folder of a run that
@@ -24,7 +24,7 @@ const attachedLog = "run.mlflow.log"
 
 // writerName marks the run.log files this handler writes; a run whose
 // run.log it did not write gets an attached log instead.
-var writerName = "runlog-mlflow/" + runlog.Version
+var writerName = "runlog-mlflow/" + version.String()
 
 // logWriter appends records to the log this handler keeps for one run.
 // Requests that change the run hold mu from reading the run's state to the

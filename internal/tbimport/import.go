@@ -14,9 +14,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/version"
 )
 
 // One runlog run per folder of event files: a folder that holds files whose
@@ -42,7 +42,7 @@ import (
 const CursorFile = "tensorboard.json"
 
 // writerName marks the run.log files this package writes.
-var writerName = "runlog-import-tensorboard/" + runlog.Version
+var writerName = "runlog-import-tensorboard/" + version.String()
 
 // Options tune an import.
 type Options struct {
