@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 )
@@ -199,7 +200,7 @@ func (r *Run) writeConfigFile() error {
 	if err != nil {
 		return err
 	}
-	return layout.WriteFileAtomic(filepath.Join(r.dir, layout.ConfigFile), append(p, '\n'))
+	return atomicfile.WriteFile(filepath.Join(r.dir, layout.ConfigFile), append(p, '\n'))
 }
 
 // SetSummary sets a summary value of the run. Values set here override the

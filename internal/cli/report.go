@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog/internal/analyze"
+	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/chart"
-	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -119,7 +119,7 @@ replaced, and the previous file is copied to FILE.bak first.`,
 				}
 				e.warn(fmt.Errorf("%s was edited outside its runlog:keep blocks; that text is replaced, the previous file is %s.bak", output, output))
 			}
-			if err := writeFileAtomic(output, doc); err != nil {
+			if err := atomicfile.WriteFile(output, doc); err != nil {
 				return err
 			}
 			plots := 0
@@ -268,18 +268,4 @@ func upToDate(dir string, runs []store.Run) ([]string, bool) {
 		}
 	}
 	return paths, true
-}
-
-// writeFileAtomic writes a file, creating its folder, through a temporary
-// one, so that a reader never sees half of it.
-func writeFileAtomic(path string, data []byte) error {
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	if err := layout.WriteFileAtomic(path, data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
@@ -256,8 +257,8 @@ func Files(ctx context.Context, st store.Store, r store.Run, opt Options) ([]str
 	var written []string
 	write := func(name string, fn func(io.Writer) error) error {
 		path := filepath.Join(dir, name)
-		if err := writeAtomic(path, fn); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+		if err := atomicfile.Write(path, fn); err != nil {
+			return err
 		}
 		written = append(written, path)
 		return nil
@@ -342,28 +343,5 @@ func writeIndented(w io.Writer, raw json.RawMessage) error {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
-	return err
-}
-
-// writeAtomic writes a file through a temporary one, so that a reader never
-// sees half a file.
-func writeAtomic(path string, fn func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	err = fn(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
 	return err
 }

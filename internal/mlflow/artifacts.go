@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
@@ -111,32 +112,14 @@ func (h *handler) uploadArtifact(r *http.Request, p string) error {
 // saveFile writes the body to path through a temporary file, synced and
 // renamed, and returns its size and sha256.
 func saveFile(path string, body io.Reader) (int64, string, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return 0, "", err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return 0, "", err
-	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), body)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
+	var n int64
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		var err error
+		n, err = io.Copy(io.MultiWriter(w, h), body)
+		return err
+	})
 	if err != nil {
-		os.Remove(f.Name())
 		return 0, "", err
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil

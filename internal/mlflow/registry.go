@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/runfmt"
 )
 
@@ -189,7 +189,7 @@ func (g *registry) update(fn func(d *registryFile) error) error {
 	if err != nil {
 		return err
 	}
-	if err := layout.WriteFileAtomic(g.path(), append(raw, '\n')); err != nil {
+	if err := atomicfile.WriteFile(g.path(), append(raw, '\n')); err != nil {
 		return fmt.Errorf("write experiments: %w", err)
 	}
 	g.data, g.read = d, false // stat again on the next read

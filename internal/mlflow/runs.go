@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
@@ -271,7 +272,10 @@ func (h *handler) createLog(hd runfmt.Header, summary map[string]any) (*logWrite
 			err = cerr
 		}
 		if err == nil {
-			err = syncDir(dir, runs)
+			err = atomicfile.SyncDir(dir)
+		}
+		if err == nil {
+			err = atomicfile.SyncDir(runs)
 		}
 		if err != nil {
 			os.RemoveAll(dir)
@@ -283,22 +287,6 @@ func (h *handler) createLog(hd runfmt.Header, summary map[string]any) (*logWrite
 		return w, nil
 	}
 	return nil, fmt.Errorf("create run: no free run id")
-}
-
-// syncDir syncs folders, so that files created in them survive a power cut.
-func syncDir(dirs ...string) error {
-	for _, d := range dirs {
-		f, err := os.Open(d)
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // index brings the store up to date with the run's folder. A write that

@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 
+	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/remote"
 	"github.com/runlog/runlog/internal/runfmt"
@@ -181,7 +181,7 @@ func appendSync(dir, path string, data []byte) error {
 			return err
 		}
 		if errors.Is(derr, fs.ErrNotExist) {
-			if err := syncDir(filepath.Dir(dir)); err != nil {
+			if err := atomicfile.SyncDir(filepath.Dir(dir)); err != nil {
 				return err
 			}
 		}
@@ -198,23 +198,9 @@ func appendSync(dir, path string, data []byte) error {
 		err = cerr
 	}
 	if err == nil && created {
-		err = syncDir(dir)
+		err = atomicfile.SyncDir(dir)
 	}
 	return err
-}
-
-// syncDir makes the entries of a folder durable. Windows cannot sync a
-// folder, and needs not: its file system journals entries itself.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // streamLocks serializes the batches of each stream and remembers the

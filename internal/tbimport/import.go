@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/version"
@@ -329,7 +330,7 @@ func (im *importer) importRun(ctx context.Context, src runSource) (Run, error) {
 	if err != nil {
 		return run, err
 	}
-	if err := layout.WriteFileAtomic(filepath.Join(run.Dir, CursorFile), append(raw, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(run.Dir, CursorFile), append(raw, '\n')); err != nil {
 		return run, fmt.Errorf("write import cursor: %w", err)
 	}
 	return run, nil
