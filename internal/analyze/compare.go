@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
@@ -32,7 +31,7 @@ type Options struct {
 	// against.
 	Baseline int
 	// Keys are the metrics to show; none means the run's train and
-	// validation loss (store.TrainLossKeys, store.ValLossKeys).
+	// validation loss (series.TrainLossKeys, series.ValLossKeys).
 	Keys    []string
 	Targets []Target
 	AtTimes []float64 // wallclock seconds
@@ -136,7 +135,7 @@ func Compare(ctx context.Context, st store.Store, runs []store.Run, opt Options)
 // logged.
 func defaultKeys(sers []map[string]store.Series) []string {
 	var keys []string
-	for _, list := range [][]string{store.TrainLossKeys, store.ValLossKeys} {
+	for _, list := range [][]string{series.TrainLossKeys, series.ValLossKeys} {
 	next:
 		for _, k := range list {
 			for _, s := range sers {
@@ -216,7 +215,7 @@ func (c *Comparison) result(ctx context.Context, st store.Store, r store.Run, se
 	}
 	curves := map[string]*curve{}
 	if len(need) > 0 {
-		segs, err := export.Segments(ctx, st, r.ID)
+		segs, err := summary.Segments(ctx, st, r.ID)
 		if err != nil {
 			return res, fmt.Errorf("read segments of run %s: %w", r.ID, err)
 		}

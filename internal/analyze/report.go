@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -120,7 +121,7 @@ func (w *reportWriter) summary() {
 	for _, k := range c.Keys {
 		w.p(" Final %s |", mdCell(k))
 		align += "--:|"
-		if store.IsValidationKey(k) {
+		if series.IsValidationKey(k) {
 			w.p(" Best %s (step) |", mdCell(k))
 			align += "--:|"
 		}
@@ -145,7 +146,7 @@ func (w *reportWriter) summary() {
 				}
 			}
 			w.p(" %s |", final)
-			if store.IsValidationKey(c.Keys[k]) {
+			if series.IsValidationKey(c.Keys[k]) {
 				w.p(" %s |", best)
 			}
 		}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
-	"github.com/runlog/runlog/internal/store"
 )
 
 // DefaultAlpha is the weight of the exponential moving average that
@@ -81,7 +80,7 @@ func ParseTarget(s string) (Target, error) {
 // that name a loss, perplexity or error and maximize for keys that name an
 // accuracy or score. It returns "" when the name says nothing.
 func Goal(key, declared string) string {
-	if g := store.Goal(key, declared); g != "" {
+	if g := series.Goal(key, declared); g != "" {
 		return g
 	}
 	last := strings.ToLower(key[strings.LastIndexByte(key, '/')+1:])
@@ -99,7 +98,7 @@ func Goal(key, declared string) string {
 // alphaFor returns the smoothing of key's curve: none for validation
 // metrics, alpha for the rest (see DefaultAlpha).
 func alphaFor(key string, alpha float64) float64 {
-	if store.IsValidationKey(key) {
+	if series.IsValidationKey(key) {
 		return 0
 	}
 	return alpha

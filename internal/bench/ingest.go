@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
-	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
+	"github.com/runlog/runlog/internal/summary"
 )
 
 // recordSize is the size of a point in the reference file: step, time, key
@@ -105,7 +105,7 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 	sum, err := median(c.Repeat, func() (time.Duration, error) {
 		return Timed(func() error {
 			for range summaries {
-				if _, err := export.Summary(ctx, st, r, time.Now()); err != nil {
+				if _, err := summary.Load(ctx, st, r, time.Now()); err != nil {
 					return err
 				}
 			}

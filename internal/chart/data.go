@@ -10,9 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/summary"
 )
 
 // Line is a curve ready to draw: x ascending, a NaN or infinite y a gap.
@@ -98,7 +98,7 @@ func loadRun(ctx context.Context, st store.Store, i int, r store.Run, req Reques
 	var segs []series.Segment
 	if slices.Contains(req.Axes, series.AxisActive) {
 		var err error
-		if segs, err = export.Segments(ctx, st, r.ID); err != nil {
+		if segs, err = summary.Segments(ctx, st, r.ID); err != nil {
 			return nil, fmt.Errorf("run %s segments: %w", r.ID, err)
 		}
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog/internal/display"
-	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/summary"
 )
 
 func newCheckpoints(e *env) *cobra.Command {
@@ -37,7 +37,7 @@ Its path is what runlog run --resume RUN --from best continues from.`,
 			if err != nil {
 				return err
 			}
-			sum, err := export.Summary(ctx, st, r, e.now())
+			sum, err := summary.Load(ctx, st, r, e.now())
 			if err != nil {
 				return err
 			}

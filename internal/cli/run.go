@@ -16,6 +16,7 @@ import (
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/runner"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/summary"
 )
 
 // exitCode is an error that makes runlog exit with a code and no message:
@@ -150,7 +151,7 @@ func (e *env) resumePoint(ctx context.Context, o *runner.Options, from string) (
 	}
 	var pick *store.Artifact
 	if from == "best" {
-		sum, err := export.Summary(ctx, st, r, e.now())
+		sum, err := summary.Load(ctx, st, r, e.now())
 		if err != nil {
 			return nil, err
 		}

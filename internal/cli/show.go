@@ -14,7 +14,6 @@ import (
 
 	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/chart"
-	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/summary"
@@ -50,7 +49,7 @@ RUN is a run id, a unique prefix of one, or a run name.`,
 				return err
 			}
 			defer st.Close()
-			sum, err := export.Summary(ctx, st, r, e.now())
+			sum, err := summary.Load(ctx, st, r, e.now())
 			if err != nil {
 				return err
 			}

@@ -51,7 +51,7 @@ func Load(ctx context.Context, st store.Store, r store.Run) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	segs, err := Segments(ctx, st, r.ID)
+	segs, err := summary.Segments(ctx, st, r.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +287,7 @@ func Files(ctx context.Context, st store.Store, r store.Run, opt Options) ([]str
 			return written, err
 		}
 	}
-	sum, err := Summary(ctx, st, r, opt.Now)
+	sum, err := summary.Load(ctx, st, r, opt.Now)
 	if err != nil {
 		return written, err
 	}
@@ -300,37 +300,6 @@ func Files(ctx context.Context, st store.Store, r store.Run, opt Options) ([]str
 		return err
 	})
 	return written, err
-}
-
-// Segments returns the process segments of a run in unix milliseconds, as
-// the series math takes them.
-func Segments(ctx context.Context, st store.Store, runID string) ([]series.Segment, error) {
-	segs, err := st.Segments(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]series.Segment, len(segs))
-	for i, s := range segs {
-		out[i] = series.Segment{Start: int64(math.Round(s.Start * 1000)), Last: int64(math.Round(s.Last * 1000))}
-	}
-	return out, nil
-}
-
-// Summary builds the summary of run r.
-func Summary(ctx context.Context, st store.Store, r store.Run, now time.Time) (summary.Summary, error) {
-	ser, err := st.Series(ctx, r.ID)
-	if err != nil {
-		return summary.Summary{}, err
-	}
-	arts, err := st.Artifacts(ctx, r.ID)
-	if err != nil {
-		return summary.Summary{}, err
-	}
-	evs, err := st.Events(ctx, r.ID)
-	if err != nil {
-		return summary.Summary{}, err
-	}
-	return summary.Build(r, ser, arts, evs, now), nil
 }
 
 func writeIndented(w io.Writer, raw json.RawMessage) error {

@@ -15,7 +15,7 @@ import (
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
-	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/series"
 )
 
 // monitor follows a run while it goes: the metrics the child prints or logs
@@ -231,7 +231,7 @@ func (m *monitor) addCheckpoint(a runfmt.Artifact) {
 	if a.Step != nil {
 		c.step = *a.Step
 	}
-	for _, k := range store.ValLossKeys {
+	for _, k := range series.ValLossKeys {
 		if v, ok := a.Metadata[k].(float64); ok {
 			c.score = v
 			break

@@ -172,7 +172,7 @@ func (l *listedRun) field(name string) (value, bool) {
 			}
 			stat := rest[i+1:]
 			if stat == "best" {
-				switch store.Goal(rest[:i], sr.Goal) {
+				switch series.Goal(rest[:i], sr.Goal) {
 				case runfmt.GoalMinimize:
 					stat = "min"
 				case runfmt.GoalMaximize:

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/runlog/runlog/internal/export"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/summary"
 )
 
 // defaultCacheBytes bounds the memory the cache of decoded series holds.
@@ -74,7 +74,7 @@ func (c *seriesCache) get(ctx context.Context, st store.Store, run store.Run, ke
 	if err != nil {
 		return nil, err
 	}
-	segs, err := export.Segments(ctx, st, run.ID)
+	segs, err := summary.Segments(ctx, st, run.ID)
 	if err != nil {
 		return nil, err
 	}

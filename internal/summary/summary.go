@@ -5,6 +5,7 @@
 package summary
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"sort"
@@ -147,7 +148,7 @@ func metric(sr store.Series) Metric {
 		Count: st.Count, NaN: st.NaN, Inf: st.Inf,
 		Initial: runfmt.Float(st.First.Value), InitialStep: st.First.Step,
 		Final: runfmt.Float(st.Last.Value), FinalStep: st.Last.Step,
-		Mean: runfmt.Float(st.Mean()), Goal: store.Goal(sr.Key, sr.Goal),
+		Mean: runfmt.Float(st.Mean()), Goal: series.Goal(sr.Key, sr.Goal),
 	}
 	if st.HasExtremes() {
 		lo, hi := runfmt.Float(st.Min.Value), runfmt.Float(st.Max.Value)
@@ -186,7 +187,7 @@ func bestCheckpoint(metrics map[string]Metric, arts []store.Artifact) *Checkpoin
 	}
 	goal := metrics[key].Goal
 	if goal == "" {
-		goal = store.Goal(key, "")
+		goal = series.Goal(key, "")
 	}
 	if goal == "" {
 		goal = runfmt.GoalMinimize
@@ -229,14 +230,14 @@ func primaryKey(metrics map[string]Metric, ckpts []store.Artifact) string {
 			inMeta[k] = true
 		}
 	}
-	for _, k := range store.ValLossKeys {
+	for _, k := range series.ValLossKeys {
 		if inMeta[k] {
 			return k
 		}
 	}
 	var keys []string
 	for k := range inMeta {
-		if store.Goal(k, metrics[k].Goal) != "" {
+		if series.Goal(k, metrics[k].Goal) != "" {
 			keys = append(keys, k)
 		}
 	}
@@ -244,7 +245,7 @@ func primaryKey(metrics map[string]Metric, ckpts []store.Artifact) string {
 	if len(keys) > 0 {
 		return keys[0]
 	}
-	for _, k := range store.ValLossKeys {
+	for _, k := range series.ValLossKeys {
 		if _, ok := metrics[k]; ok {
 			return k
 		}
@@ -260,3 +261,34 @@ func formatTime(t float64) string {
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// Segments returns the process segments of a run in unix milliseconds, as
+// the series math takes them.
+func Segments(ctx context.Context, st store.Store, runID string) ([]series.Segment, error) {
+	segs, err := st.Segments(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]series.Segment, len(segs))
+	for i, s := range segs {
+		out[i] = series.Segment{Start: int64(math.Round(s.Start * 1000)), Last: int64(math.Round(s.Last * 1000))}
+	}
+	return out, nil
+}
+
+// Load builds the summary of run r from what the store holds.
+func Load(ctx context.Context, st store.Store, r store.Run, now time.Time) (Summary, error) {
+	ser, err := st.Series(ctx, r.ID)
+	if err != nil {
+		return Summary{}, err
+	}
+	arts, err := st.Artifacts(ctx, r.ID)
+	if err != nil {
+		return Summary{}, err
+	}
+	evs, err := st.Events(ctx, r.ID)
+	if err != nil {
+		return Summary{}, err
+	}
+	return Build(r, ser, arts, evs, now), nil
+}

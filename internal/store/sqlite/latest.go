@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/runlog/runlog/internal/series"
-	"github.com/runlog/runlog/internal/store"
 )
 
 // The runs table keeps, beside each run, what listings show of its series:
@@ -34,8 +33,8 @@ func (w *batchWriter) updateLatest(lasts map[string]series.Point) error {
 	train, val := latestLoss{key: trainKey}, latestLoss{key: valKey}
 	for key, p := range lasts {
 		maxStep = max(maxStep, p.Step)
-		train.offer(store.TrainLossKeys, key, p)
-		val.offer(store.ValLossKeys, key, p)
+		train.offer(series.TrainLossKeys, key, p)
+		val.offer(series.ValLossKeys, key, p)
 	}
 	return w.saveLatest(maxStep, train, val)
 }
@@ -61,8 +60,8 @@ func (w *batchWriter) recomputeLatest() error {
 			continue
 		}
 		maxStep = max(maxStep, st.Last.Step)
-		train.offer(store.TrainLossKeys, key, st.Last)
-		val.offer(store.ValLossKeys, key, st.Last)
+		train.offer(series.TrainLossKeys, key, st.Last)
+		val.offer(series.ValLossKeys, key, st.Last)
 	}
 	if err := rows.Err(); err != nil {
 		return err
