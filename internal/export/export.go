@@ -88,13 +88,14 @@ func (t *Table) merge(pts []series.Points) {
 	t.Values = make([][]float64, len(pts))
 	t.Present = make([][]bool, len(pts))
 	for {
-		step := int64(math.MaxInt64)
+		// No sentinel step: math.MaxInt64 is a step a run may log.
+		step, found := int64(0), false
 		for k, p := range pts {
-			if idx[k] < p.Len() && p.Steps[idx[k]] < step {
-				step = p.Steps[idx[k]]
+			if idx[k] < p.Len() && (!found || p.Steps[idx[k]] < step) {
+				step, found = p.Steps[idx[k]], true
 			}
 		}
-		if step == math.MaxInt64 {
+		if !found {
 			return
 		}
 		tm := int64(math.MaxInt64)
