@@ -138,6 +138,7 @@ func Curves(ctx context.Context, st store.Store, runs []store.Run, opt Options) 
 
 // Schedule returns the figure of the runs' learning rate by step (or by
 // opt.X when that is a single time axis), or ErrNoData when they log none.
+// Unless a size is given, it is ScheduleWidth × ScheduleHeight.
 func Schedule(ctx context.Context, st store.Store, runs []store.Run, opt Options) (*Figure, error) {
 	key, err := LRKey(ctx, st, runs)
 	if err != nil {
@@ -153,7 +154,7 @@ func Schedule(ctx context.Context, st store.Store, runs []store.Run, opt Options
 	opt.Smooth = 0 // a schedule is exact
 	opt.LogY = false
 	if opt.Height == 0 && opt.Width == 0 {
-		opt.Width, opt.Height = 1000, 500
+		opt.Width, opt.Height = ScheduleWidth, ScheduleHeight
 	}
 	fig, err := figure(ctx, st, runs, []string{key}, axes, opt, "learning rate")
 	if err == nil {

@@ -46,8 +46,11 @@ type Panel struct {
 
 // Default sizes of figures, in pixels.
 const (
-	DefaultPanelWidth = 800
+	DefaultPanelWidth = 800  // a panel of a figure of several
+	SinglePanelWidth  = 1000 // a figure of one panel
 	DefaultHeight     = 600
+	ScheduleWidth     = 1000 // the learning-rate schedule, one panel
+	ScheduleHeight    = 500
 	minPanelWidth     = 200
 	minHeight         = 150
 )
@@ -58,7 +61,7 @@ func (f *Figure) size() (w, h int) {
 	if w <= 0 {
 		w = DefaultPanelWidth * max(1, len(f.Panels))
 		if len(f.Panels) == 1 {
-			w = 1000
+			w = SinglePanelWidth
 		}
 	}
 	if h <= 0 {

@@ -130,8 +130,8 @@ time on time axes) is drawn over the faint raw curve.`,
 	f.BoolVar(&opt.LogY, "log-y", false, "logarithmic y-axis")
 	f.StringVarP(&output, "output", "o", "", "FILE.png|.svg|.pdf for the loss curves alone, or DIR/ for all files (default: the run folder for one run, ./ for several)")
 	f.StringVar(&opt.Format, "format", "png", "format of files written into a folder: png, svg or pdf")
-	f.IntVar(&opt.Width, "width", 0, "width in pixels (default 1600 for two panels, 1000 for one)")
-	f.IntVar(&opt.Height, "height", 0, "height in pixels (default 600)")
+	f.IntVar(&opt.Width, "width", 0, fmt.Sprintf("width in pixels (default %d for two panels, %d for one; the learning-rate plot %d)", 2*chart.DefaultPanelWidth, chart.SinglePanelWidth, chart.ScheduleWidth))
+	f.IntVar(&opt.Height, "height", 0, fmt.Sprintf("height in pixels (default %d; the learning-rate plot %d)", chart.DefaultHeight, chart.ScheduleHeight))
 	return cmd
 }
 

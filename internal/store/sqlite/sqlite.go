@@ -2,8 +2,8 @@
 // through a CGO-free driver, in WAL mode so that readers never wait for the
 // writer and several processes can index the same home.
 //
-// Metric points are kept in compressed chunks of series.ChunkSize points
-// (docs/chunk-format.md), one row each, with the chunk's statistics beside
+// Metric points are kept in compressed chunks of up to chunkSize points
+// (chunks.go; the encoding is docs/chunk-format.md), one row each, with the chunk's statistics beside
 // it, so that summaries never decode points.
 package sqlite
 
