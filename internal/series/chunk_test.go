@@ -133,6 +133,7 @@ func curve(n int, f func(i int) float64) Points {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	nan1 := math.Float64frombits(0x7ff8_0000_0000_0001)   // quiet NaN with payload
 	snan := math.Float64frombits(0x7ff0_0000_0000_0001)   // signalling NaN
 	negNaN := math.Float64frombits(0xfff8_dead_beef_0000) // negative NaN with payload
@@ -182,11 +183,15 @@ func TestRoundTrip(t *testing.T) {
 		tests = append(tests, test{name, series(name, 1000)})
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { roundTrip(t, tt.p) })
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			roundTrip(t, tt.p)
+		})
 	}
 }
 
 func TestDodCode(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		dod  int64
 		bits uint // 0 for the raw form
@@ -203,6 +208,7 @@ func TestDodCode(t *testing.T) {
 
 // TestChooseWidths checks chooseWidths against a search of every pair.
 func TestChooseWidths(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range 200 {
 		var h [histLen]int
@@ -233,6 +239,7 @@ func TestChooseWidths(t *testing.T) {
 }
 
 func TestDecodeAppends(t *testing.T) {
+	t.Parallel()
 	a, b := series("loss", 100), series("noise", 50)
 	var got Points
 	for _, p := range []Points{a, b} {
@@ -257,6 +264,7 @@ func TestDecodeAppends(t *testing.T) {
 }
 
 func TestDecodeCorrupt(t *testing.T) {
+	t.Parallel()
 	xor := appendChunk(nil, series("loss", 200), codec{id: codecXOR})
 	delta := AppendChunk(nil, series("lr", 200))
 	if delta[0] == formatVersion<<4|codecXOR {
@@ -304,6 +312,7 @@ func TestDecodeCorrupt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dst := Points{}
 			err := DecodeChunk(tt.data, &dst)
 			if !errors.Is(err, ErrCorruptChunk) {
@@ -322,6 +331,7 @@ func TestDecodeCorrupt(t *testing.T) {
 }
 
 func TestPoints(t *testing.T) {
+	t.Parallel()
 	p := series("loss", 10)
 	s := p.Slice(2, 5)
 	if s.Len() != 3 || s.Steps[0] != 2 || s.Times[2] != p.Times[4] || s.Values[1] != p.Values[3] {
@@ -365,6 +375,7 @@ var codecNames = []string{"xor", "delta1", "delta2", "delta3", "delta4"}
 // TestCompressionReport logs the size of the realistic series; run it with
 // -v to see the table. It fails if the sizes regress far from those measured.
 func TestCompressionReport(t *testing.T) {
+	t.Parallel()
 	const n = 4096
 	t.Logf("%-6s %-6s %8s %11s", "series", "codec", "bytes", "bytes/point")
 	var lossLR float64

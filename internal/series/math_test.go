@@ -7,6 +7,7 @@ import (
 )
 
 func TestDownsampleKeepsSpike(t *testing.T) {
+	t.Parallel()
 	const n = 10_000_000
 	xs := make([]float64, n)
 	ys := make([]float64, n)
@@ -47,6 +48,7 @@ func TestDownsampleKeepsSpike(t *testing.T) {
 }
 
 func TestDownsampleSmallAndUneven(t *testing.T) {
+	t.Parallel()
 	xs, ys := []float64{0, 1, 2}, []float64{3, 2, 1}
 	if ox, oy := Downsample(xs, ys, 10); !slices.Equal(ox, xs) || !slices.Equal(oy, ys) {
 		t.Errorf("small curve changed: %v %v", ox, oy)
@@ -67,6 +69,7 @@ func TestDownsampleSmallAndUneven(t *testing.T) {
 }
 
 func TestEMA(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		xs    []float64
@@ -100,6 +103,7 @@ func TestEMA(t *testing.T) {
 }
 
 func TestRunningMean(t *testing.T) {
+	t.Parallel()
 	got := RunningMean([]float64{1, 2, 3, math.Inf(1), 4}, 2)
 	want := []float64{1, 1.5, 2.5, math.Inf(1), 3.5}
 	if !slices.Equal(got, want) {
@@ -108,6 +112,7 @@ func TestRunningMean(t *testing.T) {
 }
 
 func TestInterpResample(t *testing.T) {
+	t.Parallel()
 	xs, ys := []float64{0, 10, 10, 20}, []float64{0, 1, 2, 4}
 	tests := []struct {
 		x    float64
@@ -129,6 +134,7 @@ func TestInterpResample(t *testing.T) {
 }
 
 func TestFirstReach(t *testing.T) {
+	t.Parallel()
 	ys := []float64{5, 4, 2.5, 1.9, 2.1, 1.5}
 	if i, ok := FirstReach(ys, 2, true); !ok || i != 3 {
 		t.Errorf("lower: %d %v", i, ok)
@@ -142,6 +148,7 @@ func TestFirstReach(t *testing.T) {
 }
 
 func TestAxes(t *testing.T) {
+	t.Parallel()
 	var p Points
 	for i, tm := range []int64{1000, 2000, 5000, 9000} {
 		p.Append(int64(i*10), tm, 1)
