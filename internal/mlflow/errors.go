@@ -59,6 +59,10 @@ func status(code string) int {
 	return http.StatusInternalServerError
 }
 
+// fail is the httpapi.ErrorWriter of the MLflow APIs: err in MLflow's
+// form, with the status MLflow's server sends.
+func fail(w http.ResponseWriter, _ *http.Request, err error) { writeError(w, err) }
+
 // asAPIError maps any error to MLflow's form, in one place: the store's
 // sentinels and the runlog limits become the codes the client acts on. A
 // full disk and a busy store are TEMPORARILY_UNAVAILABLE, which the client

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runlog/runlog/internal/httpapi"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -98,32 +99,32 @@ func NewHandler(st store.Store, home string, opt Options) http.Handler {
 		"GET artifacts/list":                     (*handler).listRunArtifacts,
 		"POST logged-models/search":              (*handler).searchLoggedModels,
 	}
-	return h
+	return httpapi.Handle(h.serve, fail)
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serve is the one httpapi.Handler of both APIs: it finds the route and
+// answers with what it returns, or returns its error to fail.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if rest, ok := strings.CutPrefix(r.URL.Path, ArtifactsPrefix); ok {
 		h.serveArtifacts(w, r, rest)
-		return
+		return nil
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, TrackingPrefix)
 	fn := h.routes[r.Method+" "+rest]
 	if !ok || fn == nil {
-		writeError(w, errorf(codeEndpointNotFound, "No API endpoint %s %s on this runlog server", r.Method, r.URL.Path))
-		return
+		return errorf(codeEndpointNotFound, "No API endpoint %s %s on this runlog server", r.Method, r.URL.Path)
 	}
 	if rest != "runs/log-metric" && rest != "runs/log-batch" {
 		if err := h.catchUp(r.Context()); err != nil {
-			writeError(w, err)
-			return
+			return err
 		}
 	}
 	resp, err := fn(h, r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 // searchLoggedModels answers that there are no logged models: runlog has

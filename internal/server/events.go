@@ -16,11 +16,10 @@ const pingInterval = 15 * time.Second
 // events streams server-sent events: "runs" naming the runs that changed,
 // each time indexing finds some (at most once per index interval), and
 // "ping" every 15 s.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		s.fail(w, r, fmt.Errorf("streaming is not supported by this connection"))
-		return
+		return fmt.Errorf("streaming is not supported by this connection")
 	}
 	sub := s.hub.subscribe()
 	defer s.hub.unsubscribe(sub)
@@ -36,9 +35,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
-			return
+			return nil
 		case <-sub.closed:
-			return
+			return nil
 		case <-ping.C:
 			fmt.Fprint(w, "event: ping\ndata: {}\n\n")
 		case <-sub.ready:

@@ -33,18 +33,17 @@ func artifactsJSON(arts []store.Artifact) []artifactJSON {
 
 // listArtifacts answers the files registered with a run
 // (GET /api/v1/runs/{id}/artifacts).
-func (s *Server) listArtifacts(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listArtifacts(w http.ResponseWriter, r *http.Request) error {
 	run, err := s.resolve(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	arts, err := s.db.Artifacts(r.Context(), run.ID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, artifactsJSON(arts))
+	return nil
 }
 
 // inlineTypes are the content types a browser may show in place; every
@@ -59,45 +58,37 @@ var inlineTypes = map[string]bool{
 // (GET /api/v1/runs/{id}/files/{path}). The path is resolved inside the
 // folder with os.Root, which refuses "..", absolute paths and symbolic
 // links that lead out of it.
-func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	run, err := s.resolve(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	name := r.PathValue("path")
 	if err := checkRelPath(name); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if run.Path == "" {
-		s.fail(w, r, &httpError{http.StatusNotFound, "run " + run.ID + " has no folder"})
-		return
+		return &httpError{http.StatusNotFound, "run " + run.ID + " has no folder"}
 	}
 	root, err := os.OpenRoot(run.Path)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	defer root.Close()
 	f, err := root.Open(filepath.FromSlash(name))
 	if errors.Is(err, fs.ErrNotExist) {
-		s.fail(w, r, &httpError{http.StatusNotFound, "run " + run.ID + " has no file " + name})
-		return
+		return &httpError{http.StatusNotFound, "run " + run.ID + " has no file " + name}
 	}
 	if err != nil {
-		s.fail(w, r, badRequest("%s: not a file inside the run folder", name))
-		return
+		return badRequest("%s: not a file inside the run folder", name)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if !fi.Mode().IsRegular() {
-		s.fail(w, r, badRequest("%s is not a file", name))
-		return
+		return badRequest("%s is not a file", name)
 	}
 	ctype := mime.TypeByExtension(path.Ext(name))
 	switch path.Base(name) {
@@ -119,6 +110,7 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(name)}))
 	}
 	http.ServeContent(w, r, "", fi.ModTime(), f)
+	return nil
 }
 
 // checkRelPath refuses paths that are not plainly inside a folder: empty,

@@ -31,58 +31,46 @@ import (
 //
 // An empty body asks for the server's size. The periodic indexer indexes
 // the file as it indexes any run folder.
-func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	id, stream := r.PathValue("id"), r.PathValue("stream")
 	if err := layout.CheckID(id); err != nil {
-		s.fail(w, r, badRequest("%v", err))
-		return
+		return badRequest("%v", err)
 	}
 	if !remote.ValidStream(stream) {
-		s.fail(w, r, badRequest("stream %q: use run.log, run.<name>.log or training.log", stream))
-		return
+		return badRequest("stream %q: use run.log, run.<name>.log or training.log", stream)
 	}
 	offset, err := strconv.ParseInt(r.URL.Query().Get("offset"), 10, 64)
 	if err != nil || offset < 0 {
-		s.fail(w, r, badRequest("offset: give the offset in the file at which the body starts"))
-		return
+		return badRequest("offset: give the offset in the file at which the body starts")
 	}
 	if s.db.ReadOnly() {
-		s.fail(w, r, &httpError{http.StatusServiceUnavailable, "the server's home is read-only"})
-		return
+		return &httpError{http.StatusServiceUnavailable, "the server's home is read-only"}
 	}
 	// Bodies are read whole, up to MaxBody each: bound how many at once.
 	select {
 	case s.ingestSlots <- struct{}{}:
 		defer func() { <-s.ingestSlots }()
 	case <-r.Context().Done():
-		return
+		return r.Context().Err()
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	unlock := s.streams.lock(id + "/" + stream)
 	defer unlock()
 	size, err := s.appendBatch(r, id, stream, offset, body)
-	var conflict *conflictError
-	if errors.As(err, &conflict) {
-		writeJSON(w, http.StatusConflict, struct {
-			Size  int64  `json:"size"`
-			Error string `json:"error"`
-		}{conflict.size, err.Error()})
-		return
-	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Size int64 `json:"size"`
 	}{size})
+	return nil
 }
 
-// conflictError refuses a batch that starts after the server's end.
+// conflictError refuses a batch that starts after the server's end: 409
+// with the server's size, from which the client resends (see fail).
 type conflictError struct {
 	offset, size int64
 }

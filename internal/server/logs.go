@@ -26,16 +26,14 @@ type logLine struct {
 // getLogs answers the last lines of a run's training.log
 // (GET /api/v1/runs/{id}/logs?tail=N). Lines are split into the time and
 // stream the runner writes before each; other lines come as text only.
-func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) error {
 	run, err := s.resolve(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	n, err := intParam(r.URL.Query().Get("tail"), 200, 0, 10000)
 	if err != nil {
-		s.fail(w, r, badRequest("tail: %v", err))
-		return
+		return badRequest("tail: %v", err)
 	}
 	out := struct {
 		Lines []logLine `json:"lines"`
@@ -43,14 +41,14 @@ func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) {
 	if run.Path != "" {
 		lines, err := tail(filepath.Join(run.Path, layout.TrainingLog), n)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		for _, l := range lines {
 			out.Lines = append(out.Lines, parseLogLine(l))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // tail returns the last n complete lines of a file, reading backwards

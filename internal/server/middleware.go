@@ -106,21 +106,21 @@ func clientOnly(next http.Handler) http.Handler {
 
 // login sets the token cookie for a browser that opens
 // /login?token=<token>, and sends it on to the UI.
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if s.opts.Token == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
+		return nil
 	}
 	token := r.URL.Query().Get("token")
 	want := sha256.Sum256([]byte(s.opts.Token))
 	sum := sha256.Sum256([]byte(token))
 	if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
-		writeJSON(w, http.StatusUnauthorized, errorBody{"wrong token"})
-		return
+		return &httpError{http.StatusUnauthorized, "wrong token"}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: tokenCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
 		SameSite: http.SameSiteStrictMode, MaxAge: int((30 * 24 * time.Hour).Seconds()),
 	})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
 }

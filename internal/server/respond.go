@@ -49,14 +49,20 @@ func badRequest(format string, args ...any) error {
 }
 
 // fail answers with the error's status: the one place where errors become
-// HTTP statuses. Errors not meant for clients are logged and answered with
-// a generic 500.
+// HTTP statuses, the httpapi.ErrorWriter of every /api/v1 handler. Errors
+// not meant for clients are logged and answered with a generic 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
+	var conflict *conflictError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
 		writeJSON(w, he.code, errorBody{he.msg})
+	case errors.As(err, &conflict):
+		writeJSON(w, http.StatusConflict, struct {
+			Size  int64  `json:"size"`
+			Error string `json:"error"`
+		}{conflict.size, err.Error()})
 	case errors.As(err, &mbe):
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("request body over the limit of %d bytes", mbe.Limit)})
 	case errors.Is(err, store.ErrNotFound):

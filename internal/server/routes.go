@@ -3,14 +3,17 @@ package server
 import (
 	"net/http"
 	"strings"
+
+	"github.com/runlog/runlog/internal/httpapi"
 )
 
-// routes declares the whole HTTP surface in one place.
+// routes declares the whole HTTP surface in one place. Every /api/v1
+// handler returns its error, which fail answers.
 func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
 	for _, rt := range []struct {
 		pattern string
-		handler http.HandlerFunc
+		handler httpapi.Handler
 	}{
 		{"GET /api/v1/health", s.health},
 		{"GET /api/v1/runs", s.listRuns},
@@ -24,7 +27,7 @@ func (s *Server) routes() http.Handler {
 		{"POST /api/v1/ingest/{id}/{stream}", s.ingest},
 		{"/api/", s.notFound},
 	} {
-		api.HandleFunc(rt.pattern, rt.handler)
+		api.Handle(rt.pattern, httpapi.Handle(rt.handler, s.fail))
 	}
 
 	mux := http.NewServeMux()
@@ -39,14 +42,14 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.Handle(prefix, s.authorized(h))
 	}
-	mux.HandleFunc("GET /login", s.login)
+	mux.Handle("GET /login", httpapi.Handle(s.login, s.fail))
 	mux.Handle("/", getOnly(s.ui()))
 	return s.secure(mux)
 }
 
 // notFound answers API paths that name nothing.
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, errorBody{"no such API endpoint: " + r.Method + " " + r.URL.Path})
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
+	return &httpError{http.StatusNotFound, "no such API endpoint: " + r.Method + " " + r.URL.Path}
 }
 
 // getOnly answers methods other than GET and HEAD with 405.

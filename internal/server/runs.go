@@ -18,7 +18,7 @@ import (
 
 // health answers whether the server is up, its version and how many runs
 // it holds.
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Lock()
 	n := s.runs
 	s.mu.Unlock()
@@ -27,6 +27,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		Version string `json:"version"`
 		Runs    int    `json:"runs"`
 	}{true, s.opts.Version, n})
+	return nil
 }
 
 // runRow is a run as the runs list shows it (RunRow in the OpenAPI file).
@@ -191,26 +192,23 @@ func (l *listedRun) field(name string) (value, bool) {
 }
 
 // listRuns lists and searches runs (GET /api/v1/runs).
-func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := r.URL.Query()
 	status := p.Get("status")
 	if status != "" && !runfmt.ValidStatus(status) {
-		s.fail(w, r, badRequest("unknown status %q: use running, finished, failed, killed or crashed", status))
-		return
+		return badRequest("unknown status %q: use running, finished, failed, killed or crashed", status)
 	}
 	q, err := parseQuery(p.Get("q"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	sortBy := p.Get("sort")
 	if sortBy == "" {
 		sortBy = "start_time"
 	}
 	if err := checkField(sortBy); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	desc := true
 	switch p.Get("order") {
@@ -218,18 +216,15 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	case "asc":
 		desc = false
 	default:
-		s.fail(w, r, badRequest("order %q: use asc or desc", p.Get("order")))
-		return
+		return badRequest("order %q: use asc or desc", p.Get("order"))
 	}
 	limit, err := intParam(p.Get("limit"), 100, 0, 10000)
 	if err != nil {
-		s.fail(w, r, badRequest("limit: %v", err))
-		return
+		return badRequest("limit: %v", err)
 	}
 	offset, err := intParam(p.Get("offset"), 0, 0, 1<<31)
 	if err != nil {
-		s.fail(w, r, badRequest("offset: %v", err))
-		return
+		return badRequest("offset: %v", err)
 	}
 
 	f := store.Filter{Project: p.Get("project"), Tag: p.Get("tag"), Name: p.Get("name"), Status: status}
@@ -238,8 +233,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	runs, err := s.db.Runs(ctx, f)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	now := s.opts.Now()
 	listed := make([]*listedRun, 0, len(runs))
@@ -250,8 +244,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.attachExtras(ctx, listed); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	kept := listed[:0]
 	for _, l := range listed {
@@ -288,6 +281,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		out.Runs = append(out.Runs, l.row())
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (l *listedRun) row() runRow {
@@ -348,19 +342,18 @@ func sortRuns(runs []*listedRun, by string, desc bool) {
 // getRun answers one run (GET /api/v1/runs/{id}): the document of
 // `runlog show --json` — summary.json, the path, config, artifacts and
 // events — with the run's series and process segments.
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	run, err := s.resolve(ctx, r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	doc, err := s.runDetail(ctx, run)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, doc)
+	return nil
 }
 
 type seriesInfo struct {

@@ -24,7 +24,7 @@ const maxSeriesKeys = 64
 // point, so a chart drawn from the answer looks like one drawn from every
 // point and no spike disappears. Keys the run did not log come back empty
 // (total 0): a compare view asks every run for the same keys.
-func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := r.URL.Query()
 	var keys []string
@@ -37,19 +37,16 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
 	}
 	keys = append(keys, p["key"]...) // one key each, for keys with commas
 	if len(keys) == 0 {
-		s.fail(w, r, badRequest("keys: name the series, comma-separated: ?keys=train_loss,val_loss"))
-		return
+		return badRequest("keys: name the series, comma-separated: ?keys=train_loss,val_loss")
 	}
 	if len(keys) > maxSeriesKeys {
-		s.fail(w, r, badRequest("keys: at most %d series at once", maxSeriesKeys))
-		return
+		return badRequest("keys: at most %d series at once", maxSeriesKeys)
 	}
 	axis := series.AxisStep
 	if v := p.Get("x"); v != "" {
 		a, ok := series.ParseAxis(v)
 		if !ok {
-			s.fail(w, r, badRequest("x %q: use step, wallclock, active or time", v))
-			return
+			return badRequest("x %q: use step, wallclock, active or time", v)
 		}
 		axis = a
 	}
@@ -58,21 +55,18 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
 		if v := p.Get(name); v != "" {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || math.IsNaN(f) {
-				s.fail(w, r, badRequest("%s %q: give a number in the x-axis' unit", name, v))
-				return
+				return badRequest("%s %q: give a number in the x-axis' unit", name, v)
 			}
 			*dst = f
 		}
 	}
 	points, err := intParam(p.Get("points"), 2000, 0, 1_000_000)
 	if err != nil {
-		s.fail(w, r, badRequest("points: %v", err))
-		return
+		return badRequest("points: %v", err)
 	}
 	run, err := s.resolve(ctx, r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	gen := s.gens.of(run.ID)
 	enc := seriesEncoder{buf: make([]byte, 0, 64<<10)}
@@ -84,8 +78,7 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		a := s.series.axis(e, axis)
 		lo := sort.SearchFloat64s(a.xs, from)
@@ -107,6 +100,7 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
 	}
 	enc.end()
 	writeRawJSON(w, http.StatusOK, enc.buf)
+	return nil
 }
 
 // stepsOf returns the step of each point that Downsample kept: its output
