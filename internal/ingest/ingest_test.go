@@ -395,7 +395,7 @@ func TestTwoProcessesIndexAtOnce(t *testing.T) {
 }
 
 // TestBadRecordsSkipped indexes a run.log whose records pass their checksum
-// but break the rules — a negative step, an undefined key id, a bad time,
+// but break the rules — a short metrics payload, an undefined key id, a bad time,
 // JSON that does not parse — written by a faulty writer: each is skipped
 // with a warning and the good records around them are indexed.
 func TestBadRecordsSkipped(t *testing.T) {
@@ -403,7 +403,7 @@ func TestBadRecordsSkipped(t *testing.T) {
 	b, _ = runfmt.AppendJSON(b, runfmt.TypeHeader, 1, runfmt.Header{Format: 1, ID: "bad", Time: 1764201600})
 	b = runfmt.AppendKey(b, 2, 0, "loss")
 	b = runfmt.AppendMetrics(b, 3, 0, 1764201601, []uint32{0}, []float64{1})
-	b = runfmt.AppendMetrics(b, 4, -5, 1764201602, []uint32{0}, []float64{2})         // negative step
+	b = runfmt.AppendRecord(b, runfmt.TypeMetrics, 4, []byte{1, 2, 3})                // short payload
 	b = runfmt.AppendMetrics(b, 5, 1, 1764201603, []uint32{0, 9}, []float64{3, 4})    // key 9 undefined
 	b = runfmt.AppendMetrics(b, 6, 2, math.NaN(), []uint32{0}, []float64{5})          // no time
 	b = runfmt.AppendRecord(b, runfmt.TypeSummary, 7, []byte(`{"a": `))               // bad JSON
@@ -414,7 +414,7 @@ func TestBadRecordsSkipped(t *testing.T) {
 	st := openStore(t, home)
 	_, warns := index(t, st, home)
 	if len(warns) != 5 {
-		t.Errorf("%d warnings, want 5 (negative step, undefined key, bad time, bad JSON, unknown status):\n%v", len(warns), warns)
+		t.Errorf("%d warnings, want 5 (short payload, undefined key, bad time, bad JSON, unknown status):\n%v", len(warns), warns)
 	}
 	for _, w := range warns {
 		if !strings.Contains(w.Error(), "run.log: offset") {

@@ -80,6 +80,9 @@ func (h *handler) createExperiment(r *http.Request) (any, error) {
 	if err := checkExperimentName(q.Name); err != nil {
 		return nil, err
 	}
+	if err := checkArtifactLocation(q.ArtifactLocation); err != nil {
+		return nil, err
+	}
 	tags, err := experimentTags(q.Tags)
 	if err != nil {
 		return nil, err
@@ -92,11 +95,26 @@ func (h *handler) createExperiment(r *http.Request) (any, error) {
 	if len(runs) > 0 {
 		return nil, errorf(codeAlreadyExists, "Experiment '%s' already exists.", q.Name)
 	}
-	e, err := h.exps.create(q.Name, tags, q.ArtifactLocation)
+	e, err := h.exps.create(q.Name, tags)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"experiment_id": e.ID}, nil
+}
+
+// checkArtifactLocation refuses an artifact_location for a new experiment:
+// runlog keeps every file of a run in the run's folder, where `runlog
+// show` and the UI find it, so it cannot put them where the client asks,
+// and it does not pretend to. A location equal to the one runlog would
+// give is not a request for another place and is not sent by the client,
+// so only the empty location is accepted.
+func checkArtifactLocation(loc string) error {
+	if loc == "" {
+		return nil
+	}
+	return invalidf("Invalid value %q for parameter 'artifact_location' supplied: runlog keeps an experiment's "+
+		"artifacts in the folders of its runs (artifact_uri mlflow-artifacts:/<experiment>/<run>/artifacts) "+
+		"and cannot store them elsewhere; create the experiment without an artifact_location.", loc)
 }
 
 func experimentTags(kvs []keyValue) (map[string]string, error) {
@@ -268,7 +286,8 @@ func (h *handler) searchExperiments(r *http.Request) (any, error) {
 		}
 	}
 	if len(orders) == 0 {
-		orders = []order{{ident{entityAttribute, "last_update_time"}, true}}
+		// MLflow's SqlAlchemyStore: newest first, then by id.
+		orders = []order{{ident{entityAttribute, "creation_time"}, true}}
 	}
 	orders = append(orders, order{ident{entityAttribute, "experiment_id"}, false})
 	slices.SortStableFunc(exps, func(a, b experiment) int {

@@ -158,7 +158,6 @@ func TestErrors(t *testing.T) {
 		{"metric without timestamp", "POST", "runs/log-metric", `{"run_id":"` + run + `","key":"m","value":1}`, 400, codeInvalidParameter},
 		{"bad metric name", "POST", "runs/log-metric", `{"run_id":"` + run + `","key":"a=b","value":1,"timestamp":1}`, 400, codeInvalidParameter},
 		{"metric name that is a path", "POST", "runs/log-metric", `{"run_id":"` + run + `","key":"../x","value":1,"timestamp":1}`, 400, codeInvalidParameter},
-		{"negative step", "POST", "runs/log-metric", `{"run_id":"` + run + `","key":"m","value":1,"timestamp":1,"step":-1}`, 400, codeInvalidParameter},
 		{"value not a number", "POST", "runs/log-metric", `{"run_id":"` + run + `","key":"m","value":"abc","timestamp":1}`, 400, codeInvalidParameter},
 		{"changed param", "POST", "runs/log-parameter", `{"run_id":"` + run + `","key":"lr","value":"0.2"}`, 400, codeInvalidParameter},
 		{"too many metrics", "POST", "runs/log-batch", `{"run_id":"` + run + `","metrics":[` + metrics(1001) + `]}`, 400, codeInvalidParameter},

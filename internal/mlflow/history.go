@@ -1,8 +1,10 @@
 package mlflow
 
 import (
+	"errors"
 	"net/http"
 
+	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -29,7 +31,11 @@ func (h *handler) getMetricHistory(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A key the run never logged has an empty history, as in MLflow.
 	pts, err := h.st.Points(r.Context(), run.ID, q.Key, store.PointsOptions{})
+	if errors.Is(err, store.ErrNotFound) {
+		pts, err = series.Points{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

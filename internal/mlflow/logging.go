@@ -184,7 +184,7 @@ func (h *handler) log(r *http.Request, id string, pts []point, ps, tags []keyVal
 
 // toPoint checks a metric of a request; path names it in errors.
 func toPoint(m metricMsg, path string) (point, error) {
-	if err := checkName("key", m.Key); err != nil {
+	if err := checkName(path+"key", m.Key); err != nil {
 		return point{}, err
 	}
 	if !m.Value.set {
@@ -195,9 +195,6 @@ func toPoint(m metricMsg, path string) (point, error) {
 	}
 	if m.Timestamp.v < 0 || runfmt.CheckTime(float64(m.Timestamp.v)/1000) != nil {
 		return point{}, invalidf("Invalid value %d for parameter '%stimestamp' supplied: metric '%s': Timestamp must be a nonnegative long (64-bit integer) of unix milliseconds", m.Timestamp.v, path, m.Key)
-	}
-	if m.Step.v < 0 {
-		return point{}, invalidf("Invalid value %d for parameter '%sstep' supplied: metric '%s': runlog keeps steps ≥ 0", m.Step.v, path, m.Key)
 	}
 	return point{key: m.Key, value: m.Value.v, ts: m.Timestamp.v, step: m.Step.v}, nil
 }

@@ -14,7 +14,6 @@ package mlflow
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -159,15 +158,7 @@ func decodeJSON(data []byte, v any) error {
 		data = []byte("{}")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return invalidf("Invalid value for parameter '%s': %v", te.Field, err)
-		}
-		var ve *valueError
-		if errors.As(err, &ve) {
-			return invalidf("Invalid value in the request: %v", ve)
-		}
-		return errorf(codeBadRequest, "malformed request body: %v", err)
+		return requestError(data, err)
 	}
 	return nil
 }

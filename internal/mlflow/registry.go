@@ -44,14 +44,16 @@ const (
 
 // experiment is MLflow's view of a project.
 type experiment struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`    // MLflow's name
-	Project   string            `json:"project"` // the runlog project of its runs
-	Stage     string            `json:"lifecycle_stage"`
-	Created   int64             `json:"creation_time"` // unix milliseconds
-	Updated   int64             `json:"last_update_time"`
-	Tags      map[string]string `json:"tags,omitempty"`
-	Requested string            `json:"requested_artifact_location,omitempty"`
+	ID      string            `json:"id"`
+	Name    string            `json:"name"`    // MLflow's name
+	Project string            `json:"project"` // the runlog project of its runs
+	Stage   string            `json:"lifecycle_stage"`
+	Created int64             `json:"creation_time"` // unix milliseconds
+	Updated int64             `json:"last_update_time"`
+	Tags    map[string]string `json:"tags,omitempty"`
+	// Requested is an artifact_location that an older runlog accepted and
+	// ignored; it is kept, and never used.
+	Requested string `json:"requested_artifact_location,omitempty"`
 }
 
 // registryFile is the content of experiments.json.
@@ -242,7 +244,7 @@ func experimentOf(exps []experiment, project string) (experiment, bool) {
 }
 
 // create adds an experiment for a new project.
-func (g *registry) create(name string, tags map[string]string, location string) (experiment, error) {
+func (g *registry) create(name string, tags map[string]string) (experiment, error) {
 	var e experiment
 	err := g.update(func(d *registryFile) error {
 		for _, x := range d.Experiments {
@@ -252,7 +254,7 @@ func (g *registry) create(name string, tags map[string]string, location string) 
 		}
 		now := g.now().UnixMilli()
 		e = experiment{ID: strconv.FormatInt(d.NextID, 10), Name: name, Project: name, Stage: stageActive,
-			Created: now, Updated: now, Tags: tags, Requested: location}
+			Created: now, Updated: now, Tags: tags}
 		d.NextID++
 		d.Experiments = append(d.Experiments, e)
 		return nil

@@ -193,11 +193,8 @@ func (h *handler) createRun(r *http.Request) (any, error) {
 	if u, ok := tags[tagUser]; ok {
 		user = u
 	}
-	if p := tags[tagParent]; p != "" {
-		if _, err := h.run(r.Context(), p); err != nil {
-			return nil, err
-		}
-	}
+	// mlflow.parentRunId is kept as given, as MLflow's server does: the
+	// parent may be logged to another server, or not exist.
 	hd := runfmt.Header{Format: 1, Name: name, Project: exp.Project, Time: start, User: user,
 		Writer: writerName, Parent: tags[tagParent]}
 	if src := tags[tagSource]; src != "" {

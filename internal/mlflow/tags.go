@@ -2,6 +2,7 @@ package mlflow
 
 import (
 	"encoding/json"
+	"fmt"
 	"path"
 	"slices"
 	"sort"
@@ -269,26 +270,27 @@ func headerOf(r *store.Run) runfmt.Header {
 		Dir: r.Dir, Git: r.Git, Env: r.Env, Writer: writerName, Parent: r.Parent}
 }
 
-// checkName checks a metric, param or tag key as MLflow's server does:
-// letters, digits, '_', '-', '.', ' ', ':' and '/', and a path that names
-// itself (no "..", no leading "/", no "a//b").
-func checkName(what, name string) error {
+// checkName checks a metric, param or tag key, the request field param,
+// as MLflow's server does: letters, digits, '_', '-', '.', ' ', ':' and
+// '/', and a path that names itself (no "..", no leading "/", no "a//b").
+// The messages are MLflow's (mlflow/utils/validation.py).
+func checkName(param, name string) error {
 	if name == "" {
-		return invalidf("Missing value for required parameter '%s'. A %s name is required.", what, what)
+		return missing(param)
 	}
 	if len(name) > 250 {
-		return invalidf("%s name '%.40s…' exceeds the maximum length of 250", what, name)
+		return invalidf("'%s' exceeds the maximum length of 250 characters", param)
 	}
 	if !utf8.ValidString(name) {
-		return invalidf("Invalid %s name: %q is not UTF-8", what, name)
+		return invalidValue(param, name, "Names must be valid UTF-8.")
 	}
 	for _, c := range name {
 		if !(unicode.IsLetter(c) || unicode.IsNumber(c) || strings.ContainsRune("_-. :/", c)) {
-			return invalidf("Invalid value %q for parameter '%s' supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).", name, what)
+			return invalidValue(param, name, "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).")
 		}
 	}
 	if c := path.Clean(name); c != name || c == "." || strings.HasPrefix(c, "..") || strings.HasPrefix(c, "/") {
-		return invalidf("Invalid value %q for parameter '%s' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to %q", name, what, c)
+		return invalidValue(param, name, fmt.Sprintf("Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to %s", pyJSON(c)))
 	}
 	return nil
 }
@@ -304,7 +306,7 @@ const (
 )
 
 func checkTag(t keyValue) error {
-	if err := checkName("tag", t.Key); err != nil {
+	if err := checkName("key", t.Key); err != nil {
 		return err
 	}
 	if utf8.RuneCountInString(t.Value) > maxTagValue {

@@ -13,8 +13,12 @@ import (
 // arrive as numbers or as strings, doubles as numbers, as numeric strings
 // or as "NaN", "Infinity" and "-Infinity", and enums by name or number.
 
-// valueError is the error of a field whose value is not of its type.
-type valueError struct{ msg string }
+// valueError is the error of a field whose value is not of its type; raw
+// is the value as the request has it.
+type valueError struct {
+	msg string
+	raw []byte
+}
 
 func (e *valueError) Error() string { return e.msg }
 
@@ -33,7 +37,7 @@ func (n *jsonInt) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		f, ferr := strconv.ParseFloat(s, 64) // 1.7e12 from clients that send floats
 		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
-			return &valueError{fmt.Sprintf("%s is not an integer", b)}
+			return &valueError{fmt.Sprintf("%s is not an integer", b), bytes.Clone(b)}
 		}
 		v = int64(f)
 	}
@@ -63,7 +67,7 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 	default:
 		var err error
 		if v, err = strconv.ParseFloat(s, 64); err != nil {
-			return &valueError{fmt.Sprintf("%s is not a number", b)}
+			return &valueError{fmt.Sprintf("%s is not a number", b), bytes.Clone(b)}
 		}
 	}
 	*f = jsonFloat{v, true}

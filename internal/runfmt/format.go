@@ -126,11 +126,10 @@ func checkText(what, s string) error {
 	return nil
 }
 
-// CheckStep reports whether step may be logged: steps are ≥ 0.
+// CheckStep reports whether step may be logged. Every int64 may: a
+// negative step (MLflow's step -1 for "before training") is kept as it is,
+// and the chunk codec codes steps and their deltas signed.
 func CheckStep(step int64) error {
-	if step < 0 {
-		return fmt.Errorf("%w: step %d is negative; steps start at 0", ErrInvalid, step)
-	}
 	return nil
 }
 
