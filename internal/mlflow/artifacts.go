@@ -1,23 +1,15 @@
 package mlflow
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"mime"
 	"net/http"
-	"os"
-	"path"
-	"path/filepath"
-	"sort"
 	"strings"
 
-	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/runfs"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -27,10 +19,34 @@ import (
 // on this server. A file uploaded there is kept in the run folder's
 // artifacts/ and registered with the run by an artifact record (kind
 // "file", its size and sha256), so `runlog show` lists it.
+//
+// Every file is opened through internal/runfs, rooted at the run's
+// artifacts/ folder: a path or symbolic link that leads out of it is
+// refused, for download, listing and upload alike, and a file is sent to
+// a browser as runfs.Serve sends it (attachment, CSP sandbox), so that an
+// uploaded HTML or SVG file cannot run script in the server's origin.
+//
+// Uploads stream to disk (sha256 computed on the way, atomic rename) up to
+// Options.MaxArtifactBytes; the server's smaller limit on request bodies
+// does not apply to them (BodyLimit). MLflow's multipart upload
+// (mpu/create, mpu/complete, mpu/abort) is answered as MLflow's own server
+// answers it over a local artifact store: not supported, upon which the
+// client falls back to one streamed PUT. Its parts go to presigned URLs of
+// a cloud store, which a local folder does not have.
+
+// DefaultMaxArtifactBytes is the largest artifact upload accepted unless
+// Options.MaxArtifactBytes says otherwise: 20 GiB.
+const DefaultMaxArtifactBytes = 20 << 30
+
+// unsupportedMultipart is the message of MLflow's
+// _UnsupportedMultipartUploadException, on which the client falls back to
+// a plain upload; it compares the start of the message.
+const unsupportedMultipart = "Multipart upload is not supported for the current artifact repository"
 
 // artifactPath splits a path of the artifacts API, <experiment>/<run>/
 // artifacts[/rel], into the run id and the path rel inside the run's
-// artifacts/.
+// artifacts/: "" for artifacts/ itself, which "." and a trailing slash
+// also name.
 func artifactPath(p string) (runID, rel string, err error) {
 	parts := strings.SplitN(strings.Trim(p, "/"), "/", 4)
 	if len(parts) < 3 || parts[2] != "artifacts" || parts[1] == "" {
@@ -39,16 +55,54 @@ func artifactPath(p string) (runID, rel string, err error) {
 	if len(parts) == 4 {
 		rel = parts[3]
 	}
-	if rel != "" {
-		c := path.Clean(rel)
-		if c != rel || c == "." || c == ".." || strings.HasPrefix(c, "../") || strings.HasPrefix(c, "/") {
-			return "", "", invalidf("Invalid artifact path %q", rel)
-		}
+	if rel, err = cleanRel(rel); err != nil {
+		return "", "", err
 	}
 	return parts[1], rel, nil
 }
 
-func (h *handler) serveArtifacts(w http.ResponseWriter, r *http.Request, rest string) {
+// cleanRel checks a path inside the artifacts folder: "" and "." name the
+// folder itself, a trailing slash is dropped, and anything but a plain
+// relative path is refused.
+func cleanRel(rel string) (string, error) {
+	rel = strings.TrimSuffix(rel, "/")
+	if rel == "" || rel == "." {
+		return "", nil
+	}
+	if err := runfs.CheckName(rel); err != nil {
+		return "", invalidf("Invalid artifact path %q: give a path inside the run's artifacts, without '..', '.' or empty parts", rel)
+	}
+	return rel, nil
+}
+
+// BodyLimit returns the largest request body the handler accepts for r:
+// MaxArtifactBytes for an artifact upload, which streams to disk, and 0
+// (the server's own limit) for anything else. The server's middleware
+// asks it before reading a body (server.BodyLimiter).
+func (l limitedHandler) BodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, ArtifactsPrefix+"artifacts/") {
+		return l.h.maxArtifactBytes()
+	}
+	return 0
+}
+
+// limitedHandler is the handler as NewHandler returns it: the APIs, and
+// their body limits for the server's middleware.
+type limitedHandler struct {
+	http.Handler
+	h *handler
+}
+
+func (h *handler) maxArtifactBytes() int64 {
+	if h.opt.MaxArtifactBytes > 0 {
+		return h.opt.MaxArtifactBytes
+	}
+	return DefaultMaxArtifactBytes
+}
+
+// serveArtifacts serves the artifacts API; rest is the path after
+// ArtifactsPrefix.
+func (h *handler) serveArtifacts(w http.ResponseWriter, r *http.Request, rest string) error {
 	var err error
 	switch {
 	case rest == "artifacts" && r.Method == http.MethodGet:
@@ -60,48 +114,100 @@ func (h *handler) serveArtifacts(w http.ResponseWriter, r *http.Request, rest st
 		if err == nil {
 			writeJSON(w, http.StatusOK, struct{}{})
 		}
+	case r.Method == http.MethodPost && (strings.HasPrefix(rest, "mpu/create/") ||
+		strings.HasPrefix(rest, "mpu/complete/") || strings.HasPrefix(rest, "mpu/abort/")):
+		err = errorf(codeNotImplemented, "%s", unsupportedMultipart)
 	default:
 		err = errorf(codeEndpointNotFound, "No API endpoint %s %s on this runlog server", r.Method, r.URL.Path)
 	}
-	if err != nil {
-		writeError(w, err)
-	}
+	return err
 }
 
-// artifactFile returns the run and the file on disk that an artifacts API
-// path names.
-func (h *handler) artifactFile(r *http.Request, p string) (store.Run, string, string, error) {
+// artifactRun returns the run that an artifacts API path names, and the
+// path inside its artifacts/.
+func (h *handler) artifactRun(r *http.Request, p string) (store.Run, string, error) {
 	id, rel, err := artifactPath(p)
 	if err != nil {
-		return store.Run{}, "", "", err
+		return store.Run{}, "", err
 	}
 	run, err := h.run(r.Context(), id)
 	if err != nil {
-		return run, "", "", err
+		return run, "", err
 	}
 	if run.Path == "" {
-		return run, "", "", errorf(codeNotFound, "run %s has no folder in this home", id)
+		return run, "", errorf(codeNotFound, "run %s has no folder in this home", id)
 	}
-	return run, rel, filepath.Join(run.Path, layout.ArtifactsDir, filepath.FromSlash(rel)), nil
+	return run, rel, nil
+}
+
+// openArtifacts opens the artifacts folder of a run: nil, and no error, if
+// it is missing, unless create asks to create it.
+func openArtifacts(run store.Run, p string, create bool) (*runfs.Dir, error) {
+	d, err := runfs.Open(run.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	if create {
+		if err := d.MkdirAll(layout.ArtifactsDir); err != nil {
+			return nil, artifactError(err, p)
+		}
+	}
+	a, err := d.Sub(layout.ArtifactsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, artifactError(err, p)
+	}
+	return a, nil
+}
+
+// artifactError maps the errors of runfs to MLflow's: a path that is not
+// there is RESOURCE_DOES_NOT_EXIST, one that leads out of the artifacts
+// folder through a link PERMISSION_DENIED (names were checked before), a
+// folder where a file was asked INVALID_PARAMETER_VALUE.
+func artifactError(err error, p string) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errorf(codeNotFound, "Artifact %s does not exist", p)
+	case errors.Is(err, runfs.ErrOutside):
+		return errorf(codePermission, "Artifact %s leads outside the run's artifacts through a symbolic link", p)
+	case errors.Is(err, runfs.ErrNotFile):
+		return invalidf("Artifact %s is not a file", p)
+	case errors.Is(err, runfs.ErrTooLarge):
+		return errorf(codeTooLarge, "Artifact %s is over this server's limit on uploads (%v)", p, err)
+	}
+	return err
 }
 
 func (h *handler) uploadArtifact(r *http.Request, p string) error {
-	run, rel, file, err := h.artifactFile(r, p)
+	run, rel, err := h.artifactRun(r, p)
 	if err != nil {
 		return err
 	}
 	if rel == "" {
 		return invalidf("Invalid artifact path %q: name a file", p)
 	}
+	if max := h.maxArtifactBytes(); r.ContentLength > max {
+		return errorf(codeTooLarge, "Artifact %s: %d bytes is over this server's limit on uploads (%d bytes)", p, r.ContentLength, max)
+	}
 	if err := h.activeRun(&run); err != nil {
 		return err
 	}
+	dir, err := openArtifacts(run, p, true)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	// The file is written before the run's writer is taken: an upload of
+	// gigabytes does not hold up the run's metrics.
+	wr, err := dir.Create(rel, r.Body, h.maxArtifactBytes())
+	if err != nil {
+		return artifactError(fmt.Errorf("save artifact %s: %w", rel, err), p)
+	}
 	return h.change(r.Context(), run.ID, func(w *logWriter, _ *store.Run) error {
-		size, sum, err := saveFile(file, r.Body)
-		if err != nil {
-			return fmt.Errorf("save artifact %s: %w", rel, err)
-		}
-		a := runfmt.Artifact{Path: layout.ArtifactsDir + "/" + rel, Kind: runfmt.KindFile, Time: h.nowSeconds(), Size: size, SHA256: sum}
+		a := runfmt.Artifact{Path: layout.ArtifactsDir + "/" + rel, Kind: runfmt.KindFile, Time: h.nowSeconds(), Size: wr.Size, SHA256: wr.SHA256}
 		return w.append(func(rs *records) error {
 			rs.json(runfmt.TypeArtifact, a)
 			return nil
@@ -109,48 +215,25 @@ func (h *handler) uploadArtifact(r *http.Request, p string) error {
 	})
 }
 
-// saveFile writes the body to path through a temporary file, synced and
-// renamed, and returns its size and sha256.
-func saveFile(path string, body io.Reader) (int64, string, error) {
-	h := sha256.New()
-	var n int64
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		var err error
-		n, err = io.Copy(io.MultiWriter(w, h), body)
-		return err
-	})
-	if err != nil {
-		return 0, "", err
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
 func (h *handler) downloadArtifact(w http.ResponseWriter, r *http.Request, p string) error {
-	_, _, file, err := h.artifactFile(r, p)
+	run, rel, err := h.artifactRun(r, p)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errorf(codeNotFound, "Artifact %s does not exist", p)
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
+	if rel == "" {
 		return invalidf("Artifact %s is a folder", p)
 	}
-	ct := mime.TypeByExtension(filepath.Ext(file))
-	if ct == "" {
-		ct = "application/octet-stream"
+	dir, err := openArtifacts(run, p, false)
+	if err != nil {
+		return err
 	}
-	w.Header().Set("Content-Type", ct)
-	http.ServeContent(w, r, filepath.Base(file), fi.ModTime(), f)
+	if dir == nil {
+		return artifactError(fs.ErrNotExist, p)
+	}
+	defer dir.Close()
+	if err := dir.Serve(w, r, rel, false); err != nil {
+		return artifactError(err, p)
+	}
 	return nil
 }
 
@@ -172,26 +255,38 @@ func (h *handler) listArtifacts(w http.ResponseWriter, r *http.Request, p string
 	return nil
 }
 
+// artifactList lists the folder an artifacts API path names: a missing
+// one is empty, a file lists as itself. Temporary files of uploads in
+// progress, and links that lead out of the artifacts folder, are left out.
 func (h *handler) artifactList(r *http.Request, p string) ([]fileInfo, error) {
-	_, _, dir, err := h.artifactFile(r, p)
+	files := []fileInfo{}
+	run, rel, err := h.artifactRun(r, p)
 	if err != nil {
 		return nil, err
 	}
-	files := []fileInfo{}
-	fi, err := os.Stat(dir)
+	dir, err := openArtifacts(run, p, false)
+	if err != nil || dir == nil {
+		return files, err
+	}
+	defer dir.Close()
+	name := rel
+	if name == "" {
+		name = "."
+	}
+	fi, err := dir.Stat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return files, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, artifactError(err, p)
 	}
-	if !fi.IsDir() { // a file lists as itself
+	if !fi.IsDir() {
 		size := fi.Size()
 		return []fileInfo{{Path: fi.Name(), Size: &size}}, nil
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := dir.ReadDir(name)
 	if err != nil {
-		return nil, err
+		return nil, artifactError(err, p)
 	}
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".") {
@@ -199,14 +294,11 @@ func (h *handler) artifactList(r *http.Request, p string) ([]fileInfo, error) {
 		}
 		info := fileInfo{Path: e.Name(), IsDir: e.IsDir()}
 		if !e.IsDir() {
-			if fi, err := e.Info(); err == nil {
-				size := fi.Size()
-				info.Size = &size
-			}
+			size := e.Size()
+			info.Size = &size
 		}
 		files = append(files, info)
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
 }
 
@@ -224,17 +316,21 @@ func (h *handler) listRunArtifacts(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	rel, err := cleanRel(q.Path)
+	if err != nil {
+		return nil, err
+	}
 	p := strings.TrimPrefix(artifactURI(exp.ID, run.ID), "mlflow-artifacts:/")
-	if q.Path != "" {
-		p += "/" + q.Path
+	if rel != "" {
+		p += "/" + rel
 	}
 	files, err := h.artifactList(r, p)
 	if err != nil {
 		return nil, err
 	}
 	for i := range files {
-		if q.Path != "" {
-			files[i].Path = q.Path + "/" + files[i].Path
+		if rel != "" {
+			files[i].Path = rel + "/" + files[i].Path
 		}
 	}
 	return map[string]any{"root_uri": artifactURI(exp.ID, run.ID), "files": files}, nil

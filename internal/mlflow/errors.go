@@ -22,6 +22,8 @@ const (
 	codeConflict         = "RESOURCE_CONFLICT"
 	codeInternal         = "INTERNAL_ERROR"
 	codeUnavailable      = "TEMPORARILY_UNAVAILABLE"
+	codeNotImplemented   = "NOT_IMPLEMENTED"
+	codeTooLarge         = "RESOURCE_LIMIT_EXCEEDED" // an upload over the limit, answered 413
 )
 
 // apiError is an error in MLflow's form: a code the client switches on and
@@ -55,6 +57,10 @@ func status(code string) int {
 		return http.StatusConflict
 	case codeUnavailable:
 		return http.StatusServiceUnavailable
+	case codeNotImplemented:
+		return http.StatusNotImplemented
+	case codeTooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }

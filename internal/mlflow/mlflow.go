@@ -38,6 +38,10 @@ type Options struct {
 	Warn func(error)
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// MaxArtifactBytes bounds the size of one artifact upload, which
+	// streams to disk and is exempt from the server's limit on request
+	// bodies; 0 means DefaultMaxArtifactBytes (20 GiB).
+	MaxArtifactBytes int64
 }
 
 // handler serves the MLflow APIs for one home.
@@ -98,15 +102,14 @@ func NewHandler(st store.Store, home string, opt Options) http.Handler {
 		"GET artifacts/list":                     (*handler).listRunArtifacts,
 		"POST logged-models/search":              (*handler).searchLoggedModels,
 	}
-	return httpapi.Handle(h.serve, fail)
+	return limitedHandler{httpapi.Handle(h.serve, fail), h}
 }
 
 // serve is the one httpapi.Handler of both APIs: it finds the route and
 // answers with what it returns, or returns its error to fail.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if rest, ok := strings.CutPrefix(r.URL.Path, ArtifactsPrefix); ok {
-		h.serveArtifacts(w, r, rest)
-		return nil
+		return h.serveArtifacts(w, r, rest)
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, TrackingPrefix)
 	fn := h.routes[r.Method+" "+rest]

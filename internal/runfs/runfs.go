@@ -80,6 +80,15 @@ func (d *Dir) Sub(name string) (*Dir, error) {
 	return &Dir{root: root}, nil
 }
 
+// MkdirAll creates the folder name inside d and its missing parents, and
+// syncs the folders that hold the new entries.
+func (d *Dir) MkdirAll(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	return wrap(atomicfile.MkdirAllIn(d.root, name))
+}
+
 // CheckName returns an error wrapping ErrOutside unless name is a plain
 // slash-separated path inside a folder: not empty, not absolute, without
 // "..", "." or empty parts, backslashes or NUL.
