@@ -101,6 +101,10 @@ func NewHandler(st store.Store, home string, opt Options) http.Handler {
 		"GET metrics/get-history":                (*handler).getMetricHistory,
 		"GET artifacts/list":                     (*handler).listRunArtifacts,
 		"POST logged-models/search":              (*handler).searchLoggedModels,
+		"GET metrics/get-history-bulk-interval":  (*handler).getMetricHistoryBulkInterval,
+		"POST runs/log-inputs":                   (*handler).logInputs,
+		"POST runs/outputs":                      (*handler).logOutputs,
+		"POST logged-models":                     (*handler).createLoggedModel,
 	}
 	return limitedHandler{httpapi.Handle(h.serve, fail), h}
 }
@@ -113,6 +117,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, TrackingPrefix)
 	fn := h.routes[r.Method+" "+rest]
+	if fn == nil {
+		fn = modelRoute(r.Method, rest) // logged-models/{model_id}/…
+	}
 	if !ok || fn == nil {
 		return errorf(codeEndpointNotFound, "No API endpoint %s %s on this runlog server", r.Method, r.URL.Path)
 	}
@@ -127,12 +134,6 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
-}
-
-// searchLoggedModels answers that there are no logged models: runlog has
-// none (MLflow 3's client asks when it lists a run's artifacts).
-func (h *handler) searchLoggedModels(r *http.Request) (any, error) {
-	return map[string]any{"models": []any{}}, nil
 }
 
 // maxBody bounds a request body; log-batch has MLflow's own, smaller limit.

@@ -65,7 +65,7 @@ func makeRun(r *store.Run, exp experiment, ser []store.Series) runOut {
 			LifecycleStage: lifecycle(r, exp),
 		},
 		Data:    runData{Metrics: []metricOut{}, Params: params(r.Config), Tags: runTags(r)},
-		Inputs:  map[string]any{},
+		Inputs:  runInputs(r.Summary),
 		Outputs: map[string]any{},
 	}
 	if r.End > 0 {
