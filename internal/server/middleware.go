@@ -15,10 +15,19 @@ import (
 // token.
 const tokenCookie = "runlog_token"
 
+// BodyLimiter is implemented by a mounted handler that bounds some request
+// bodies itself, such as uploads it streams to disk rather than reads
+// whole: BodyLimit returns the largest body it accepts for r, or 0 for
+// the server's MaxBody.
+type BodyLimiter interface {
+	BodyLimit(r *http.Request) int64
+}
+
 // secure wraps the whole server: security headers on every answer, the
 // Host check of a loopback server, refusal of cross-origin writes and the
-// body limit.
-func (s *Server) secure(next http.Handler) http.Handler {
+// body limit: MaxBody, or what the BodyLimiter mounted at a prefix of the
+// path says (limits).
+func (s *Server) secure(next http.Handler, limits map[string]BodyLimiter) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorBody{"cross-origin request refused"})
@@ -36,12 +45,18 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, errorBody{"this server answers only requests for localhost, 127.0.0.1 or [::1]"})
 			return
 		}
-		if r.ContentLength > s.opts.MaxBody {
+		limit := s.opts.MaxBody
+		for prefix, l := range limits {
+			if n := l.BodyLimit(r); n > 0 && strings.HasPrefix(r.URL.Path, prefix) {
+				limit = n
+			}
+		}
+		if r.ContentLength > limit {
 			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{"request body over the limit"})
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		inner.ServeHTTP(w, r)
 	})

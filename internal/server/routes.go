@@ -36,15 +36,19 @@ func (s *Server) routes() http.Handler {
 	if s.opts.Mounts != nil {
 		mounts = s.opts.Mounts(s.db)
 	}
+	limits := map[string]BodyLimiter{}
 	for prefix, h := range mounts {
 		if !strings.HasSuffix(prefix, "/") {
 			prefix += "/"
+		}
+		if l, ok := h.(BodyLimiter); ok {
+			limits[prefix] = l
 		}
 		mux.Handle(prefix, s.authorized(h))
 	}
 	mux.Handle("GET /login", httpapi.Handle(s.login, s.fail))
 	mux.Handle("/", getOnly(s.ui()))
-	return s.secure(mux)
+	return s.secure(mux, limits)
 }
 
 // notFound answers API paths that name nothing.
