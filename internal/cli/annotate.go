@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -47,51 +46,22 @@ func (e *env) annotate(ctx context.Context, st store.Store, r store.Run, a runfm
 }
 
 // appendAnnotation appends an annotate record to the CLI log at path,
-// creating it with its header if need be, under an exclusive lock.
+// creating it with its header if need be, under the log's lock.
 func appendAnnotation(path, runID string, a runfmt.Annotate) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := lockFile(f); err != nil {
-		return fmt.Errorf("lock %s: %w", path, err)
-	}
-	defer unlockFile(f)
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	var buf []byte
-	var seq uint64
-	if fi.Size() == 0 {
+	header := func() runfmt.Header {
 		host, _ := os.Hostname()
-		h := runfmt.Header{Format: 1, ID: runID, Attach: true, Time: a.Time, Host: host, PID: os.Getpid(), Writer: "runlog-cli/" + version.String()}
-		buf = []byte(runfmt.Magic)
-		if buf, err = runfmt.AppendJSON(buf, runfmt.TypeHeader, 1, h); err != nil {
-			return err
-		}
-		seq = 1
-	} else {
-		state, err := runfmt.Scan(path)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
-		if state.Torn > 0 { // a writer was killed mid-record
-			if err := f.Truncate(state.End); err != nil {
-				return err
-			}
-		}
-		seq = state.LastSeq
-		if _, err := f.Seek(state.End, io.SeekStart); err != nil {
-			return err
-		}
+		return runfmt.Header{Format: 1, ID: runID, Attach: true, Time: a.Time, Host: host, PID: os.Getpid(), Writer: "runlog-cli/" + version.String()}
 	}
-	if buf, err = runfmt.AppendJSON(buf, runfmt.TypeAnnotate, seq+1, a); err != nil {
+	log, err := runfmt.OpenAppend(path, runfmt.AppendOptions{Create: header})
+	if err != nil {
 		return err
 	}
-	if _, err := f.Write(buf); err != nil {
+	defer log.Close()
+	if err := log.Encoder().JSON(runfmt.TypeAnnotate, a); err != nil {
 		return err
 	}
-	return f.Sync()
+	if err := log.Flush(); err != nil {
+		return err
+	}
+	return log.Close()
 }

@@ -2,6 +2,7 @@ package runfmt
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,15 +32,33 @@ func Scan(path string) (State, error) {
 		return State{}, err
 	}
 	defer f.Close()
+	st, err := scan(f, path, nil)
+	if err != nil {
+		return st, err
+	}
+	if st.Header.ID == "" {
+		return st, fmt.Errorf("%s: no header record", path)
+	}
+	return st, nil
+}
+
+// scan reads a run.log from r, which is at its start, and returns its
+// state; visit, if not nil, sees every good record. A missing header is
+// not an error here.
+func scan(r io.Reader, name string, visit func(Record)) (State, error) {
 	st := State{Keys: map[string]uint32{}, LastStep: -1}
-	r := NewReader(bufio.NewReaderSize(f, 1<<16), path)
+	rd := NewReader(bufio.NewReaderSize(r, 1<<16), name)
+	var config []byte // the payload of the last config record
 	for {
-		rec, err := r.Next()
+		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return st, err
+		}
+		if visit != nil {
+			visit(rec)
 		}
 		if rec.Seq > st.LastSeq {
 			st.LastSeq = rec.Seq
@@ -51,9 +70,11 @@ func Scan(path string) (State, error) {
 			}
 			st.Status = StatusRunning
 		case TypeConfig:
-			st.Config = nil
-			if err := rec.DecodeJSON(&st.Config); err != nil {
-				return st, err
+			// Only the last config counts, and a long run may hold many:
+			// it is decoded once, at the end.
+			config = append(config[:0], rec.Payload...)
+			if config == nil {
+				config = []byte{}
 			}
 		case TypeKey:
 			id, name, err := rec.Key()
@@ -80,9 +101,11 @@ func Scan(path string) (State, error) {
 			}
 		}
 	}
-	st.End, st.Torn, st.Skipped = r.Offset(), r.Torn(), r.Skipped()
-	if st.Header.ID == "" {
-		return st, fmt.Errorf("%s: no header record", path)
+	st.End, st.Torn, st.Skipped = rd.Offset(), rd.Torn(), rd.Skipped()
+	if config != nil {
+		if err := json.Unmarshal(config, &st.Config); err != nil {
+			return st, fmt.Errorf("%s: last config record: %w", name, err)
+		}
 	}
 	return st, nil
 }
