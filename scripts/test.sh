@@ -35,6 +35,11 @@ if [ ! -x "$mlvenv/bin/python" ]; then
 fi
 "$mlvenv/bin/python" -m pip install --quiet --disable-pip-version-check -r internal/mlflow/testdata/requirements.txt
 export RUNLOG_MLFLOW_PYTHON="$PWD/$mlvenv/bin/python"
+# and the newest MLflow client, unpinned, in its own virtualenv
+mllatest=internal/mlflow/testdata/latest/.venv
+[ -x "$mllatest/bin/python" ] || python3 -m venv "$mllatest"
+"$mllatest/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade -r internal/mlflow/testdata/requirements-latest.txt
+export RUNLOG_MLFLOW_PYTHON_LATEST="$PWD/$mllatest/bin/python"
 
 echo "== go test -race"
 go test -race -timeout 20m ./...
