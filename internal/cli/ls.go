@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -63,7 +64,7 @@ as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `
 				kept = kept[:limit]
 			}
 			if asJSON {
-				return e.lsJSON(kept)
+				return e.lsJSON(cmd.Context(), st, kept)
 			}
 			return e.lsTable(kept)
 		},
@@ -118,55 +119,24 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// lsRun is a run as `runlog ls --json` prints it.
-type lsRun struct {
-	ID         string          `json:"id"`
-	Name       string          `json:"name"`
-	Project    string          `json:"project"`
-	Group      string          `json:"group,omitempty"`
-	Tags       []string        `json:"tags"`
-	Status     string          `json:"status"`
-	ExitCode   *int            `json:"exit_code,omitempty"`
-	Start      string          `json:"start_time"`
-	End        string          `json:"end_time,omitempty"`
-	LastStep   *int64          `json:"last_step"`
-	Wallclock  float64         `json:"wallclock_time"`
-	Active     float64         `json:"active_time"`
-	TrainLoss  *lsValue        `json:"train_loss"`
-	ValLoss    *lsValue        `json:"val_loss"`
-	Host       string          `json:"host,omitempty"`
-	Path       string          `json:"path"`
-	Config     json.RawMessage `json:"config"`
-	Hypothesis string          `json:"hypothesis,omitempty"`
-}
-
-type lsValue struct {
-	Step  int64        `json:"step"`
-	Value runfmt.Float `json:"value"`
-}
-
-func (e *env) lsJSON(runs []store.Run) error {
-	out := make([]lsRun, 0, len(runs))
+// lsJSON prints the runs as GET /api/v1/runs gives them: summary.Row,
+// with the values each run set and the final value of each series, which
+// the listing does not hold.
+func (e *env) lsJSON(ctx context.Context, st store.Store, runs []store.Run) error {
+	out := make([]summary.Row, 0, len(runs))
 	now := e.now()
 	for i := range runs {
-		r := &runs[i]
-		s := summary.Build(*r, nil, nil, nil, now)
-		j := lsRun{ID: r.ID, Name: r.Name, Project: r.Project, Group: r.Group, Tags: s.Tags, Status: s.Status,
-			ExitCode: r.ExitCode, Start: s.Start, End: s.End, Wallclock: s.Wallclock, Active: s.Active,
-			Host: r.Host, Path: r.Path, Config: r.Config, Hypothesis: r.Hypothesis}
-		if r.MaxStep >= 0 {
-			j.LastStep = &r.MaxStep
+		r := runs[i]
+		full, err := st.Run(ctx, r.ID)
+		if err != nil {
+			return err
 		}
-		if p := r.TrainLoss; p != nil {
-			j.TrainLoss = &lsValue{p.Step, runfmt.Float(p.Value)}
+		r.Summary = full.Summary // Runs leaves it out
+		ser, err := st.Series(ctx, r.ID)
+		if err != nil {
+			return err
 		}
-		if p := r.ValLoss; p != nil {
-			j.ValLoss = &lsValue{p.Step, runfmt.Float(p.Value)}
-		}
-		if len(j.Config) == 0 {
-			j.Config = json.RawMessage("{}")
-		}
-		out = append(out, j)
+		out = append(out, summary.NewRow(&r, ser, now))
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")

@@ -13,12 +13,13 @@ import (
 	"testing"
 
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/summary"
 )
 
 // lsOne returns what `ls --json` says about one run.
-func lsOne(t *testing.T, home, id string, args ...string) (r lsRun, found bool) {
+func lsOne(t *testing.T, home, id string, args ...string) (r summary.Row, found bool) {
 	t.Helper()
-	var runs []lsRun
+	var runs []summary.Row
 	if err := json.Unmarshal([]byte(mustRun(t, home, append([]string{"ls", "--json"}, args...)...)), &runs); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func lsOne(t *testing.T, home, id string, args ...string) (r lsRun, found bool) 
 			return x, true
 		}
 	}
-	return lsRun{}, false
+	return summary.Row{}, false
 }
 
 func TestTag(t *testing.T) {

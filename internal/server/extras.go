@@ -19,6 +19,7 @@ type runExtras struct {
 	rawSummary json.RawMessage
 	summary    map[string]any
 	series     map[string]store.Series
+	list       []store.Series    // the same series, for summary.NewRow
 	config     map[string]string // leaves of the config, as compact JSON
 }
 
@@ -97,7 +98,7 @@ func (s *Server) loadExtras(ctx context.Context, id string) (*runExtras, error) 
 	if err != nil {
 		return nil, err
 	}
-	ex := &runExtras{gen: gen, rawSummary: run.Summary, summary: map[string]any{}, series: make(map[string]store.Series, len(ser))}
+	ex := &runExtras{gen: gen, rawSummary: run.Summary, summary: map[string]any{}, series: make(map[string]store.Series, len(ser)), list: ser}
 	if len(ex.rawSummary) == 0 {
 		ex.rawSummary = json.RawMessage("{}")
 	}

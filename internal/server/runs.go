@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
@@ -28,43 +28,6 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 		Runs    int    `json:"runs"`
 	}{true, s.opts.Version, n})
 	return nil
-}
-
-// runRow is a run as the runs list shows it (RunRow in the OpenAPI file).
-type runRow struct {
-	ID         string          `json:"id"`
-	Name       string          `json:"name"`
-	Project    string          `json:"project"`
-	Group      string          `json:"group"`
-	Tags       []string        `json:"tags"`
-	Status     string          `json:"status"`
-	ExitCode   *int            `json:"exit_code"`
-	Host       string          `json:"host"`
-	Start      float64         `json:"start_time"`
-	End        *float64        `json:"end_time"`
-	Last       float64         `json:"last_time"`
-	LastStep   *int64          `json:"last_step"`
-	Wallclock  float64         `json:"wallclock_time"`
-	Active     float64         `json:"active_time"`
-	TrainLoss  *pointJSON      `json:"train_loss"`
-	ValLoss    *pointJSON      `json:"val_loss"`
-	Hypothesis string          `json:"hypothesis"`
-	Config     json.RawMessage `json:"config"`
-	Summary    json.RawMessage `json:"summary"`
-	// Metrics holds the final value of each series of the run.
-	Metrics map[string]runfmt.Float `json:"metrics"`
-}
-
-type pointJSON struct {
-	Step  int64        `json:"step"`
-	Value runfmt.Float `json:"value"`
-}
-
-func pointOf(p *series.Point) *pointJSON {
-	if p == nil {
-		return nil
-	}
-	return &pointJSON{p.Step, runfmt.Float(p.Value)}
 }
 
 // listedRun is a run of the list with what a query or a sort may ask of
@@ -255,11 +218,11 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	sortRuns(kept, sortBy, desc)
 
 	out := struct {
-		Runs        []runRow `json:"runs"`
-		Total       int      `json:"total"`
-		ConfigKeys  []string `json:"config_keys"`
-		SummaryKeys []string `json:"summary_keys"`
-	}{Runs: []runRow{}, Total: len(kept)}
+		Runs        []summary.Row `json:"runs"`
+		Total       int           `json:"total"`
+		ConfigKeys  []string      `json:"config_keys"`
+		SummaryKeys []string      `json:"summary_keys"`
+	}{Runs: []summary.Row{}, Total: len(kept)}
 	cfgKeys, sumKeys := map[string]bool{}, map[string]bool{}
 	for _, l := range kept {
 		for k := range l.ex.config {
@@ -278,39 +241,17 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	page := kept[min(offset, len(kept)):]
 	page = page[:min(limit, len(page))]
 	for _, l := range page {
-		out.Runs = append(out.Runs, l.row())
+		out.Runs = append(out.Runs, l.row(now))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func (l *listedRun) row() runRow {
-	r := &l.run
-	row := runRow{
-		ID: r.ID, Name: r.Name, Project: r.Project, Group: r.Group, Tags: r.Tags, Status: l.status,
-		ExitCode: r.ExitCode, Host: r.Host, Start: r.Start, Last: r.Last, Wallclock: round3(r.Wallclock()),
-		Active: round3(r.Active), TrainLoss: pointOf(r.TrainLoss), ValLoss: pointOf(r.ValLoss),
-		Hypothesis: r.Hypothesis, Config: r.Config, Summary: l.ex.rawSummary,
-	}
-	if row.Tags == nil {
-		row.Tags = []string{}
-	}
-	if r.End > 0 {
-		row.End = &r.End
-	}
-	if r.MaxStep >= 0 {
-		row.LastStep = &r.MaxStep
-	}
-	if len(row.Config) == 0 {
-		row.Config = json.RawMessage("{}")
-	}
-	row.Metrics = make(map[string]runfmt.Float, len(l.ex.series))
-	for k, sr := range l.ex.series {
-		if sr.Stats.Count > 0 {
-			row.Metrics[k] = runfmt.Float(sr.Stats.Last.Value)
-		}
-	}
-	return row
+// row returns the run as the list gives it, listed at time now.
+func (l *listedRun) row(now time.Time) summary.Row {
+	run := l.run
+	run.Summary = l.ex.rawSummary // Runs leaves it out
+	return summary.NewRow(&run, l.ex.list, now)
 }
 
 // sortRuns orders runs by a field; runs without it come last either way,
@@ -461,5 +402,3 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-
-func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
