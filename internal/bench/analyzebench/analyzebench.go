@@ -1,14 +1,11 @@
-// Command runlog-analyzebench measures `runlog compare` and `runlog report`
+// Package analyzebench measures `runlog compare` and `runlog report`
 // against their goals — compare of 50 runs in at most 200 ms, the report of
 // 50 runs with plots in at most 5 s — as whole processes, and prints one
-// Markdown table.
-//
-//	go build -o bin/runlog ./cmd/runlog
-//	go run ./cmd/runlog-analyzebench -runlog bin/runlog
-package main
+// Markdown table. `runlog-bench analyze` runs it.
+package analyzebench
 
 import (
-	"flag"
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -16,60 +13,63 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/bench/timing"
 )
 
-type config struct {
-	runlog string
-	dir    string
-	runs   int
-	steps  int
-	repeat int
-	keep   bool
+// Config sizes the benchmark.
+type Config struct {
+	Runlog string // the runlog binary
+	Dir    string // scratch folder; removed afterwards unless Keep
+	Keep   bool
+	Runs   int // runs to compare and report on
+	Steps  int // steps of each run
+	Repeat int // repetitions; medians are reported
+	Out    io.Writer
+	Log    io.Writer // progress
 }
 
-func main() {
-	var c config
-	flag.StringVar(&c.runlog, "runlog", "bin/runlog", "the runlog binary")
-	flag.StringVar(&c.dir, "dir", "", "scratch folder (default: the system's temporary folder)")
-	flag.IntVar(&c.runs, "runs", 50, "runs to compare and report on")
-	flag.IntVar(&c.steps, "steps", 2000, "steps of each run (train_loss, learning_rate, tokens_per_sec every step, val_loss every 50)")
-	flag.IntVar(&c.repeat, "repeat", 5, "repetitions; medians are reported")
-	flag.BoolVar(&c.keep, "keep", false, "keep the scratch folder")
-	flag.Parse()
-	if err := run(c, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "runlog-analyzebench:", err)
-		os.Exit(1)
+// Default is the configuration the goals are stated for.
+var Default = Config{Runlog: "bin/runlog", Runs: 50, Steps: 2000, Repeat: 5}
+
+// Run writes the runs, times the commands and prints the table to c.Out.
+func Run(ctx context.Context, c Config) error {
+	out, log := c.Out, c.Log
+	if out == nil {
+		out = io.Discard
 	}
-}
-
-func run(c config, out, log io.Writer) error {
-	bin, err := filepath.Abs(c.runlog)
+	if log == nil {
+		log = io.Discard
+	}
+	c.Repeat = max(1, c.Repeat)
+	if c.Runlog == "" {
+		return fmt.Errorf("no runlog binary: build it with go build -o bin/runlog ./cmd/runlog and pass --runlog")
+	}
+	bin, err := filepath.Abs(c.Runlog)
 	if err != nil {
 		return err
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("%w: build it with go build -o bin/runlog ./cmd/runlog, or pass -runlog", err)
+		return fmt.Errorf("%w: build it with go build -o bin/runlog ./cmd/runlog, or pass --runlog", err)
 	}
-	dir, err := os.MkdirTemp(c.dir, "runlog-analyzebench-")
+	dir, err := os.MkdirTemp(c.Dir, "runlog-bench-analyze-")
 	if err != nil {
 		return err
 	}
-	if !c.keep {
+	if !c.Keep {
 		defer os.RemoveAll(dir)
 	}
 	home := filepath.Join(dir, "home")
-	fmt.Fprintf(log, "writing %d runs of %d steps into %s\n", c.runs, c.steps, home)
-	ids, err := writeRuns(home, c.runs, c.steps)
+	fmt.Fprintf(log, "writing %d runs of %d steps into %s\n", c.Runs, c.Steps, home)
+	ids, err := writeRuns(home, c.Runs, c.Steps)
 	if err != nil {
 		return err
 	}
 	runlog := func(args ...string) (time.Duration, error) {
-		cmd := exec.Command(bin, append([]string{"--home", home}, args...)...)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--home", home}, args...)...)
 		cmd.Stdout = io.Discard
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -85,16 +85,7 @@ func run(c config, out, log io.Writer) error {
 		return err
 	}
 	median := func(args ...string) (time.Duration, error) {
-		var ds []time.Duration
-		for range c.repeat {
-			d, err := runlog(args...)
-			if err != nil {
-				return 0, err
-			}
-			ds = append(ds, d)
-		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		return ds[len(ds)/2], nil
+		return timing.Repeat(c.Repeat, func() (time.Duration, error) { return runlog(args...) })
 	}
 	compareArgs := append([]string{"compare"}, ids...)
 	cmpPlain, err := median(compareArgs...)
@@ -114,7 +105,7 @@ func run(c config, out, log io.Writer) error {
 	reportArgs := []string{"report", "--project", "bench", "--target", "val_loss=1.5", "-o", logFile}
 	var drawn []time.Duration
 	plots := 0
-	for range c.repeat {
+	for range c.Repeat {
 		os.RemoveAll(filepath.Join(dir, "out"))
 		d, err := runlog(reportArgs...)
 		if err != nil {
@@ -124,7 +115,6 @@ func run(c config, out, log io.Writer) error {
 		pngs, _ := filepath.Glob(filepath.Join(dir, "out", "plots", "*", "*.png"))
 		plots = len(pngs)
 	}
-	sort.Slice(drawn, func(i, j int) bool { return drawn[i] < drawn[j] })
 	again, err := median(reportArgs...)
 	if err != nil {
 		return err
@@ -134,13 +124,13 @@ func run(c config, out, log io.Writer) error {
 		plotNote = "no plots: this runlog draws none (internal/chart not wired in)"
 	}
 	fmt.Fprintf(out, "%d runs × %d steps (%d points each), %d CPUs, median of %d whole `runlog` processes; first index of the runs: %s\n\n",
-		c.runs, c.steps, c.steps*3+(c.steps+49)/50, runtime.NumCPU(), c.repeat, ms(first))
+		c.Runs, c.Steps, c.Steps*3+(c.Steps+49)/50, runtime.NumCPU(), c.Repeat, ms(first))
 	fmt.Fprintln(out, "| what | result | goal |")
 	fmt.Fprintln(out, "|---|---|---|")
-	fmt.Fprintf(out, "| `compare` of %d runs: config diff, final/best losses | %s | ≤ 200 ms |\n", c.runs, ms(cmpPlain))
-	fmt.Fprintf(out, "| `compare` of %d runs + 2 targets, --at-time, --at-step | %s | ≤ 200 ms |\n", c.runs, ms(cmpFull))
+	fmt.Fprintf(out, "| `compare` of %d runs: config diff, final/best losses | %s | ≤ 200 ms |\n", c.Runs, ms(cmpPlain))
+	fmt.Fprintf(out, "| `compare` of %d runs + 2 targets, --at-time, --at-step | %s | ≤ 200 ms |\n", c.Runs, ms(cmpFull))
 	fmt.Fprintf(out, "| the same, `--json` | %s | ≤ 200 ms |\n", ms(cmpJSON))
-	fmt.Fprintf(out, "| `report` of %d runs, plots drawn (%s) | %s | ≤ 5 s |\n", c.runs, plotNote, ms(drawn[len(drawn)/2]))
+	fmt.Fprintf(out, "| `report` of %d runs, plots drawn (%s) | %s | ≤ 5 s |\n", c.Runs, plotNote, ms(timing.Median(drawn)))
 	fmt.Fprintf(out, "| `report` again, plots up to date | %s | |\n", ms(again))
 	return nil
 }

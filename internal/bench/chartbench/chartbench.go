@@ -1,22 +1,17 @@
-// Command runlog-chartbench measures `runlog plot` against its goal — the
-// loss curves of 10 runs of 1 M points each drawn in at most 1 s as a whole
+// Package chartbench measures `runlog plot` against its goal — the loss
+// curves of 10 runs of 1 M points each drawn in at most 1 s as a whole
 // process — and prints where the time goes, as one Markdown table.
-//
-//	go build -o bin/runlog ./cmd/runlog
-//	go run ./cmd/runlog-chartbench -runlog bin/runlog
+// `runlog-bench chart` runs it.
 //
 // The runs are written once into a scratch home (about 300 MB of run logs
-// and 60 MB of store; -keep and -dir reuse them).
-package main
+// and 60 MB of store at the default sizes; Keep and Dir reuse them).
+package chartbench
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"image/png"
 	"io"
-	"math"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,49 +19,48 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runlog/runlog/internal/bench"
+	"github.com/runlog/runlog/internal/bench/timing"
 	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
-	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
 )
 
-type config struct {
-	dir    string
-	keep   bool
-	runlog string
-	runs   int
-	points int
-	repeat int
+// Config sizes the benchmark.
+type Config struct {
+	Dir    string // scratch home; an existing one made with Keep is reused
+	Keep   bool
+	Runlog string // the runlog binary, for the whole-process rows; none skips them
+	Runs   int
+	Points int // train_loss points per run
+	Repeat int // repetitions; medians are reported
+	Out    io.Writer
+	Log    io.Writer // progress, and each row as it is measured
 }
 
-func main() {
-	var c config
-	flag.StringVar(&c.dir, "dir", "", "scratch home (default: a new temporary folder); an existing one made by -keep is reused")
-	flag.BoolVar(&c.keep, "keep", false, "keep the scratch home")
-	flag.StringVar(&c.runlog, "runlog", "", "the runlog binary, for the whole-process rows")
-	flag.IntVar(&c.runs, "runs", 10, "runs")
-	flag.IntVar(&c.points, "points", 1_000_000, "train_loss points per run")
-	flag.IntVar(&c.repeat, "repeat", 5, "repetitions; medians are reported")
-	flag.Parse()
-	if err := run(context.Background(), c); err != nil {
-		fmt.Fprintln(os.Stderr, "runlog-chartbench:", err)
-		os.Exit(1)
+// Default is the configuration the goal is stated for.
+var Default = Config{Runs: 10, Points: 1_000_000, Repeat: 5}
+
+// Run writes the runs unless Dir holds them, times every stage and prints
+// the table to c.Out.
+func Run(ctx context.Context, c Config) error {
+	if c.Out == nil {
+		c.Out = io.Discard
 	}
-}
-
-func run(ctx context.Context, c config) error {
-	home := c.dir
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	c.Repeat = max(1, c.Repeat)
+	home := c.Dir
 	if home == "" {
 		var err error
-		if home, err = os.MkdirTemp("", "runlog-chartbench-*"); err != nil {
+		if home, err = os.MkdirTemp("", "runlog-bench-chart-*"); err != nil {
 			return err
 		}
 	}
-	if !c.keep {
+	if !c.Keep {
 		defer os.RemoveAll(home)
 	}
 	out := filepath.Join(home, "out")
@@ -76,21 +70,21 @@ func run(ctx context.Context, c config) error {
 	var rows [][3]string
 	add := func(what string, d time.Duration, note string) {
 		rows = append(rows, [3]string{what, ms(d), note})
-		fmt.Fprintf(os.Stderr, "%-60s %s\n", what, ms(d))
+		fmt.Fprintf(c.Log, "%-60s %s\n", what, ms(d))
 	}
 
-	ids := make([]string, c.runs)
+	ids := make([]string, c.Runs)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("bench%02d", i)
 	}
 	if _, err := os.Stat(layout.Store(home)); err != nil {
-		fmt.Fprintf(os.Stderr, "writing %d runs of %d points…\n", c.runs, c.points)
-		d, err := bench.Timed(func() error { return writeRuns(home, ids, c.points) })
+		fmt.Fprintf(c.Log, "writing %d runs of %d points…\n", c.Runs, c.Points)
+		d, err := timing.Timed(func() error { return writeRuns(home, ids, c.Points) })
 		if err != nil {
 			return err
 		}
 		add("setup: write the run logs", d, "not part of plot")
-		d, err = bench.Timed(func() error { return bench.IndexHome(ctx, home) })
+		d, err = timing.Timed(func() error { return indexHome(ctx, home) })
 		if err != nil {
 			return err
 		}
@@ -98,32 +92,32 @@ func run(ctx context.Context, c config) error {
 	}
 
 	args := append([]string{"--home", home, "plot"}, ids...)
-	if c.runlog != "" {
+	if c.Runlog != "" {
 		for _, v := range []struct {
 			what string
 			args []string
 		}{
 			{"process start and exit: `runlog --version`", []string{"--version"}},
-			{fmt.Sprintf("**`runlog plot` %d runs × %s points, whole process**", c.runs, count(c.points)), append(args, "-o", out+"/")},
+			{fmt.Sprintf("**`runlog plot` %d runs × %s points, whole process**", c.Runs, count(c.Points)), append(args, "-o", out+"/")},
 			{"the same with `--smooth 0.9`", append(args, "-o", out+"/", "--smooth", "0.9")},
 			{"the same, loss curves by step only (`--x step -o f.png`)", append(args, "--x", "step", "-o", filepath.Join(out, "step.png"))},
 			{"the same as SVG (`-o f.svg`)", append(args, "-o", filepath.Join(out, "f.svg"))},
 		} {
-			d, err := bench.Time(c.repeat, func() error {
-				cmd := exec.Command(c.runlog, v.args...)
-				cmd.Stderr = os.Stderr
+			d, err := timing.Time(c.Repeat, func() error {
+				cmd := exec.CommandContext(ctx, c.Runlog, v.args...)
+				cmd.Stderr = c.Log
 				return cmd.Run()
 			})
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.what, err)
 			}
-			add(v.what, d, "median of "+fmt.Sprint(c.repeat))
+			add(v.what, d, "median of "+fmt.Sprint(c.Repeat))
 		}
 	}
 
 	// Where the time goes, stage by stage, in this process.
 	var st *sqlite.DB
-	d, err := bench.Time(c.repeat, func() error {
+	d, err := timing.Time(c.Repeat, func() error {
 		if st != nil {
 			st.Close()
 		}
@@ -140,7 +134,7 @@ func run(ctx context.Context, c config) error {
 	defer st.Close()
 	add("open the store, check the run logs for new data", d, "")
 	var runs []store.Run
-	d, err = bench.Time(c.repeat, func() error {
+	d, err = timing.Time(c.Repeat, func() error {
 		runs = runs[:0]
 		for _, id := range ids {
 			r, err := st.Run(ctx, id)
@@ -156,15 +150,15 @@ func run(ctx context.Context, c config) error {
 	}
 	add("read the runs", d, "")
 	for _, par := range []int{1, runtime.GOMAXPROCS(0)} {
-		d, err := bench.Time(c.repeat, func() error { return readAll(ctx, st, ids, par) })
+		d, err := timing.Time(c.Repeat, func() error { return readAll(ctx, st, ids, par) })
 		if err != nil {
 			return err
 		}
-		add(fmt.Sprintf("read train_loss of every run: %s points, %d at a time", count(c.points*c.runs), par), d, "Store.Points")
+		add(fmt.Sprintf("read train_loss of every run: %s points, %d at a time", count(c.Points*c.Runs), par), d, "Store.Points")
 	}
 	axes := []series.Axis{series.AxisStep, series.AxisWallclock}
 	for _, smooth := range []float64{0, 0.9} {
-		d, err := bench.Time(c.repeat, func() error {
+		d, err := timing.Time(c.Repeat, func() error {
 			_, err := chart.Load(ctx, st, runs, chart.Request{Keys: []string{"train_loss", "val_loss"}, Axes: axes, Buckets: 680, Smooth: smooth})
 			return err
 		})
@@ -178,7 +172,7 @@ func run(ctx context.Context, c config) error {
 		add(fmt.Sprintf("load the curves, 2 axes (chart.Load, smooth %v)", smooth), d, note)
 	}
 	var fig *chart.Figure
-	d, err = bench.Time(c.repeat, func() error {
+	d, err = timing.Time(c.Repeat, func() error {
 		fig, err = chart.Curves(ctx, st, runs, chart.Options{})
 		return err
 	})
@@ -192,18 +186,18 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	add("build the loss-curves figure (chart.Curves)", d, fmt.Sprintf("%d points left to draw", points))
-	d, err = bench.Time(c.repeat, func() error { fig.Image(); return nil })
+	d, err = timing.Time(c.Repeat, func() error { fig.Image(); return nil })
 	if err != nil {
 		return err
 	}
 	add("draw it, 1600×600, two panels at once (Figure.Image)", d, "gonum/plot, vgimg")
 	img := fig.Image()
-	d, err = bench.Time(c.repeat, func() error { return png.Encode(io.Discard, img) })
+	d, err = timing.Time(c.Repeat, func() error { return png.Encode(io.Discard, img) })
 	if err != nil {
 		return err
 	}
 	add("encode the PNG", d, "image/png")
-	d, err = bench.Time(c.repeat, func() error {
+	d, err = timing.Time(c.Repeat, func() error {
 		lr, err := chart.Schedule(ctx, st, runs, chart.Options{})
 		if err != nil {
 			return err
@@ -215,12 +209,12 @@ func run(ctx context.Context, c config) error {
 	}
 	add("lr_schedule.png: build, draw, encode", d, "")
 
-	fmt.Printf("\n%d runs × %s train_loss points (a val_loss every 1,000 steps, a learning rate every 100), %d CPUs, %s\n\n",
-		c.runs, count(c.points), runtime.NumCPU(), runtime.Version())
-	fmt.Println("| what | median | note |")
-	fmt.Println("|---|---|---|")
+	fmt.Fprintf(c.Out, "\n%d runs × %s train_loss points (a val_loss every 1,000 steps, a learning rate every 100), %d CPUs, %s\n\n",
+		c.Runs, count(c.Points), runtime.NumCPU(), runtime.Version())
+	fmt.Fprintln(c.Out, "| what | median | note |")
+	fmt.Fprintln(c.Out, "|---|---|---|")
 	for _, r := range rows {
-		fmt.Printf("| %s | %s | %s |\n", r[0], r[1], r[2])
+		fmt.Fprintf(c.Out, "| %s | %s | %s |\n", r[0], r[1], r[2])
 	}
 	return nil
 }
@@ -246,71 +240,14 @@ func readAll(ctx context.Context, st store.Store, ids []string, par int) error {
 	return nil
 }
 
-// writeRuns writes run logs as a training loop would: a step every 50 ms
-// (so 1 M steps take 14 hours), a noisy float32 train loss at every step,
-// a validation loss every 1,000 steps and the learning rate every 100.
-func writeRuns(home string, ids []string, points int) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(ids))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, id := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			errs[i] = writeRun(home, id, i, points)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func writeRun(home, id string, i, points int) error {
-	dir := layout.RunDir(home, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(filepath.Join(dir, layout.RunLogFile))
+// indexHome indexes every run folder of home into its store.
+func indexHome(ctx context.Context, home string) error {
+	st, err := sqlite.Open(layout.Store(home))
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	rng := rand.New(rand.NewPCG(uint64(i), 7))
-	t := 1764201600.0 + float64(i)*3600
-	seq := uint64(0)
-	next := func() uint64 { seq++; return seq }
-	buf := []byte(runfmt.Magic)
-	buf, _ = runfmt.AppendJSON(buf, runfmt.TypeHeader, next(), runfmt.Header{Format: 1, ID: id, Name: fmt.Sprintf("lr-%d", i+1), Project: "chartbench", Time: t})
-	keys := []string{"train_loss", "val_loss", "learning_rate"}
-	for k, key := range keys {
-		buf = runfmt.AppendKey(buf, next(), uint32(k), key)
-	}
-	rate := 1 + 0.15*float64(i)
-	for s := range points {
-		t += 0.05 + 0.003*rng.NormFloat64()
-		base := 1.6 + 2.4*math.Exp(-float64(s)*rate/float64(points)*8)
-		ids, vals := []uint32{0}, []float64{float64(float32(base + 0.08*rng.NormFloat64()))}
-		if s%1000 == 0 {
-			ids, vals = append(ids, 1), append(vals, base+0.03)
-		}
-		if s%100 == 0 {
-			ids, vals = append(ids, 2), append(vals, 3e-4*0.5*(1+math.Cos(math.Pi*float64(s)/float64(points))))
-		}
-		buf = runfmt.AppendMetrics(buf, next(), int64(s), math.Round(t*1e6)/1e6, ids, vals)
-		if len(buf) > 1<<20 {
-			if _, err := f.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	buf, _ = runfmt.AppendJSON(buf, runfmt.TypeStatus, next(), runfmt.Status{Status: runfmt.StatusFinished, Time: t})
-	_, err = f.Write(buf)
+	defer st.Close()
+	_, err = ingest.Home(ctx, st, home, ingest.Options{})
 	return err
 }
 

@@ -1,4 +1,4 @@
-"""log_batch load from the unmodified MLflow client, for runlog-compatbench.
+"""log_batch load from the unmodified MLflow client, for `runlog-bench compat`.
 
 Usage: loadgen.py TRACKING_URI CLIENTS SECONDS BATCH
 

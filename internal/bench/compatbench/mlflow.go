@@ -1,4 +1,4 @@
-package main
+package compatbench
 
 import (
 	"bytes"
@@ -53,7 +53,8 @@ func cpuTime() time.Duration {
 
 func (r mlflowRow) rate() float64 { return float64(r.Points) / r.Seconds }
 
-func benchMLflow(work, python string, clients int, seconds float64, batch int, withMLflow bool) ([]mlflowRow, error) {
+func benchMLflow(ctx context.Context, c Config, work string) ([]mlflowRow, error) {
+	clients, seconds, batch := c.Clients, c.Seconds, c.Batch
 	script := filepath.Join(work, "loadgen.py")
 	if err := os.WriteFile(script, loadgen, 0o644); err != nil {
 		return nil, err
@@ -73,7 +74,7 @@ func benchMLflow(work, python string, clients int, seconds float64, batch int, w
 		if replayed {
 			row, err = replay(url, clients, seconds, batch)
 		} else {
-			row, err = runLoad(python, script, url, clients, seconds, batch)
+			row, err = runLoad(ctx, c, script, url)
 		}
 		if err != nil {
 			stop()
@@ -103,8 +104,8 @@ func benchMLflow(work, python string, clients int, seconds float64, batch int, w
 	}
 
 	// MLflow's own server.
-	if withMLflow {
-		mrows, err := benchMLflowServer(work, python, script, clients, seconds, batch)
+	if !c.NoMLflowServer {
+		mrows, err := benchMLflowServer(ctx, c, work, script)
 		if err != nil {
 			return nil, fmt.Errorf("mlflow server: %w", err)
 		}
@@ -116,7 +117,7 @@ func benchMLflow(work, python string, clients int, seconds float64, batch int, w
 	if err != nil {
 		return nil, err
 	}
-	row, err := runLoad(python, script, url, clients, seconds, batch)
+	row, err := runLoad(ctx, c, script, url)
 	stop()
 	if err != nil {
 		return nil, fmt.Errorf("discarding server: %w", err)
@@ -198,8 +199,8 @@ func discard(w http.ResponseWriter, r *http.Request) {
 }
 
 // runLoad runs the load generator against url.
-func runLoad(python, script, url string, clients int, seconds float64, batch int) (mlflowRow, error) {
-	cmd := exec.Command(python, script, url, fmt.Sprint(clients), fmt.Sprint(seconds), fmt.Sprint(batch))
+func runLoad(ctx context.Context, c Config, script, url string) (mlflowRow, error) {
+	cmd := exec.CommandContext(ctx, c.Python, script, url, fmt.Sprint(c.Clients), fmt.Sprint(c.Seconds), fmt.Sprint(c.Batch))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(), "GIT_PYTHON_REFRESH=quiet", "MLFLOW_HTTP_REQUEST_TIMEOUT=600")
@@ -212,7 +213,7 @@ func runLoad(python, script, url string, clients int, seconds float64, batch int
 		return row, fmt.Errorf("load generator printed %q: %v\n%s", out, err, tail(stderr.String()))
 	}
 	if row.Errors > 0 {
-		fmt.Fprintf(os.Stderr, "%d log_batch calls failed:\n%s\n", row.Errors, tail(stderr.String()))
+		fmt.Fprintf(c.Log, "%d log_batch calls failed:\n%s\n", row.Errors, tail(stderr.String()))
 	}
 	return row, nil
 }
@@ -226,7 +227,8 @@ func tail(s string) string {
 
 // benchMLflowServer starts `mlflow server` with a SQLite backend and loads
 // it.
-func benchMLflowServer(work, python, script string, clients int, seconds float64, batch int) ([]mlflowRow, error) {
+func benchMLflowServer(ctx context.Context, c Config, work, script string) ([]mlflowRow, error) {
+	python := c.Python
 	dir := filepath.Join(work, "mlflow-server")
 	os.MkdirAll(dir, 0o755)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -265,7 +267,7 @@ func benchMLflowServer(work, python, script string, clients int, seconds float64
 		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 		return nil, fmt.Errorf("%v\n%s", err, tail(string(log)))
 	}
-	row, err := runLoad(python, script, url, clients, seconds, batch)
+	row, err := runLoad(ctx, c, script, url)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +276,7 @@ func benchMLflowServer(work, python, script string, clients int, seconds float64
 	if err == nil {
 		row.Check = strings.TrimSpace(string(out)) + " rows in its metrics table"
 	}
-	rrow, err := replay(url, clients, seconds, batch)
+	rrow, err := replay(url, c.Clients, c.Seconds, c.Batch)
 	if err != nil {
 		return nil, fmt.Errorf("replayed: %w", err)
 	}
@@ -298,8 +300,8 @@ func waitHealthy(url string, limit time.Duration) error {
 	return fmt.Errorf("%s did not answer /health within %s", url, limit)
 }
 
-func printMLflow(rows []mlflowRow, clients, batch int, seconds float64) {
-	fmt.Printf("MLflow log_batch: %d concurrent clients, %d metrics per call (10 keys × %d steps), %.0f s per target, same machine, same run\n\n", clients, batch, batch/10, seconds)
+func printMLflow(w io.Writer, rows []mlflowRow, clients, batch int, seconds float64) {
+	fmt.Fprintf(w, "MLflow log_batch: %d concurrent clients, %d metrics per call (10 keys × %d steps), %.0f s per target, same machine, same run\n\n", clients, batch, batch/10, seconds)
 	for _, replayed := range []bool{false, true} {
 		var base float64
 		for _, r := range rows {
@@ -308,11 +310,11 @@ func printMLflow(rows []mlflowRow, clients, batch int, seconds float64) {
 			}
 		}
 		if replayed {
-			fmt.Printf("(b) the same requests from %d goroutines of a Go client: what each server can take\n", clients)
+			fmt.Fprintf(w, "(b) the same requests from %d goroutines of a Go client: what each server can take\n", clients)
 		} else {
-			fmt.Printf("(a) the unmodified Python client, %d processes: MlflowClient().log_batch\n", clients)
+			fmt.Fprintf(w, "(a) the unmodified Python client, %d processes: MlflowClient().log_batch\n", clients)
 		}
-		tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "target\tpoints/s\tcalls/s\tvs MLflow's server\tCPU/call in this process\tfailed calls\tstored\tthe rest indexed by the next read in\t")
 		for _, r := range rows {
 			if r.Replayed != replayed {
@@ -332,6 +334,6 @@ func printMLflow(rows []mlflowRow, clients, batch int, seconds float64) {
 			fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%s\t%s\t%d\t%s\t%s\t\n", r.Target, r.rate(), float64(r.Batches)/r.Seconds, ratio, cpu, r.Errors, r.Check, lag)
 		}
 		tw.Flush()
-		fmt.Println()
+		fmt.Fprintln(w)
 	}
 }

@@ -1,9 +1,10 @@
-package main
+package compatbench
 
 import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +57,8 @@ func writeEventFile(path string, n int) (int64, error) {
 	return fi.Size(), f.Close()
 }
 
-func benchTensorBoard(work string, points int, python string) ([]tbRow, error) {
+func benchTensorBoard(ctx context.Context, c Config, work string) ([]tbRow, error) {
+	points, python := c.TBPoints, c.TBPython
 	dir := filepath.Join(work, "tb", "logs", "run1")
 	os.MkdirAll(dir, 0o755)
 	file := filepath.Join(dir, "events.out.tfevents.1764201600.bench-host.1.0")
@@ -84,7 +86,7 @@ func benchTensorBoard(work string, points int, python string) ([]tbRow, error) {
 	// The import: run.log written and synced.
 	home := filepath.Join(work, "tb", "home")
 	start = time.Now()
-	res, err := tbimport.Import(context.Background(), home, filepath.Join(work, "tb", "logs"), tbimport.Options{Project: "bench"})
+	res, err := tbimport.Import(ctx, home, filepath.Join(work, "tb", "logs"), tbimport.Options{Project: "bench"})
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +100,7 @@ func benchTensorBoard(work string, points int, python string) ([]tbRow, error) {
 	}
 	defer st.Close()
 	start = time.Now()
-	ix, err := ingest.Home(context.Background(), st, home, ingest.Options{})
+	ix, err := ingest.Home(ctx, st, home, ingest.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func benchTensorBoard(work string, points int, python string) ([]tbRow, error) {
 
 	// Importing again: nothing new to read.
 	start = time.Now()
-	again, err := tbimport.Import(context.Background(), home, filepath.Join(work, "tb", "logs"), tbimport.Options{Project: "bench"})
+	again, err := tbimport.Import(ctx, home, filepath.Join(work, "tb", "logs"), tbimport.Options{Project: "bench"})
 	if err != nil {
 		return nil, err
 	}
@@ -118,9 +120,9 @@ func benchTensorBoard(work string, points int, python string) ([]tbRow, error) {
 	rows = append(rows, tbRow{"import again (idempotent: nothing new)", 0, 0, time.Since(start).Seconds()})
 
 	if python != "" {
-		row, err := tensorBoardLoader(work, python, file)
+		row, err := tensorBoardLoader(ctx, work, python, file)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "TensorBoard's loader: %v\n", err)
+			fmt.Fprintf(c.Log, "TensorBoard's loader: %v\n", err)
 		} else {
 			rows = append(rows, row)
 		}
@@ -130,7 +132,7 @@ func benchTensorBoard(work string, points int, python string) ([]tbRow, error) {
 
 // tensorBoardLoader times TensorBoard's own Python loader (EventAccumulator)
 // on the first 150 MB of the file, the size of the published anchor.
-func tensorBoardLoader(work, python, file string) (tbRow, error) {
+func tensorBoardLoader(ctx context.Context, work, python, file string) (tbRow, error) {
 	dir := filepath.Join(work, "tb", "python", "run1")
 	os.MkdirAll(dir, 0o755)
 	part := filepath.Join(dir, filepath.Base(file))
@@ -162,7 +164,7 @@ acc.Reload()
 n = sum(len(acc.Scalars(tag)) for tag in acc.Tags()["scalars"])
 print(n, time.time() - t)
 `
-	out, err := exec.Command(python, "-c", script, dir).Output()
+	out, err := exec.CommandContext(ctx, python, "-c", script, dir).Output()
 	if err != nil {
 		return tbRow{}, fmt.Errorf("%v (is tensorboard installed in %s?)", err, python)
 	}
@@ -184,12 +186,12 @@ func dropCache(path string) {
 	}
 }
 
-func printTensorBoard(rows []tbRow) {
+func printTensorBoard(w io.Writer, rows []tbRow) {
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Printf("TensorBoard import: one event file of %d scalars (%s), simple_value events as torch.utils.tensorboard writes them\n\n", rows[0].Points, sizeText(rows[0].Bytes))
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "TensorBoard import: one event file of %d scalars (%s), simple_value events as torch.utils.tensorboard writes them\n\n", rows[0].Points, sizeText(rows[0].Bytes))
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\tpoints\tseconds\tM points/s\tMB/s\t")
 	for _, r := range rows {
 		rate, mbs := "-", "-"
@@ -202,7 +204,7 @@ func printTensorBoard(rows []tbRow) {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t\n", r.What, r.Points, r.Seconds, rate, mbs)
 	}
 	tw.Flush()
-	fmt.Println()
+	fmt.Fprintln(w)
 }
 
 func sizeText(n int64) string {

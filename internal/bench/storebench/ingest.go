@@ -1,4 +1,4 @@
-package bench
+package storebench
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/bench/timing"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store"
@@ -39,10 +40,10 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 	base := float64(time.Now().Unix())
 
 	var plainPath string
-	plain, err := median(c.Repeat, func() (time.Duration, error) {
+	plain, err := timing.Repeat(c.Repeat, func() (time.Duration, error) {
 		plainPath = filepath.Join(dir, "plain.bin")
 		os.MkdirAll(dir, 0o755)
-		return Timed(func() error { return writePlain(plainPath, vals, base) })
+		return timing.Timed(func() error { return writePlain(plainPath, vals, base) })
 	})
 	if err != nil {
 		return nil, err
@@ -50,16 +51,16 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 
 	var home string
 	var indexTimes []time.Duration
-	total, err := median(c.Repeat, func() (time.Duration, error) {
+	total, err := timing.Repeat(c.Repeat, func() (time.Duration, error) {
 		if home != "" {
 			os.RemoveAll(home)
 		}
 		home = filepath.Join(dir, fmt.Sprintf("home-%d", len(indexTimes)))
-		logged, err := Timed(func() error { return logRun(home, keys, vals) })
+		logged, err := timing.Timed(func() error { return logRun(home, keys, vals) })
 		if err != nil {
 			return 0, err
 		}
-		idx, err := Timed(func() error { return IndexHome(ctx, home) })
+		idx, err := timing.Timed(func() error { return indexHome(ctx, home) })
 		indexTimes = append(indexTimes, idx)
 		c.progress("  client %.2fs + index %.2fs for %d points", logged.Seconds(), idx.Seconds(), points)
 		return logged + idx, err
@@ -67,7 +68,7 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	index, _ := median(len(indexTimes), func() (time.Duration, error) {
+	index, _ := timing.Repeat(len(indexTimes), func() (time.Duration, error) {
 		d := indexTimes[0]
 		indexTimes = indexTimes[1:]
 		return d, nil
@@ -83,8 +84,8 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 		return nil, fmt.Errorf("runs after ingest: %v, %v", len(runs), err)
 	}
 	r := runs[0]
-	read, err := median(max(5, c.Repeat), func() (time.Duration, error) {
-		return Timed(func() error {
+	read, err := timing.Repeat(max(5, c.Repeat), func() (time.Duration, error) {
+		return timing.Timed(func() error {
 			p, err := st.Points(ctx, r.ID, keys[0], store.PointsOptions{})
 			if err == nil && p.Len() != steps {
 				err = fmt.Errorf("read %d points, want %d", p.Len(), steps)
@@ -95,15 +96,15 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	plainRead, err := median(c.Repeat, func() (time.Duration, error) {
-		return Timed(func() error { return readPlain(plainPath, 0, steps) })
+	plainRead, err := timing.Repeat(c.Repeat, func() (time.Duration, error) {
+		return timing.Timed(func() error { return readPlain(plainPath, 0, steps) })
 	})
 	if err != nil {
 		return nil, err
 	}
 	const summaries = 1000
-	sum, err := median(c.Repeat, func() (time.Duration, error) {
-		return Timed(func() error {
+	sum, err := timing.Repeat(c.Repeat, func() (time.Duration, error) {
+		return timing.Timed(func() error {
 			for range summaries {
 				if _, err := summary.Load(ctx, st, r, time.Now()); err != nil {
 					return err
@@ -238,8 +239,8 @@ func logRun(home string, keys []string, vals [][]float64) error {
 	return run.Finish(0)
 }
 
-// IndexHome indexes every run folder of home into its store.
-func IndexHome(ctx context.Context, home string) error {
+// indexHome indexes every run folder of home into its store.
+func indexHome(ctx context.Context, home string) error {
 	st, err := sqlite.Open(layout.Store(home))
 	if err != nil {
 		return err

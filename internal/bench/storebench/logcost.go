@@ -1,13 +1,13 @@
-package bench
+package storebench
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/bench/timing"
 )
 
 // logCost measures what Log of 4 values costs the training loop's goroutine.
@@ -26,7 +26,7 @@ func logCost(ctx context.Context, c Config, dir string) ([]Row, error) {
 	const burst = 20_000
 	var results []float64
 	for range 20 * c.Repeat {
-		d, _ := Timed(func() error {
+		d, _ := timing.Timed(func() error {
 			for range burst {
 				run.Log(values)
 			}
@@ -38,15 +38,10 @@ func logCost(ctx context.Context, c Config, dir string) ([]Row, error) {
 	if err := run.Finish(0); err != nil {
 		return nil, err
 	}
-	ns := medianFloat(results)
+	ns := medianOf(results)
 	return []Row{{
 		What:   "`Log` of 4 values, cost in the caller's goroutine",
 		Result: fmt.Sprintf("%.0f ns", ns),
 		Goal:   "≤ 300 ns",
 	}}, nil
-}
-
-func medianFloat(xs []float64) float64 {
-	sort.Float64s(xs)
-	return xs[len(xs)/2]
 }

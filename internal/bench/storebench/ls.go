@@ -1,4 +1,4 @@
-package bench
+package storebench
 
 import (
 	"context"
@@ -9,20 +9,21 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/bench/timing"
 )
 
 // lsRuns measures `runlog ls` as a whole process over many runs, after the
 // store has indexed them.
 func lsRuns(ctx context.Context, c Config, home string) ([]Row, error) {
 	if c.Runlog == "" {
-		return []Row{{What: "`runlog ls` (whole process)", Result: "skipped: no -runlog binary given"}}, nil
+		return []Row{{What: "`runlog ls` (whole process)", Result: "skipped: no --runlog binary given"}}, nil
 	}
-	create, err := Timed(func() error { return makeRuns(home, c.LsRuns) })
+	create, err := timing.Timed(func() error { return makeRuns(home, c.LsRuns) })
 	if err != nil {
 		return nil, err
 	}
 	c.progress("  created %d runs with the Go client in %.1fs", c.LsRuns, create.Seconds())
-	index, err := Timed(func() error {
+	index, err := timing.Timed(func() error {
 		out, err := exec.CommandContext(ctx, c.Runlog, "--home", home, "index").CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("runlog index: %v: %s", err, out)
@@ -33,11 +34,11 @@ func lsRuns(ctx context.Context, c Config, home string) ([]Row, error) {
 		return nil, err
 	}
 	ls := func(args ...string) (time.Duration, error) {
-		return median(max(9, c.Repeat), func() (time.Duration, error) {
+		return timing.Repeat(max(9, c.Repeat), func() (time.Duration, error) {
 			cmd := exec.CommandContext(ctx, c.Runlog, append([]string{"--home", home, "ls"}, args...)...)
 			cmd.Stdout = nil
 			var stderr []byte
-			d, err := Timed(func() error {
+			d, err := timing.Timed(func() error {
 				var err error
 				stderr, err = cmd.CombinedOutput()
 				return err

@@ -1,4 +1,4 @@
-package bench
+package storebench
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // is compared.
 func runnerOverhead(ctx context.Context, c Config, dir string) ([]Row, error) {
 	if c.Runlog == "" || c.TinyLM == "" {
-		return []Row{{What: "`runlog run` overhead on the tiny LM", Result: "skipped: give -runlog and -tinylm"}}, nil
+		return []Row{{What: "`runlog run` overhead on the tiny LM", Result: "skipped: give --runlog and --tinylm"}}, nil
 	}
 	home := filepath.Join(dir, "home")
 	args := []string{"-config", c.TinyLMConfig, "-set", fmt.Sprintf("max_steps=%d", c.TinyLMSteps)}

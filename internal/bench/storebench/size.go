@@ -1,4 +1,4 @@
-package bench
+package storebench
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func bytesPerPoint(ctx context.Context, c Config, dir string) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := IndexHome(ctx, home); err != nil {
+		if err := indexHome(ctx, home); err != nil {
 			return nil, err
 		}
 		fi, err := os.Stat(layout.Store(home))

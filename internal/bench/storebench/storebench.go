@@ -1,7 +1,8 @@
-// Package bench measures runlog's storage against its goals and against a
-// plain file of 32-byte records, side by side in one run, and prints one
-// table. cmd/runlog-bench runs it; docs/benchmarks.md records its output.
-package bench
+// Package storebench measures runlog's storage against its goals and
+// against a plain file of 32-byte records, side by side in one run, and
+// prints one table. `runlog-bench store` runs it; docs/benchmarks.md
+// records its output.
+package storebench
 
 import (
 	"context"
@@ -107,40 +108,6 @@ func Print(w io.Writer, rows []Row) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.What, r.Result, r.Goal, r.Reference, r.Ratio)
 	}
-}
-
-// median runs fn n times and returns the median of the durations it
-// reports.
-func median(n int, fn func() (time.Duration, error)) (time.Duration, error) {
-	ds := make([]time.Duration, 0, n)
-	for range n {
-		d, err := fn()
-		if err != nil {
-			return 0, err
-		}
-		ds = append(ds, d)
-	}
-	return Median(ds), nil
-}
-
-// Median returns the median of ds, which it leaves as they are.
-func Median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-// Time runs fn n times (at least once) and returns the median of how long
-// it took.
-func Time(n int, fn func() error) (time.Duration, error) {
-	return median(max(1, n), func() (time.Duration, error) { return Timed(fn) })
-}
-
-// Timed runs fn once and returns how long it took.
-func Timed(fn func() error) (time.Duration, error) {
-	start := time.Now()
-	err := fn()
-	return time.Since(start), err
 }
 
 func mpts(points int, d time.Duration) float64 { return float64(points) / d.Seconds() / 1e6 }
