@@ -26,12 +26,9 @@ type Run struct {
 	id, home, dir string
 	opts          Options
 
-	mu      sync.Mutex // guards the fields below
-	buf     []byte     // encoded records not yet handed to the writer
-	seq     uint64
-	keys    map[string]uint32
-	nextKey uint32
-	step    int64 // the step Log uses next
+	mu      sync.Mutex      // guards the fields below
+	enc     *runfmt.Encoder // its buffer holds the records not yet handed to the writer
+	step    int64           // the step Log uses next
 	config  map[string]any
 	pairs   []pair // scratch for Log
 	dropped int64  // metric values dropped because the buffer was full
@@ -46,12 +43,8 @@ type pair struct {
 	v  float64
 }
 
-func newRun(home, dir, id string, f fileWriter, opts Options) *Run {
-	return &Run{
-		id: id, home: home, dir: dir, opts: opts,
-		keys: map[string]uint32{},
-		w:    newWriter(f),
-	}
+func newRun(home, dir, id string, f fileWriter, enc *runfmt.Encoder, opts Options) *Run {
+	return &Run{id: id, home: home, dir: dir, opts: opts, enc: enc, w: newWriter(f)}
 }
 
 // ID returns the run's id.
@@ -59,13 +52,6 @@ func (r *Run) ID() string { return r.id }
 
 // Dir returns the run's folder, <home>/runs/<id>.
 func (r *Run) Dir() string { return r.dir }
-
-// nextSeq returns the next sequence number. r.mu must be held (or the run
-// not yet shared).
-func (r *Run) nextSeq() uint64 {
-	r.seq++
-	return r.seq
-}
 
 // Log records values at the next step: one more than the last step logged,
 // or 0 for the first. See LogStep.
@@ -98,44 +84,31 @@ func (r *Run) log(step int64, values map[string]float64) error {
 	if step < 0 {
 		step = r.step
 	}
-	if len(r.buf) > maxBuffer {
+	if r.enc.Len() > maxBuffer {
 		r.dropped += int64(len(values))
 		return nil
 	}
+	// Key records for new keys go before the metrics record, so the ids
+	// are looked up first.
 	ps := r.pairs[:0]
 	for k, v := range values {
-		id, ok := r.keys[k]
-		if !ok {
-			var err error
-			if id, err = r.defineKey(k); err != nil {
-				return err
-			}
+		id, err := r.enc.Key(k)
+		if err != nil {
+			return err
 		}
 		ps = append(ps, pair{id, v})
 	}
 	r.pairs = ps
-	buf, start := runfmt.StartMetrics(r.buf, r.nextSeq(), step, t)
+	r.enc.StartMetrics(step, t)
 	for _, p := range ps {
-		buf = runfmt.AppendPair(buf, p.id, p.v)
+		r.enc.Pair(p.id, p.v)
 	}
-	r.buf = runfmt.FinishRecord(buf, start)
+	r.enc.FinishMetrics()
 	r.step = step + 1
-	if len(r.buf) >= flushSize {
+	if r.enc.Len() >= flushSize {
 		r.w.kick()
 	}
 	return nil
-}
-
-// defineKey gives a new key an id and records it. r.mu must be held.
-func (r *Run) defineKey(k string) (uint32, error) {
-	if err := runfmt.CheckKey(k); err != nil {
-		return 0, err
-	}
-	id := r.nextKey
-	r.nextKey++
-	r.keys[k] = id
-	r.buf = runfmt.AppendKey(r.buf, r.nextSeq(), id, k)
-	return id, nil
 }
 
 // appendJSON buffers a JSON record. r.mu must not be held.
@@ -149,13 +122,7 @@ func (r *Run) appendJSONLocked(t runfmt.Type, v any) error {
 	if r.done {
 		return ErrFinished
 	}
-	buf, err := runfmt.AppendJSON(r.buf, t, r.seq+1, v)
-	if err != nil {
-		return err
-	}
-	r.seq++
-	r.buf = buf
-	return nil
+	return r.enc.JSON(t, v)
 }
 
 // UpdateConfig sets top-level config keys, replacing their values, and
@@ -336,9 +303,7 @@ func (r *Run) end(st runfmt.Status) error {
 func (r *Run) take(spare []byte) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	b := r.buf
-	r.buf = spare[:0]
-	return b
+	return r.enc.Take(spare)
 }
 
 // giveBack puts bytes the writer could not write back in front of the
@@ -346,7 +311,7 @@ func (r *Run) take(spare []byte) []byte {
 func (r *Run) giveBack(rest []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.buf = append(append(make([]byte, 0, len(rest)+len(r.buf)), rest...), r.buf...)
+	r.enc.Prepend(rest)
 }
 
 // heartbeat buffers a heartbeat record unless the run has finished.
@@ -354,6 +319,6 @@ func (r *Run) heartbeat() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.done {
-		r.buf = runfmt.AppendHeartbeat(r.buf, r.nextSeq(), now())
+		r.enc.Heartbeat(now())
 	}
 }

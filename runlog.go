@@ -226,14 +226,13 @@ func create(home string, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runlog: create run log: %w", err)
 	}
-	r := newRun(home, dir, id, f, opts)
+	r := newRun(home, dir, id, f, runfmt.NewEncoder(0, nil), opts)
 	r.config = cloneMap(opts.Config)
-	hdr := header(id, opts, now())
-	buf := []byte(runfmt.Magic)
-	buf, err = runfmt.AppendJSON(buf, runfmt.TypeHeader, r.nextSeq(), hdr)
+	err = r.enc.Begin(header(id, opts, now()))
 	if err == nil && r.config != nil {
-		buf, err = runfmt.AppendJSON(buf, runfmt.TypeConfig, r.nextSeq(), r.config)
+		err = r.enc.JSON(runfmt.TypeConfig, r.config)
 	}
+	buf := r.enc.Take(nil)
 	if err == nil {
 		_, err = f.Write(buf)
 	}
@@ -274,7 +273,7 @@ func attach(home, id, project string, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runlog: attach to run %s: %w", id, err)
 	}
-	r := newRun(home, dir, id, f, opts)
+	r := newRun(home, dir, id, f, runfmt.NewEncoder(0, nil), opts)
 	if path := os.Getenv(EnvConfig); path != "" {
 		if data, err := os.ReadFile(path); err == nil {
 			json.Unmarshal(data, &r.config)
@@ -283,8 +282,8 @@ func attach(home, id, project string, opts Options) (*Run, error) {
 	hdr := runfmt.Header{Format: 1, ID: id, Attach: true, Time: now(), PID: os.Getpid(), Command: os.Args, Writer: "runlog-go/" + Version,
 		Name: opts.Name, Project: project, Group: opts.Group, Tags: opts.Tags, Notes: opts.Notes, Hypothesis: opts.Hypothesis}
 	hdr.Host, _ = os.Hostname()
-	buf := []byte(runfmt.Magic)
-	buf, err = runfmt.AppendJSON(buf, runfmt.TypeHeader, r.nextSeq(), hdr)
+	err = r.enc.Begin(hdr)
+	buf := r.enc.Take(nil)
 	if err == nil {
 		_, err = f.Write(buf)
 	}
@@ -304,43 +303,35 @@ func attach(home, id, project string, opts Options) (*Run, error) {
 }
 
 // resume continues an existing run's log after the last good record,
-// cutting off a torn tail left by a crash.
+// cutting off a torn tail left by a crash. It holds the log's lock while it
+// reads it and appends the resume record, as every writer that takes
+// turns on a log does; the run then appends alone.
 func resume(home string, opts Options) (*Run, error) {
 	path := layout.RunLog(home, opts.ID)
-	st, err := runfmt.Scan(path)
+	a, err := runfmt.OpenAppend(path, runfmt.AppendOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0o644)
+	st, enc := a.State(), a.Encoder()
+	host, _ := os.Hostname()
+	err = enc.JSON(runfmt.TypeResume, runfmt.Resume{Time: now(), Host: host, PID: os.Getpid()})
+	if err == nil {
+		err = a.Flush()
+	}
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
 	}
-	if st.Torn > 0 {
-		if err := f.Truncate(st.End); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("runlog: resume %s: cut torn tail: %w", opts.ID, err)
-		}
-	}
-	if _, err := f.Seek(st.End, 0); err != nil {
-		f.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
 		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
 	}
-	r := newRun(home, layout.RunDir(home, opts.ID), opts.ID, f, opts)
-	r.seq = st.LastSeq
-	r.keys = st.Keys
-	r.nextKey = st.NextKey
+	r := newRun(home, layout.RunDir(home, opts.ID), opts.ID, f, enc, opts)
 	r.step = st.LastStep + 1
 	r.config = st.Config
-	host, _ := os.Hostname()
-	buf, err := runfmt.AppendJSON(nil, runfmt.TypeResume, r.nextSeq(), runfmt.Resume{Time: now(), Host: host, PID: os.Getpid()})
-	if err == nil {
-		_, err = f.Write(buf)
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("runlog: resume %s: %w", opts.ID, err)
-	}
-	r.stream = newStreamer(opts, opts.ID, layout.RunLogFile, path, st.End+int64(len(buf)))
+	r.stream = newStreamer(opts, opts.ID, layout.RunLogFile, path, a.End())
 	r.start()
 	if opts.Config != nil {
 		if err := r.UpdateConfig(opts.Config); err != nil {

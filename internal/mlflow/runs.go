@@ -246,28 +246,13 @@ func (h *handler) createLog(hd runfmt.Header, summary map[string]any) (*logWrite
 		} else if err != nil {
 			return nil, fmt.Errorf("create run: %w", err)
 		}
-		path := filepath.Join(dir, layout.RunLogFile)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("create run: %w", err)
-		}
-		w := &logWriter{id: hd.ID, dir: dir, path: path, primary: true}
-		w.reset()
-		rs := &records{w: w, buf: []byte(runfmt.Magic)}
-		rs.json(runfmt.TypeHeader, hd)
-		if len(summary) > 0 {
-			rs.json(runfmt.TypeSummary, summary)
-		}
-		err = rs.err
-		if err == nil {
-			_, err = f.Write(rs.buf)
-		}
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+		w := &logWriter{id: hd.ID, dir: dir}
+		w.use(filepath.Join(dir, layout.RunLogFile), true)
+		err := w.create(hd, func(rs *records) {
+			if len(summary) > 0 {
+				rs.json(runfmt.TypeSummary, summary)
+			}
+		})
 		if err == nil {
 			err = atomicfile.SyncDir(dir)
 		}
@@ -278,8 +263,6 @@ func (h *handler) createLog(hd runfmt.Header, summary map[string]any) (*logWrite
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("create run %s: %w", hd.ID, err)
 		}
-		rs.commit(len(rs.buf) - len(runfmt.Magic))
-		w.end, w.loaded = int64(len(rs.buf)), true
 		h.logs.add(w)
 		return w, nil
 	}

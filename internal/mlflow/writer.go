@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -29,7 +28,7 @@ var writerName = "runlog-mlflow/" + version.String()
 // logWriter appends records to the log this handler keeps for one run.
 // Requests that change the run hold mu from reading the run's state to the
 // end of indexing, so that the run's changes are written and indexed one
-// at a time. Each append also holds an exclusive flock(2) on the file, and
+// at a time. Each append also holds the file's lock (runfmt.Appender), and
 // the log is read again if it grew behind the handler's back (another
 // process serving the same home).
 type logWriter struct {
@@ -39,51 +38,56 @@ type logWriter struct {
 	dir     string
 	path    string // the file written: run.log or run.mlflow.log
 	primary bool   // path is the run's own run.log, which this handler created
-	loaded  bool
-	seq     uint64 // last sequence number in the file
-	end     int64  // end of the last good record
-	keys    map[string]uint32
-	nextKey uint32
+	log     *runfmt.Appender
+	names   map[uint32]string // key names by id, while the log is read
 	seen    seenSet
 	used    time.Time
+}
+
+// use sets the file the writer writes: the run's run.log when primary,
+// else an attached log, created with its header by the first append.
+func (w *logWriter) use(path string, primary bool) {
+	w.path, w.primary = path, primary
+	opts := runfmt.AppendOptions{Visit: w.visit, Reset: w.reset}
+	if !primary {
+		opts.Create = func() runfmt.Header {
+			h := runfmt.Header{Format: 1, ID: w.id, Attach: true, Time: float64(time.Now().UnixMicro()) / 1e6, PID: os.Getpid(), Writer: writerName}
+			h.Host, _ = os.Hostname()
+			return h
+		}
+	}
+	w.log = runfmt.NewAppender(path, opts)
 }
 
 // records are records being encoded for one append. They take sequence
 // numbers and key ids after the log's, which the log adopts only once the
 // records are on disk.
 type records struct {
-	w       *logWriter
-	buf     []byte
-	seq     uint64
-	newKeys map[string]uint32
-	seen    map[uint64]struct{}
-	err     error
+	w    *logWriter
+	enc  *runfmt.Encoder
+	seen map[uint64]struct{}
+	err  error
 }
-
-func (rs *records) next() uint64 { rs.seq++; return rs.seq }
 
 // json appends a record with a JSON payload.
 func (rs *records) json(t runfmt.Type, v any) {
 	if rs.err != nil {
 		return
 	}
-	rs.buf, rs.err = runfmt.AppendJSON(rs.buf, t, rs.next(), v)
+	rs.err = rs.enc.JSON(t, v)
+}
+
+// raw appends a record with the given payload.
+func (rs *records) raw(t runfmt.Type, payload []byte) {
+	rs.enc.Record(t, payload)
 }
 
 // key returns the id of key, appending a key record if it is new.
 func (rs *records) key(name string) uint32 {
-	if id, ok := rs.w.keys[name]; ok {
-		return id
+	id, err := rs.enc.Key(name)
+	if err != nil && rs.err == nil {
+		rs.err = err
 	}
-	if id, ok := rs.newKeys[name]; ok {
-		return id
-	}
-	if rs.newKeys == nil {
-		rs.newKeys = map[string]uint32{}
-	}
-	id := rs.w.nextKey + uint32(len(rs.newKeys))
-	rs.newKeys[name] = id
-	rs.buf = runfmt.AppendKey(rs.buf, rs.next(), id, name)
 	return id
 }
 
@@ -134,24 +138,16 @@ func (rs *records) metrics(pts []point) int {
 	for _, g := range groups {
 		for i := 0; i < len(g.ids); i += runfmt.MaxMetricsPairs {
 			j := min(i+runfmt.MaxMetricsPairs, len(g.ids))
-			rs.buf = runfmt.AppendMetrics(rs.buf, rs.next(), g.step, float64(g.ts)/1000, g.ids[i:j], g.vals[i:j])
+			rs.enc.Metrics(g.step, float64(g.ts)/1000, g.ids[i:j], g.vals[i:j])
 		}
 	}
 	return n
 }
 
-// commit makes the log adopt the records' sequence numbers, keys and
-// points once they are written.
-func (rs *records) commit(n int) {
-	w := rs.w
-	w.seq = rs.seq
-	w.end += int64(n)
-	for k, id := range rs.newKeys {
-		w.keys[k] = id
-		w.nextKey = max(w.nextKey, id+1)
-	}
+// commit makes the log remember the records' points once they are written.
+func (rs *records) commit() {
 	for h := range rs.seen {
-		w.seen.add(h)
+		rs.w.seen.add(h)
 	}
 }
 
@@ -159,135 +155,70 @@ func (rs *records) commit(n int) {
 // under the file's lock; build sees the log as it is on disk. Nothing is
 // written if build fails or encodes nothing. The caller holds w.mu.
 func (w *logWriter) append(build func(rs *records) error) error {
-	f, unlock, err := w.open()
-	if err != nil {
+	if err := w.log.Open(); err != nil {
 		return err
 	}
-	defer f.Close()
-	defer unlock()
-	rs := &records{w: w, seq: w.seq}
+	defer w.log.Close() // drops what was not written
+	rs := &records{w: w, enc: w.log.Encoder()}
 	if err := build(rs); err != nil {
 		return err
 	}
 	if rs.err != nil {
 		return rs.err
 	}
-	if len(rs.buf) == 0 {
-		return nil
-	}
-	n, err := f.WriteAt(rs.buf, w.end)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err != nil {
-		// Leave no partial record behind: the next append would follow it.
-		f.Truncate(w.end)
-		return fmt.Errorf("write %s: %w", w.path, err)
-	}
-	rs.commit(n)
-	return nil
-}
-
-// open opens the log for appending under an exclusive lock, reading it
-// again first if it is not what the writer last saw, and creating it with
-// an attached header if this is the run's first write through MLflow.
-func (w *logWriter) open() (*os.File, func(), error) {
-	f, err := os.OpenFile(w.path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", w.path, err)
-	}
-	unlock, err := lockFile(f)
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("lock %s: %w", w.path, err)
-	}
-	fail := func(err error) (*os.File, func(), error) {
-		unlock()
-		f.Close()
-		return nil, nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	if fi.Size() == 0 {
-		if w.primary {
-			return fail(fmt.Errorf("%s is empty: the run's header is lost", w.path))
-		}
-		h := runfmt.Header{Format: 1, ID: w.id, Attach: true, Time: float64(time.Now().UnixMicro()) / 1e6, PID: os.Getpid(), Writer: writerName}
-		h.Host, _ = os.Hostname()
-		buf, err := runfmt.AppendJSON([]byte(runfmt.Magic), runfmt.TypeHeader, 1, h)
-		if err == nil {
-			_, err = f.Write(buf)
-		}
-		if err != nil {
-			f.Truncate(0)
-			return fail(fmt.Errorf("write %s: %w", w.path, err))
-		}
-		w.reset()
-		w.seq, w.end, w.loaded = 1, int64(len(buf)), true
-		return f, unlock, nil
-	}
-	if !w.loaded || fi.Size() != w.end {
-		if err := w.load(f); err != nil {
-			return fail(err)
-		}
-		if fi.Size() > w.end { // a torn tail: a writer died mid-record
-			if err := f.Truncate(w.end); err != nil {
-				return fail(fmt.Errorf("cut torn tail of %s: %w", w.path, err))
-			}
-		}
-	}
-	return f, unlock, nil
-}
-
-func (w *logWriter) reset() {
-	w.seq, w.end, w.nextKey = 0, 0, 0
-	w.keys = map[string]uint32{}
-	w.seen = seenSet{}
-	w.loaded = false
-}
-
-// load reads the log to learn its last sequence number, its keys and the
-// points it holds.
-func (w *logWriter) load(f *os.File) error {
-	w.reset()
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if err := w.log.Flush(); err != nil {
 		return err
 	}
-	r := runfmt.NewReader(f, w.path)
-	names := map[uint32]string{}
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	rs.commit()
+	return nil
+}
+
+// create writes the run.log of a new run, which this handler owns: the
+// header hd and the records build encodes, synced.
+func (w *logWriter) create(hd runfmt.Header, build func(rs *records)) error {
+	log, err := runfmt.OpenAppend(w.path, runfmt.AppendOptions{Create: func() runfmt.Header { return hd }})
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	rs := &records{w: w, enc: log.Encoder()}
+	build(rs)
+	if rs.err != nil {
+		return rs.err
+	}
+	if err := log.Flush(); err != nil {
+		return err
+	}
+	return log.Close()
+}
+
+// reset forgets what the log was read for, before it is read again.
+func (w *logWriter) reset() {
+	w.names = map[uint32]string{}
+	w.seen = seenSet{}
+}
+
+// visit learns the points the log holds, as it is read, so that a retried
+// request adds none twice.
+func (w *logWriter) visit(rec runfmt.Record) {
+	switch rec.Type {
+	case runfmt.TypeKey:
+		if id, name, err := rec.Key(); err == nil {
+			w.names[id] = name
 		}
+	case runfmt.TypeMetrics:
+		m, err := rec.Metrics()
 		if err != nil {
-			return err
+			return
 		}
-		w.seq = max(w.seq, rec.Seq)
-		switch rec.Type {
-		case runfmt.TypeKey:
-			if id, name, err := rec.Key(); err == nil {
-				w.keys[name], names[id] = id, name
-				w.nextKey = max(w.nextKey, id+1)
-			}
-		case runfmt.TypeMetrics:
-			m, err := rec.Metrics()
-			if err != nil {
-				continue
-			}
-			ts := int64(math.Round(m.Time * 1000))
-			for i := range m.Len() {
-				id, v := m.At(i)
-				if name, ok := names[id]; ok {
-					w.seen.add(pointHash(point{name, v, ts, m.Step}))
-				}
+		ts := int64(math.Round(m.Time * 1000))
+		for i := range m.Len() {
+			id, v := m.At(i)
+			if name, ok := w.names[id]; ok {
+				w.seen.add(pointHash(point{name, v, ts, m.Step}))
 			}
 		}
 	}
-	w.end, w.loaded = r.Offset(), true
-	return nil
 }
 
 // isOurs reports whether the run.log at path was created by this handler:
@@ -410,7 +341,7 @@ func (ws *writers) get(id, dir string) (*logWriter, error) {
 		return ws.get(id, dir)
 	}
 	w.used = time.Now()
-	if w.path == "" {
+	if w.log == nil {
 		if err := w.choose(); err != nil {
 			w.mu.Unlock()
 			return nil, err
@@ -429,11 +360,11 @@ func (w *logWriter) choose() error {
 	if err != nil {
 		return err
 	}
-	w.primary = ours
-	w.path = filepath.Join(w.dir, attachedLog)
+	path := filepath.Join(w.dir, attachedLog)
 	if ours {
-		w.path = filepath.Join(w.dir, layout.RunLogFile)
+		path = filepath.Join(w.dir, layout.RunLogFile)
 	}
+	w.use(path, ours)
 	return nil
 }
 
@@ -468,7 +399,17 @@ func (ws *writers) add(w *logWriter) {
 	ws.mu.Unlock()
 }
 
-// raw appends a record with the given payload.
-func (rs *records) raw(t runfmt.Type, payload []byte) {
-	rs.buf = runfmt.AppendRecord(rs.buf, t, rs.next(), payload)
+// lockPath takes an exclusive lock on the file at path, creating it, and
+// returns the function that releases it.
+func lockPath(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := runfmt.LockFile(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { unlock(); f.Close() }, nil
 }

@@ -127,7 +127,8 @@ func (a *Appender) load() error {
 	return a.create()
 }
 
-// create starts the log in the file, which holds no record.
+// create starts the log in the file, which holds no record, synced: the
+// log exists even if the caller then writes nothing.
 func (a *Appender) create() error {
 	if a.opts.Reset != nil {
 		a.opts.Reset()
@@ -140,6 +141,9 @@ func (a *Appender) create() error {
 	err := a.f.Truncate(0)
 	if err == nil {
 		_, err = a.f.WriteAt(enc.Bytes(), 0)
+	}
+	if err == nil {
+		err = a.f.Sync()
 	}
 	if err != nil {
 		a.f.Truncate(0)

@@ -292,10 +292,7 @@ func (im *importer) importRun(ctx context.Context, src runSource) (Run, error) {
 		run.New = true
 	}
 	cur.Source = src.dir
-	w.seq, w.keys, w.plugins = cur.Seq, cur.Keys, cur.Plugins
-	for _, k := range cur.Keys {
-		w.nextKey = max(w.nextKey, k+1)
-	}
+	w.plugins = cur.Plugins
 	w.header = runfmt.Header{Format: 1, ID: id, Name: src.name, Project: im.opt.Project, Group: src.group,
 		Tags: []string{"tensorboard"}, Host: hostOf(src.files[0]), Writer: writerName,
 		Env: map[string]string{"tensorboard_dir": src.dir}}
@@ -325,7 +322,7 @@ func (im *importer) importRun(ctx context.Context, src runSource) (Run, error) {
 	if w.f == nil { // nothing was written: no run.log to point a cursor at
 		return run, nil
 	}
-	cur.RunLog, cur.Seq, cur.Keys, cur.Plugins, cur.Last = w.size, w.seq, w.keys, w.plugins, w.last
+	cur.RunLog, cur.Seq, cur.Keys, cur.Plugins, cur.Last = w.size, w.enc.Seq(), w.enc.Keys(), w.plugins, w.last
 	raw, err := json.MarshalIndent(cur, "", "  ")
 	if err != nil {
 		return run, err

@@ -17,12 +17,10 @@ import (
 type logWriter struct {
 	dir     string
 	f       *os.File
-	size    int64 // bytes in the file, buffer not included
-	buf     []byte
+	size    int64           // bytes in the file, buffer not included
+	enc     *runfmt.Encoder // sequence numbers, keys and the buffer
+	spare   []byte          // storage for the encoder's next buffer
 	header  runfmt.Header
-	seq     uint64
-	keys    map[string]uint32
-	nextKey uint32
 	plugins map[string]string
 	// The reading goroutine numbers the run's tags in tagIndex; tagNames
 	// and tagIDs hold their names and key ids by those numbers.
@@ -44,9 +42,15 @@ const flushSize = 4 << 20
 // openLog opens the run.log of an imported run for appending. With no
 // cursor, a run.log left by an import that died before writing its first
 // cursor is started again; with one, anything after the size it records
-// was appended by an import that died before its cursor, and is cut off.
+// was appended by an import that died before its cursor, and is cut off,
+// and the log continues with the cursor's sequence number and keys. The
+// importer is the log's only writer: it takes no lock, and trusts its
+// cursor rather than reading the log.
 func openLog(dir string, cur *cursor) (*logWriter, error) {
-	w := &logWriter{dir: dir, badKeys: map[string]bool{}, tagIndex: map[string]int32{}}
+	w := &logWriter{dir: dir, badKeys: map[string]bool{}, tagIndex: map[string]int32{}, enc: runfmt.NewEncoder(0, nil)}
+	if cur != nil {
+		w.enc = runfmt.NewEncoder(cur.Seq, cur.Keys)
+	}
 	path := filepath.Join(dir, layout.RunLogFile)
 	fi, err := os.Stat(path)
 	switch {
@@ -93,16 +97,11 @@ func (w *logWriter) create(t float64) error {
 		t = w.start
 	}
 	w.header.Time = t
-	w.buf = append(w.buf, runfmt.Magic...)
-	w.seq = 0
-	return w.json(runfmt.TypeHeader, w.header)
+	return w.enc.Begin(w.header)
 }
 
 func (w *logWriter) json(t runfmt.Type, v any) error {
-	var err error
-	w.seq++
-	w.buf, err = runfmt.AppendJSON(w.buf, t, w.seq, v)
-	return err
+	return w.enc.JSON(t, v)
 }
 
 // batch appends the events of a batch, each as one metrics record, after
@@ -160,17 +159,16 @@ func (w *logWriter) event(ev batchEvent, vs []batchValue) error {
 	if n == 0 {
 		return nil
 	}
-	w.seq++
-	buf, start := runfmt.StartMetrics(w.buf, w.seq, ev.step, ev.wall)
+	w.enc.StartMetrics(ev.step, ev.wall)
 	for _, v := range vs {
 		if id := w.tagIDs[v.tag]; id >= 0 {
-			buf = runfmt.AppendPair(buf, uint32(id), v.v)
+			w.enc.Pair(uint32(id), v.v)
 		}
 	}
-	w.buf = runfmt.FinishRecord(buf, start)
+	w.enc.FinishMetrics()
 	w.points += int64(n)
 	w.last = max(w.last, ev.wall)
-	if len(w.buf) >= flushSize {
+	if w.enc.Len() >= flushSize {
 		return w.write()
 	}
 	return nil
@@ -180,34 +178,27 @@ func (w *logWriter) event(ev batchEvent, vs []batchValue) error {
 // has none for it yet.
 func (w *logWriter) defineKey(i int32) {
 	key := w.tagNames[i]
-	if id, ok := w.keys[key]; ok {
-		w.tagIDs[i] = int64(id)
-		return
-	}
-	if runfmt.CheckKey(key) != nil {
+	id, err := w.enc.Key(key)
+	if err != nil {
 		w.tagIDs[i] = tagBad
 		w.badKeys[key] = true
 		return
 	}
-	id := w.nextKey
-	w.nextKey++
-	w.keys[key] = id
 	w.tagIDs[i] = int64(id)
-	w.seq++
-	w.buf = runfmt.AppendKey(w.buf, w.seq, id, key)
 }
 
 // write writes the buffer to the file.
 func (w *logWriter) write() error {
-	if len(w.buf) == 0 {
+	if w.enc.Len() == 0 {
 		return nil
 	}
-	n, err := w.f.Write(w.buf)
+	b := w.enc.Take(w.spare)
+	n, err := w.f.Write(b)
 	w.size += int64(n)
+	w.spare = b
 	if err != nil {
 		return fmt.Errorf("write %s: %w", w.f.Name(), err)
 	}
-	w.buf = w.buf[:0]
 	return nil
 }
 
