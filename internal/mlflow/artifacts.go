@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/runlog/runlog/internal/layout"
@@ -61,16 +63,17 @@ func artifactPath(p string) (runID, rel string, err error) {
 	return parts[1], rel, nil
 }
 
-// cleanRel checks a path inside the artifacts folder: "" and "." name the
-// folder itself, a trailing slash is dropped, and anything but a plain
-// relative path is refused.
+// cleanRel checks a path inside the artifacts folder and cleans it: "."
+// and empty parts are dropped, as MLflow's server drops them (the client
+// asks for <root>/./sub when it downloads "."), so "" and "." name the
+// folder itself; absolute paths, ".." parts, backslashes and NUL are
+// refused.
 func cleanRel(rel string) (string, error) {
-	rel = strings.TrimSuffix(rel, "/")
-	if rel == "" || rel == "." {
-		return "", nil
+	if strings.HasPrefix(rel, "/") || strings.ContainsAny(rel, "\\\x00") || slices.Contains(strings.Split(rel, "/"), "..") {
+		return "", invalidf("Invalid artifact path %q: give a path inside the run's artifacts, without '..'", rel)
 	}
-	if err := runfs.CheckName(rel); err != nil {
-		return "", invalidf("Invalid artifact path %q: give a path inside the run's artifacts, without '..', '.' or empty parts", rel)
+	if rel = path.Clean(rel); rel == "." {
+		return "", nil
 	}
 	return rel, nil
 }

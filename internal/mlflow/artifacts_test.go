@@ -236,6 +236,16 @@ func TestListArtifactRoot(t *testing.T) {
 	if len(files) != 1 || get(files[0], "path") != "a/b.txt" {
 		t.Errorf("artifacts/list path a/: %v", files)
 	}
+	// download_artifacts(run_id, ".") asks for <root>/./a and <root>/./c.txt.
+	files = s.ok("GET", "/api/2.0/mlflow-artifacts/artifacts?path=0/"+run+"/artifacts/./a", "")["files"].([]any)
+	if len(files) != 1 || get(files[0], "path") != "b.txt" {
+		t.Errorf("mlflow-artifacts list path ./a: %v", files)
+	}
+	rec := httptest.NewRecorder()
+	s.h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/2.0/mlflow-artifacts/artifacts/0/"+run+"/artifacts/./c.txt", nil))
+	if rec.Code != 200 || rec.Body.String() != "c" {
+		t.Errorf("download of ./c.txt: %d %q", rec.Code, rec.Body)
+	}
 	// A run with no artifacts lists none.
 	other := s.createRun("0", "")
 	if files := s.ok("GET", "artifacts/list?run_id="+other+"&path=.", "")["files"].([]any); len(files) != 0 {
