@@ -276,9 +276,14 @@ func stat(id, stream, path string) (runFile, error) {
 	return runFile{id: id, stream: stream, path: path, size: fi.Size(), mod: fi.ModTime().UnixNano()}, nil
 }
 
-// maxBatchPoints bounds the points of one batch, and so the memory and the
-// time the store's write lock is held.
-const maxBatchPoints = 1 << 20
+// maxBatchPoints and maxBatchKeys bound the points and the distinct keys of
+// one batch, and so the memory indexing holds and the time the store's
+// write lock is held: a run that logs a million distinct keys is indexed
+// in batches of at most maxBatchKeys series.
+const (
+	maxBatchPoints = 1 << 20
+	maxBatchKeys   = 1 << 15
+)
 
 // indexRun reads the new records of one run.log and writes them in
 // batches. If another process indexes the same run at the same time, the
@@ -341,7 +346,7 @@ func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Res
 		if rec.Seq <= b.seq { // applied already
 			continue
 		}
-		if b.cutBefore(rec) || b.points >= maxBatchPoints {
+		if b.cutBefore(rec) || b.points >= maxBatchPoints || len(b.b.Points) >= maxBatchKeys {
 			if err := b.flush(ctx, st, rec.Offset, false, &res); err != nil {
 				return res, err
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/runlog/runlog/internal/series"
 )
@@ -19,6 +20,7 @@ type seriesRow struct {
 	id        int64
 	stats     series.Stats
 	nextChunk int64
+	created   bool // by this batch: it has no chunks yet
 }
 
 // series returns the series key of the batch's run, creating it if needed.
@@ -26,16 +28,20 @@ type seriesRow struct {
 func (w *batchWriter) series(key, goal string) (*seriesRow, error) {
 	s := &seriesRow{}
 	var raw []byte
-	err := w.tx.QueryRowContext(w.ctx, "SELECT id, stats, next_chunk FROM series WHERE run_id = ? AND key = ?",
+	err := w.queryRow("SELECT id, stats, next_chunk FROM series WHERE run_id = ? AND key = ?",
 		w.b.RunID, key).Scan(&s.id, &raw, &s.nextChunk)
 	if errors.Is(err, sql.ErrNoRows) {
 		raw, _ = s.stats.MarshalBinary()
-		res, err := w.tx.ExecContext(w.ctx, "INSERT INTO series (run_id, key, goal, stats) VALUES (?, ?, ?, ?)",
-			w.b.RunID, key, goal, raw)
+		ins, err := w.stmt("INSERT INTO series (run_id, key, goal, stats) VALUES (?, ?, ?, ?)")
+		if err != nil {
+			return nil, err
+		}
+		res, err := ins.ExecContext(w.ctx, w.b.RunID, key, goal, raw)
 		if err != nil {
 			return nil, err
 		}
 		s.id, err = res.LastInsertId()
+		s.created = true
 		return s, err
 	}
 	if err != nil {
@@ -76,25 +82,106 @@ func (w *batchWriter) points() error {
 	defer cw.update.Close()
 	lasts := make(map[string]series.Point, len(w.b.Points))
 	keys := make([]string, 0, len(w.b.Points))
-	for k := range w.b.Points {
-		keys = append(keys, k)
+	for k, pts := range w.b.Points {
+		if pts.Len() > 0 {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys) // a stable order of writes keeps the file layout reproducible
+	rows, err := w.lookupSeries(keys)
+	if err != nil {
+		return err
+	}
 	for _, key := range keys {
 		pts := w.b.Points[key]
-		if pts.Len() == 0 {
-			continue
+		s := rows[key]
+		if s == nil {
+			s, err = cw.newSeries(key, pts)
+		} else {
+			err = cw.appendSeries(s, pts)
 		}
-		s, err := w.series(key, "")
 		if err != nil {
-			return err
-		}
-		if err := cw.appendSeries(s, pts); err != nil {
 			return fmt.Errorf("series %q: %w", key, err)
 		}
 		lasts[key] = s.stats.Last
 	}
 	return w.updateLatest(lasts)
+}
+
+// lookupBatch is how many keys one query of lookupSeries looks up.
+const lookupBatch = 256
+
+// lookupSeries returns the stored series of the batch's run among keys,
+// looking them up lookupBatch at a time: a batch of a run that logs many
+// distinct keys then costs few queries.
+func (w *batchWriter) lookupSeries(keys []string) (map[string]*seriesRow, error) {
+	rows := make(map[string]*seriesRow)
+	args := make([]any, 0, lookupBatch+1)
+	for i := 0; i < len(keys); i += lookupBatch {
+		part := keys[i:min(i+lookupBatch, len(keys))]
+		q := "SELECT key, id, stats, next_chunk FROM series WHERE run_id = ? AND key IN (?" +
+			strings.Repeat(", ?", len(part)-1) + ")"
+		args = append(args[:0], w.b.RunID)
+		for _, k := range part {
+			args = append(args, k)
+		}
+		st, err := w.stmt(q)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := st.QueryContext(w.ctx, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			s := &seriesRow{}
+			var key string
+			var raw []byte
+			if err := rs.Scan(&key, &s.id, &raw, &s.nextChunk); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			if err := s.stats.UnmarshalBinary(raw); err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("series %q: %w", key, err)
+			}
+			rows[key] = s
+		}
+		if err := rs.Close(); err != nil {
+			return nil, err
+		}
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// newSeries stores a series the run did not have, with its points: one
+// row for the series, with its statistics, and its chunks.
+func (cw *chunkWriter) newSeries(key string, pts *series.Points) (*seriesRow, error) {
+	w := cw.w
+	s := &seriesRow{created: true}
+	s.stats.AddPoints(*pts)
+	s.nextChunk = int64((pts.Len() + chunkSize - 1) / chunkSize)
+	raw, _ := s.stats.MarshalBinary()
+	ins, err := w.stmt("INSERT INTO series (run_id, key, goal, stats, next_chunk) VALUES (?, ?, '', ?, ?)")
+	if err != nil {
+		return nil, err
+	}
+	res, err := ins.ExecContext(w.ctx, w.b.RunID, key, raw, s.nextChunk)
+	if err != nil {
+		return nil, err
+	}
+	if s.id, err = res.LastInsertId(); err != nil {
+		return nil, err
+	}
+	for no, i := int64(0), 0; i < pts.Len(); no, i = no+1, i+chunkSize {
+		if err := cw.put(s.id, no, true, pts.Slice(i, min(i+chunkSize, pts.Len()))); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // appendSeries appends points to a series: first into its open head chunk,
@@ -106,8 +193,11 @@ func (cw *chunkWriter) appendSeries(s *seriesRow, pts *series.Points) error {
 	headNo := int64(-1)
 	var raw []byte
 	var no int64
-	err := w.tx.QueryRowContext(w.ctx, `SELECT no, data FROM chunks WHERE series_id = ? AND superseded = 0
+	err := sql.ErrNoRows // a series this batch created has no chunks
+	if !s.created {
+		err = w.queryRow(`SELECT no, data FROM chunks WHERE series_id = ? AND superseded = 0
 		ORDER BY no DESC LIMIT 1`, s.id).Scan(&no, &raw)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:

@@ -121,6 +121,21 @@ CREATE TABLE events (
 	PRIMARY KEY (run_id, stream, seq)
 ) WITHOUT ROWID;
 `,
+	// 2: the key ids of a stream in a table of their own, not a JSON
+	// object rewritten whole by every batch: a run may define a million
+	// keys.
+	`
+CREATE TABLE stream_keys (
+	run_id TEXT NOT NULL,
+	stream TEXT NOT NULL,
+	id     INTEGER NOT NULL,
+	key    TEXT NOT NULL,
+	PRIMARY KEY (run_id, stream, id)
+) WITHOUT ROWID;
+INSERT INTO stream_keys (run_id, stream, id, key)
+	SELECT s.run_id, s.name, CAST(j.key AS INTEGER), j.value FROM streams s, json_each(s.keymap) j;
+UPDATE streams SET keymap = '{}';
+`,
 }
 
 // Version returns the schema version this build of runlog writes.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -54,25 +53,22 @@ func (db *DB) Cursor(ctx context.Context, runID, stream string) (store.Cursor, e
 
 // KeyIDs returns the key ids a stream of a run has defined.
 func (db *DB) KeyIDs(ctx context.Context, runID, stream string) (map[uint32]string, error) {
-	var raw string
-	err := db.r.QueryRowContext(ctx, "SELECT keymap FROM streams WHERE run_id = ? AND name = ?", runID, stream).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return map[uint32]string{}, nil
-	}
+	rows, err := db.r.QueryContext(ctx, "SELECT id, key FROM stream_keys WHERE run_id = ? AND stream = ?", runID, stream)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	km := map[string]string{}
-	if err := json.Unmarshal([]byte(raw), &km); err != nil {
-		return nil, fmt.Errorf("run %s stream %s key map: %w", runID, stream, err)
-	}
-	out := make(map[uint32]string, len(km))
-	for id, k := range km {
-		n, err := strconv.ParseUint(id, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("run %s stream %s key map: %w", runID, stream, err)
+	defer rows.Close()
+	out := map[uint32]string{}
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, mapErr(err)
 		}
-		out[uint32(n)] = k
+		out[uint32(id)] = key
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run %s stream %s keys: %w", runID, stream, mapErr(err))
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
@@ -16,19 +15,60 @@ import (
 func (db *DB) Write(ctx context.Context, b *store.Batch) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		w := &batchWriter{ctx: ctx, tx: tx, b: b}
+		defer w.closeStmts()
 		return w.write()
 	})
 }
 
 type batchWriter struct {
-	ctx context.Context
-	tx  *sql.Tx
-	b   *store.Batch
+	ctx   context.Context
+	tx    *sql.Tx
+	b     *store.Batch
+	stmts map[string]*sql.Stmt // prepared in this transaction, by query
+}
+
+// stmt returns q prepared in the batch's transaction, preparing it on first
+// use. The queries about one series run once for every key of a batch, and
+// a run may log hundreds of thousands of keys: parsing their SQL every time
+// would cost more than running them.
+func (w *batchWriter) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.tx.PrepareContext(w.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if w.stmts == nil {
+		w.stmts = map[string]*sql.Stmt{}
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+func (w *batchWriter) closeStmts() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
 }
 
 func (w *batchWriter) exec(q string, args ...any) error {
-	_, err := w.tx.ExecContext(w.ctx, q, args...)
+	st, err := w.stmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(w.ctx, args...)
 	return err
+}
+
+// queryRow runs a query that returns at most one row, prepared as stmt
+// does.
+func (w *batchWriter) queryRow(q string, args ...any) *sql.Row {
+	st, err := w.stmt(q)
+	if err != nil {
+		return w.tx.QueryRowContext(w.ctx, q, args...) // reports the same error
+	}
+	return st.QueryRowContext(w.ctx, args...)
 }
 
 func (w *batchWriter) write() error {
@@ -190,18 +230,14 @@ func (w *batchWriter) runFields() error {
 		}
 	}
 	if len(b.KeyIDs) > 0 {
-		var raw string
-		if err := w.tx.QueryRowContext(w.ctx, "SELECT keymap FROM streams WHERE run_id = ? AND name = ?", b.RunID, b.Stream).Scan(&raw); err != nil {
+		ins, err := w.stmt("INSERT OR REPLACE INTO stream_keys (run_id, stream, id, key) VALUES (?, ?, ?, ?)")
+		if err != nil {
 			return err
 		}
-		km := map[string]string{}
-		json.Unmarshal([]byte(raw), &km)
 		for id, k := range b.KeyIDs {
-			km[strconv.FormatUint(uint64(id), 10)] = k
-		}
-		p, _ := json.Marshal(km)
-		if err := w.exec("UPDATE streams SET keymap = ? WHERE run_id = ? AND name = ?", string(p), b.RunID, b.Stream); err != nil {
-			return err
+			if _, err := ins.ExecContext(w.ctx, b.RunID, b.Stream, int64(id), k); err != nil {
+				return err
+			}
 		}
 	}
 	last := b.Last
@@ -281,6 +317,7 @@ func (db *DB) DeleteRun(ctx context.Context, id string) error {
 			"DELETE FROM series WHERE run_id = ?",
 			"DELETE FROM segments WHERE run_id = ?",
 			"DELETE FROM streams WHERE run_id = ?",
+			"DELETE FROM stream_keys WHERE run_id = ?",
 			"DELETE FROM artifacts WHERE run_id = ?",
 			"DELETE FROM events WHERE run_id = ?",
 			"DELETE FROM runs WHERE id = ?",
