@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RUNLOG_SERVER_TEST_MAIN") == "1" {
 		os.Exit(cli.Main(os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	verifyNoLeaks(m)
 }
 
 // serverProcess is `runlog ui` in a process of its own.
