@@ -22,6 +22,7 @@ func newUI(e *env) *cobra.Command {
 	var (
 		addr, token string
 		open        bool
+		maxArtifact int64
 	)
 	cmd := &cobra.Command{
 		Use:     "ui",
@@ -47,7 +48,7 @@ with /login?token=<token>. Ctrl-C stops the server gracefully.`,
 			}
 			home := e.homeDir()
 			opts := server.Options{
-				Home: home, Addr: addr, Token: token, Version: version.String(), Mounts: mounts(home, e.warn),
+				Home: home, Addr: addr, Token: token, Version: version.String(), Mounts: mounts(home, e.warn, maxArtifact),
 				Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) },
 			}
 			if web.Built() {
@@ -85,15 +86,16 @@ with /login?token=<token>. Ctrl-C stops the server gracefully.`,
 	fl.StringVar(&addr, "addr", server.DefaultAddr, "address to listen on; anything but loopback needs --token")
 	fl.StringVar(&token, "token", "", "access token every API call must carry (default $RUNLOG_TOKEN)")
 	fl.BoolVar(&open, "open", false, "print the address to open in a browser, with the token to log in")
+	fl.Int64Var(&maxArtifact, "max-artifact-bytes", mlflow.DefaultMaxArtifactBytes, "largest MLflow artifact upload accepted, in bytes (uploads stream to disk)")
 	return cmd
 }
 
 // mounts returns the handlers served beside the native API, by path
 // prefix, behind the same token and checks: MLflow's tracking and
 // artifacts APIs, so the unmodified mlflow client logs to runlog.
-func mounts(home string, warn func(error)) func(store.Store) map[string]http.Handler {
+func mounts(home string, warn func(error), maxArtifact int64) func(store.Store) map[string]http.Handler {
 	return func(st store.Store) map[string]http.Handler {
-		h := mlflow.NewHandler(st, home, mlflow.Options{Warn: warn})
+		h := mlflow.NewHandler(st, home, mlflow.Options{Warn: warn, MaxArtifactBytes: maxArtifact})
 		return map[string]http.Handler{mlflow.TrackingPrefix: h, mlflow.ArtifactsPrefix: h}
 	}
 }
