@@ -6,6 +6,7 @@ import (
 )
 
 func TestDuration(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		sec  float64
 		want string
@@ -21,6 +22,7 @@ func TestDuration(t *testing.T) {
 }
 
 func TestNumber(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		v    float64
 		want string
@@ -36,6 +38,7 @@ func TestNumber(t *testing.T) {
 }
 
 func TestBytes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		n    int64
 		want string

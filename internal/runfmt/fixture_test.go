@@ -153,6 +153,8 @@ func decodeDump(t *testing.T, data []byte) []dumpRecord {
 	}
 }
 
+// TestFixturesWrite is not parallel: with -update it rewrites the fixtures
+// that the other tests read.
 func TestFixturesWrite(t *testing.T) {
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
@@ -175,8 +177,10 @@ func TestFixturesWrite(t *testing.T) {
 }
 
 func TestFixturesRead(t *testing.T) {
+	t.Parallel()
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			data, err := os.ReadFile(filepath.Join("testdata", name+".runlog"))
 			if err != nil {
 				t.Fatal(err)
@@ -200,6 +204,7 @@ func TestFixturesRead(t *testing.T) {
 // TestFixtureValuesExact checks the bits of non-finite and signed-zero values,
 // which a JSON comparison would blur.
 func TestFixtureValuesExact(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/basic.runlog")
 	if err != nil {
 		t.Fatal(err)
@@ -235,6 +240,7 @@ func TestFixtureValuesExact(t *testing.T) {
 }
 
 func TestScanFixture(t *testing.T) {
+	t.Parallel()
 	st, err := Scan("testdata/resume.runlog")
 	if err != nil {
 		t.Fatal(err)
@@ -257,6 +263,7 @@ func TestScanFixture(t *testing.T) {
 // TestScanTornTail checks the torn-tail handling a resuming writer
 // relies on: Scan reports where good data ends.
 func TestScanTornTail(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/basic.runlog")
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,7 @@ func recordEnds(t *testing.T, data []byte) []int64 {
 // TestTornAtEveryOffset cuts a fixture at every byte and checks that every
 // complete record is read and the rest is reported as a torn tail.
 func TestTornAtEveryOffset(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/basic.runlog")
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +78,7 @@ func TestTornAtEveryOffset(t *testing.T) {
 }
 
 func TestCorruptMiddleRecordSkipped(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/basic.runlog")
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +98,7 @@ func TestCorruptMiddleRecordSkipped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			b := bytes.Clone(data)
 			tt.mangle(b)
 			res := readAll(t, NewReader(bytes.NewReader(b), "basic.runlog"))
@@ -121,6 +124,7 @@ func TestCorruptMiddleRecordSkipped(t *testing.T) {
 }
 
 func TestReaderSmallReads(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/basic.runlog")
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +136,7 @@ func TestReaderSmallReads(t *testing.T) {
 }
 
 func TestReaderAtContinues(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/basic.runlog")
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +150,7 @@ func TestReaderAtContinues(t *testing.T) {
 }
 
 func TestNotRunLog(t *testing.T) {
+	t.Parallel()
 	_, err := NewReader(bytes.NewReader([]byte("step,loss\n0,1\n")), "metrics.csv").Next()
 	if !errors.Is(err, ErrNotRunLog) {
 		t.Fatalf("err = %v, want ErrNotRunLog", err)
@@ -152,6 +158,7 @@ func TestNotRunLog(t *testing.T) {
 }
 
 func TestLargeRecordAcrossBuffer(t *testing.T) {
+	t.Parallel()
 	out := []byte(Magic)
 	big := bytes.Repeat([]byte("x"), 3*readChunk)
 	out = AppendRecord(out, TypeConfig, 1, []byte(`{"blob":"`+string(big)+`"}`))
@@ -163,6 +170,7 @@ func TestLargeRecordAcrossBuffer(t *testing.T) {
 }
 
 func TestMarshalJSONNonFinite(t *testing.T) {
+	t.Parallel()
 	got, err := MarshalJSON(map[string]any{"a": math.NaN(), "b": []any{math.Inf(1), 1.5}, "c": "<x>"})
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +181,7 @@ func TestMarshalJSONNonFinite(t *testing.T) {
 }
 
 func TestCheckKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		key string
 		ok  bool

@@ -348,6 +348,8 @@ func TestPoints(t *testing.T) {
 	}
 }
 
+// TestNoAllocs is not parallel: AllocsPerRun counts the allocations of
+// every goroutine.
 func TestNoAllocs(t *testing.T) {
 	for _, name := range []string{"loss", "lr"} {
 		p := series(name, 4096)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseNvidiaSMI(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file string
 		want []GPU
@@ -65,6 +66,7 @@ func FuzzParseNvidiaSMI(f *testing.F) {
 }
 
 func TestParseStat(t *testing.T) {
+	t.Parallel()
 	line := []byte("4242 (python3 (train) x) R 4200 4242 4200 0 -1 4194304 1000 0 0 0 250 50 0 0 20 0 8 0 12345 999999 2048 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0")
 	ppid, cpu, rss, ok := parseStat(line)
 	if !ok || ppid != 4200 || cpu != 3 || rss != 2048*float64(os.Getpagesize()) {
@@ -74,6 +76,7 @@ func TestParseStat(t *testing.T) {
 
 // TestSampleProcessTree samples a real child that burns CPU in a grandchild.
 func TestSampleProcessTree(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("no /proc on this system")
 	}

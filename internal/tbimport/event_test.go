@@ -9,6 +9,7 @@ import (
 )
 
 func TestFloat16(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		bits  uint16
 		brain bool
@@ -36,6 +37,7 @@ func TestFloat16(t *testing.T) {
 }
 
 func TestDecodeEvent(t *testing.T) {
+	t.Parallel()
 	plugins := map[string]string{}
 	var ev event
 	data := AppendScalarEvent(nil, 1764201600.25, 42, "train/loss", 2.5)

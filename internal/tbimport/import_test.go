@@ -116,6 +116,7 @@ func checkRuns(t *testing.T, st store.Store, fx fixtures, project string, names 
 }
 
 func TestImportFixtures(t *testing.T) {
+	t.Parallel()
 	fx := loadFixtures(t)
 	tests := []struct {
 		dir   string
@@ -128,6 +129,7 @@ func TestImportFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
+			t.Parallel()
 			home := t.TempDir()
 			res, warns, st := importInto(t, home, filepath.Join("testdata", tt.dir), "p")
 			if len(warns) > 0 {
@@ -166,6 +168,7 @@ func logSizes(t *testing.T, res Result) []int64 {
 // TestImportIDs checks that the same events map to the same run wherever
 // they are imported from, and to another run in another project.
 func TestImportIDs(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	whole, _, _ := importInto(t, home, filepath.Join("testdata", "torch"), "p")
 	part, _, _ := importInto(t, home, filepath.Join("testdata", "torch", "sweep"), "p")
@@ -191,6 +194,7 @@ func TestImportIDs(t *testing.T) {
 // TestImportLive imports an event file that grows, as a training's does,
 // with its last record half written at times.
 func TestImportLive(t *testing.T) {
+	t.Parallel()
 	fx := loadFixtures(t)
 	src := filepath.Join("testdata", "torch", "baseline", "events.out.tfevents.1764201600.fixture-host.2000.0")
 	full, err := os.ReadFile(src)
@@ -226,6 +230,7 @@ func TestImportLive(t *testing.T) {
 // run.log but before its cursor: what it appended is cut off and read
 // again, not doubled.
 func TestImportInterrupted(t *testing.T) {
+	t.Parallel()
 	fx := loadFixtures(t)
 	dir := copyTree(t, filepath.Join("testdata", "torch", "baseline"))
 	path, _ := filepath.Glob(filepath.Join(dir, "*tfevents*"))
@@ -261,6 +266,7 @@ func TestImportInterrupted(t *testing.T) {
 // TestImportCorrupt imports the fixture with a corrupt record: the warning
 // names the file and offset, and every other record is imported.
 func TestImportCorrupt(t *testing.T) {
+	t.Parallel()
 	fx := loadFixtures(t)
 	home := t.TempDir()
 	res, warns, st := importInto(t, home, filepath.Join("testdata", "corrupt"), "p")
@@ -291,6 +297,7 @@ func TestImportCorrupt(t *testing.T) {
 }
 
 func TestImportNothing(t *testing.T) {
+	t.Parallel()
 	_, err := Import(context.Background(), t.TempDir(), t.TempDir(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "no TensorBoard event files") {
 		t.Errorf("import of an empty folder: %v", err)
@@ -298,6 +305,7 @@ func TestImportNothing(t *testing.T) {
 }
 
 func TestHostOf(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"events.out.tfevents.1764201600.gpu-box.4242.0":              "gpu-box",
 		"events.out.tfevents.1764201600.node1.cluster.local.77.3.v2": "node1.cluster.local",

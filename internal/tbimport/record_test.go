@@ -25,6 +25,7 @@ func readAll(t testing.TB, data []byte) (recs [][]byte, r *Reader) {
 }
 
 func TestReader(t *testing.T) {
+	t.Parallel()
 	var file []byte
 	var want [][]byte
 	for i := range 50 {
@@ -55,6 +56,7 @@ func TestReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			recs, r := readAll(t, tt.file)
 			if len(recs) != tt.want || len(r.Skipped()) != tt.skipped {
 				t.Fatalf("read %d records, skipped %v; want %d records, %d skipped", len(recs), r.Skipped(), tt.want, tt.skipped)
@@ -88,6 +90,7 @@ func flip(b []byte, i int) []byte {
 
 // TestReaderResumes reads a file in two goes, as a second import does.
 func TestReaderResumes(t *testing.T) {
+	t.Parallel()
 	var file []byte
 	for i := range 10 {
 		file = AppendRecord(file, []byte{byte(i)})
@@ -114,6 +117,7 @@ func TestReaderResumes(t *testing.T) {
 // names the offset of the bad record, reads the records after it and
 // reports the cut record at the end.
 func TestCorruptFixture(t *testing.T) {
+	t.Parallel()
 	fx := loadFixtures(t)
 	files, _ := filepath.Glob(filepath.Join("testdata", "corrupt", "run", "*tfevents*"))
 	data, err := os.ReadFile(files[0])

@@ -29,6 +29,7 @@ func openTemp(t *testing.T) store.Store {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, openTemp)
 }
 
@@ -46,6 +47,7 @@ func batch(id string, prev store.Cursor, n int) *store.Batch {
 }
 
 func TestFullDisk(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "runlog.db"))
 	if err != nil {
@@ -93,6 +95,7 @@ func sqlRow(db *sqlite.DB, q string, dst any) error {
 // TestReadOnlyStore makes the home and its store unwritable: the store
 // opens for reading and refuses writes with ErrReadOnly.
 func TestReadOnlyStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	home := t.TempDir()
 	path := filepath.Join(home, "runlog.db")
@@ -125,6 +128,7 @@ func TestReadOnlyStore(t *testing.T) {
 // TestConcurrentCreate opens a new store from several connections at once,
 // as several runlog commands started together do: all succeed.
 func TestConcurrentCreate(t *testing.T) {
+	t.Parallel()
 	for round := range 10 {
 		path := filepath.Join(t.TempDir(), "runlog.db")
 		var wg sync.WaitGroup
