@@ -123,15 +123,17 @@ func resumedRun(t *testing.T, home, id string) {
 	l.write(home, id)
 }
 
-// edgeRun writes a run whose steps reach the greatest a run may log,
-// 2⁶³-1.
+// edgeRun writes a run whose steps reach both ends of int64: a run may log
+// any step, -2⁶³ to 2⁶³-1.
 func edgeRun(t *testing.T, home, id string) {
 	l := newLog(t, runfmt.Header{ID: id, Name: "edge", Project: "test", Time: t0})
-	l.point(0, t0+1, "loss", 2.0)
-	l.point(1, t0+2, "loss", 1.5)
-	l.point(1<<62, t0+3, "loss", 1.0)
-	l.point(math.MaxInt64, t0+4, "loss", 0.5, "val_loss", 0.75)
-	l.json(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: t0 + 5})
+	l.point(math.MinInt64, t0+1, "loss", 3.0)
+	l.point(-1, t0+2, "loss", 2.5)
+	l.point(0, t0+3, "loss", 2.0)
+	l.point(1, t0+4, "loss", 1.5)
+	l.point(1<<62, t0+5, "loss", 1.0)
+	l.point(math.MaxInt64, t0+6, "loss", 0.5, "val_loss", 0.75)
+	l.json(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: t0 + 7})
 	l.write(home, id)
 }
 
