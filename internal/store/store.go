@@ -78,7 +78,12 @@ type Store interface {
 	// unique name.
 	Resolve(ctx context.Context, ref string) (string, error)
 	// Series returns the statistics of every series of a run, by key.
+	// A run may have a million series: views that answer requests use
+	// FindSeries, which bounds what it reads.
 	Series(ctx context.Context, runID string) ([]Series, error)
+	// FindSeries returns the series of a run that q selects, in key
+	// order, at most q.Limit of them, and whether more match after them.
+	FindSeries(ctx context.Context, runID string, q SeriesQuery) (found []Series, more bool, err error)
 	// Points returns the points of one series in step order (points with
 	// equal steps in the order they were logged).
 	Points(ctx context.Context, runID, key string, opt PointsOptions) (series.Points, error)
@@ -187,6 +192,23 @@ type Filter struct {
 	// faster.
 	Brief bool
 }
+
+// SeriesQuery selects series of a run for FindSeries.
+type SeriesQuery struct {
+	// Keys, if not empty, are the only keys to return (those the run has).
+	Keys []string
+	// Contains, if not empty, keeps the keys that contain it, ignoring
+	// case.
+	Contains string
+	// After keeps the keys that sort after it: the last key of the
+	// previous page.
+	After string
+	// Limit is the most series returned; 0 means DefaultSeriesLimit.
+	Limit int
+}
+
+// DefaultSeriesLimit is the page size of FindSeries when none is given.
+const DefaultSeriesLimit = 1000
 
 // PointsOptions select points of a series.
 type PointsOptions struct {

@@ -273,6 +273,52 @@ func (db *DB) Series(ctx context.Context, runID string) ([]store.Series, error) 
 	return out, rows.Err()
 }
 
+// FindSeries returns the series of a run that q selects. See store.Store.
+func (db *DB) FindSeries(ctx context.Context, runID string, q store.SeriesQuery) ([]store.Series, bool, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultSeriesLimit
+	}
+	var sb strings.Builder
+	sb.WriteString("SELECT key, goal, stats FROM series WHERE run_id = ? AND key > ?")
+	args := []any{runID, q.After}
+	if len(q.Keys) > 0 {
+		sb.WriteString(" AND key IN (?" + strings.Repeat(", ?", len(q.Keys)-1) + ")")
+		for _, k := range q.Keys {
+			args = append(args, k)
+		}
+	}
+	if q.Contains != "" {
+		// instr on lower-cased text: LIKE would need its wildcards escaped.
+		sb.WriteString(" AND instr(lower(key), ?) > 0")
+		args = append(args, strings.ToLower(q.Contains))
+	}
+	sb.WriteString(" ORDER BY key LIMIT ?")
+	args = append(args, limit+1)
+	rows, err := db.r.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("run %s series: %w", runID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []store.Series
+	for rows.Next() {
+		var s store.Series
+		var raw []byte
+		if err := rows.Scan(&s.Key, &s.Goal, &raw); err != nil {
+			return nil, false, err
+		}
+		if err := s.Stats.UnmarshalBinary(raw); err != nil {
+			return nil, false, fmt.Errorf("run %s series %q: %w", runID, s.Key, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, mapErr(err)
+	}
+	more := len(out) > limit
+	return out[:min(len(out), limit)], more, nil
+}
+
 // Points returns the points of a series in step order.
 func (db *DB) Points(ctx context.Context, runID, key string, opt store.PointsOptions) (series.Points, error) {
 	var pts series.Points

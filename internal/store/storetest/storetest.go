@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +42,8 @@ func Run(t *testing.T, open Open) {
 		{"Streams", testStreams},
 		{"Annotations", testAnnotations},
 		{"AttachedDefaults", testAttachedDefaults},
+		{"FindSeries", testFindSeries},
+		{"ManyKeysInOneBatch", testManyKeysInOneBatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -572,5 +575,89 @@ func testAttachedDefaults(t *testing.T, s store.Store) {
 	r, _ := s.Run(ctx, "r")
 	if r.Name != "from-script" || r.Project != "lm" || len(r.Tags) != 1 || r.Notes != "from the runner" || r.Hypothesis != "h" || r.Start != T0 {
 		t.Errorf("run %+v: the script fills what the runner left empty, and nothing else", r)
+	}
+}
+
+func testFindSeries(t *testing.T, s store.Store) {
+	w := newWriter(t, s, "run1")
+	w.header("a", "p")
+	keys := []string{"Val/Loss", "lr", "train_loss", "val/acc", "val/loss", "x%_y"}
+	w.write(func(b *store.Batch) {
+		b.Points = map[string]*series.Points{}
+		for i, k := range keys {
+			p := ramp(0, int64(i+1), func(step int64) float64 { return float64(step) })
+			b.Points[k] = &p
+		}
+	})
+	other := newWriter(t, s, "run2")
+	other.header("b", "p")
+	other.points("val/other", ramp(0, 3, func(int64) float64 { return 1 }))
+
+	tests := []struct {
+		name string
+		q    store.SeriesQuery
+		want []string
+		more bool
+	}{
+		{"all", store.SeriesQuery{}, keys, false},
+		{"page", store.SeriesQuery{Limit: 2}, keys[:2], true},
+		{"next page", store.SeriesQuery{After: "lr", Limit: 2}, keys[2:4], true},
+		{"last page", store.SeriesQuery{After: "val/acc", Limit: 2}, keys[4:], false},
+		{"contains ignores case", store.SeriesQuery{Contains: "VAL/"}, []string{"Val/Loss", "val/acc", "val/loss"}, false},
+		{"contains a LIKE wildcard literally", store.SeriesQuery{Contains: "%"}, []string{"x%_y"}, false},
+		{"keys", store.SeriesQuery{Keys: []string{"lr", "nope", "val/loss"}}, []string{"lr", "val/loss"}, false},
+		{"keys of another run are not this run's", store.SeriesQuery{Keys: []string{"val/other"}}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, more, err := s.FindSeries(ctx, "run1", tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, sr := range got {
+				names = append(names, sr.Key)
+			}
+			if !slices.Equal(names, tt.want) || more != tt.more {
+				t.Errorf("FindSeries(%+v) = %q, more %v; want %q, more %v", tt.q, names, more, tt.want, tt.more)
+			}
+		})
+	}
+	got, _, err := s.FindSeries(ctx, "run1", store.SeriesQuery{Keys: []string{"val/loss"}})
+	if err != nil || len(got) != 1 || got[0].Stats.Count != 5 || got[0].Stats.Last.Step != 4 {
+		t.Errorf("statistics of val/loss = %+v, %v; want 5 points up to step 4", got, err)
+	}
+}
+
+// testManyKeysInOneBatch writes a batch of many new series and one that
+// adds to series already stored, and reads every point back.
+func testManyKeysInOneBatch(t *testing.T, s store.Store) {
+	w := newWriter(t, s, "run1")
+	w.header("a", "p")
+	const n = 3000
+	key := func(i int) string { return fmt.Sprintf("layer%04d/grad_norm", i) }
+	for round := range 2 {
+		w.write(func(b *store.Batch) {
+			b.Points = map[string]*series.Points{}
+			for i := range n {
+				p := ramp(int64(round), 1, func(step int64) float64 { return float64(i) + float64(step)/10 })
+				b.Points[key(i)] = &p
+			}
+		})
+	}
+	all, err := s.Series(ctx, "run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != n {
+		t.Fatalf("%d series, want %d", len(all), n)
+	}
+	for _, i := range []int{0, 1234, n - 1} {
+		pts, err := s.Points(ctx, "run1", key(i), store.PointsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ramp(0, 2, func(step int64) float64 { return float64(i) + float64(step)/10 })
+		samePoints(t, pts, want)
 	}
 }
