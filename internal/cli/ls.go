@@ -132,11 +132,13 @@ func (e *env) lsJSON(ctx context.Context, st store.Store, runs []store.Run) erro
 			return err
 		}
 		r.Summary = full.Summary // Runs leaves it out
-		ser, err := st.Series(ctx, r.ID)
+		ser, more, err := summary.RowSeries(ctx, st, r.ID)
 		if err != nil {
 			return err
 		}
-		out = append(out, summary.NewRow(&r, ser, now))
+		row := summary.NewRow(&r, ser, now)
+		row.MoreMetrics = more
+		out = append(out, row)
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")

@@ -8,6 +8,7 @@ import (
 	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/summary"
 )
 
 // runExtras is what the runs list needs of a run beyond the store's
@@ -18,9 +19,10 @@ type runExtras struct {
 	gen        uint64
 	rawSummary json.RawMessage
 	summary    map[string]any
-	series     map[string]store.Series
-	list       []store.Series    // the same series, for summary.NewRow
-	config     map[string]string // leaves of the config, as compact JSON
+	series     map[string]store.Series // summary.RowSeries: not all if more
+	list       []store.Series          // the same series, for summary.NewRow
+	more       bool                    // the run has more series than these
+	config     map[string]string       // leaves of the config, as compact JSON
 }
 
 type extrasCache struct {
@@ -94,11 +96,11 @@ func (s *Server) loadExtras(ctx context.Context, id string) (*runExtras, error) 
 	if err != nil {
 		return nil, err
 	}
-	ser, err := s.db.Series(ctx, id)
+	ser, more, err := summary.RowSeries(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}
-	ex := &runExtras{gen: gen, rawSummary: run.Summary, summary: map[string]any{}, series: make(map[string]store.Series, len(ser)), list: ser}
+	ex := &runExtras{gen: gen, rawSummary: run.Summary, summary: map[string]any{}, series: make(map[string]store.Series, len(ser)), list: ser, more: more}
 	if len(ex.rawSummary) == 0 {
 		ex.rawSummary = json.RawMessage("{}")
 	}

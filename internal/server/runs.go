@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +38,27 @@ type listedRun struct {
 	run    store.Run
 	status string
 	ex     *runExtras
+	// find looks up a series the extras lack: a run with more series than
+	// a row carries is asked for the others one by one, as a query or a
+	// sort names them.
+	find  func(runID, key string) (store.Series, bool)
+	found map[string]store.Series
+}
+
+// seriesOf returns the statistics of the run's series key.
+func (l *listedRun) seriesOf(key string) (store.Series, bool) {
+	if sr, ok := l.ex.series[key]; ok || !l.ex.more || l.find == nil {
+		return sr, ok
+	}
+	if sr, ok := l.found[key]; ok {
+		return sr, sr.Key != ""
+	}
+	sr, ok := l.find(l.run.ID, key)
+	if l.found == nil {
+		l.found = map[string]store.Series{}
+	}
+	l.found[key] = sr
+	return sr, ok
 }
 
 func (l *listedRun) tags() []string { return l.run.Tags }
@@ -109,14 +132,14 @@ func (l *listedRun) field(name string) (value, bool) {
 		if v, ok := l.ex.summary[key]; ok {
 			return jsonValue(v)
 		}
-		if sr, ok := l.ex.series[key]; ok && sr.Stats.Count > 0 {
+		if sr, ok := l.seriesOf(key); ok && sr.Stats.Count > 0 {
 			return num(sr.Stats.Last.Value)
 		}
 		return value{}, false
 	}
 	if rest, ok := strings.CutPrefix(name, "metric."); ok && l.ex != nil {
 		i := strings.LastIndexByte(rest, '.')
-		sr, ok := l.ex.series[rest[:i]]
+		sr, ok := l.seriesOf(rest[:i])
 		if !ok || sr.Stats.Count == 0 {
 			return value{}, false
 		}
@@ -209,6 +232,20 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if err := s.attachExtras(ctx, listed); err != nil {
 		return err
 	}
+	var findErr error
+	find := func(runID, key string) (store.Series, bool) {
+		ser, _, err := s.db.FindSeries(ctx, runID, store.SeriesQuery{Keys: []string{key}})
+		if err != nil {
+			findErr = err
+		}
+		if len(ser) == 0 {
+			return store.Series{}, false
+		}
+		return ser[0], true
+	}
+	for _, l := range listed {
+		l.find = find
+	}
 	kept := listed[:0]
 	for _, l := range listed {
 		if q.match(l) {
@@ -216,6 +253,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	sortRuns(kept, sortBy, desc)
+	if findErr != nil {
+		return findErr
+	}
 
 	out := struct {
 		Runs        []summary.Row `json:"runs"`
@@ -251,7 +291,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 func (l *listedRun) row(now time.Time) summary.Row {
 	run := l.run
 	run.Summary = l.ex.rawSummary // Runs leaves it out
-	return summary.NewRow(&run, l.ex.list, now)
+	row := summary.NewRow(&run, l.ex.list, now)
+	row.MoreMetrics = l.ex.more
+	return row
 }
 
 // sortRuns orders runs by a field; runs without it come last either way,
@@ -283,19 +325,43 @@ func sortRuns(runs []*listedRun, by string, desc bool) {
 // getRun answers one run (GET /api/v1/runs/{id}): the document of
 // `runlog show --json` — summary.json, the path, config, artifacts and
 // events — with the run's series and process segments.
+//
+// The series come a page at a time, so that a run that logged a million
+// keys answers as quickly and in as little memory as any other:
+// series_limit of them (default 1,000, at most maxDetailSeries) in key
+// order, after the key series_after, containing series_q; series_more
+// says whether more follow. The summary's statistics cover the page's
+// series and the run's loss series. Concurrent requests for the same page
+// of an unchanged run share one reading and one encoding.
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	p := r.URL.Query()
+	limit, err := intParam(p.Get("series_limit"), store.DefaultSeriesLimit, 1, maxDetailSeries)
+	if err != nil {
+		return badRequest("series_limit: %v", err)
+	}
+	q := store.SeriesQuery{Contains: p.Get("series_q"), After: p.Get("series_after"), Limit: limit}
 	run, err := s.resolve(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	doc, err := s.runDetail(ctx, run)
+	key := fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", run.ID, s.gens.of(run.ID), q.Limit, q.Contains, q.After)
+	body, err, _ := s.details.Do(key, func() (any, error) {
+		doc, err := s.runDetail(context.WithoutCancel(ctx), run, q)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(doc)
+	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, doc)
+	writeRawJSON(w, http.StatusOK, body.([]byte))
 	return nil
 }
+
+// maxDetailSeries is the most series one run detail lists.
+const maxDetailSeries = 10000
 
 type seriesInfo struct {
 	Key       string `json:"key"`
@@ -311,12 +377,15 @@ type segmentJSON struct {
 
 type runDetail struct {
 	summary.Summary
-	Path      string          `json:"path"`
-	Config    json.RawMessage `json:"config"`
-	Series    []seriesInfo    `json:"series"`
-	Artifacts []artifactJSON  `json:"artifacts"`
-	Events    []eventJSON     `json:"events"`
-	Segments  []segmentJSON   `json:"segments"`
+	Path   string          `json:"path"`
+	Config json.RawMessage `json:"config"`
+	Series []seriesInfo    `json:"series"`
+	// SeriesMore says that more series follow the page: ask again with
+	// series_after set to the last key.
+	SeriesMore bool           `json:"series_more"`
+	Artifacts  []artifactJSON `json:"artifacts"`
+	Events     []eventJSON    `json:"events"`
+	Segments   []segmentJSON  `json:"segments"`
 }
 
 type eventJSON struct {
@@ -324,10 +393,24 @@ type eventJSON struct {
 	Data map[string]any `json:"data,omitempty"`
 }
 
-func (s *Server) runDetail(ctx context.Context, run store.Run) (*runDetail, error) {
-	ser, err := s.db.Series(ctx, run.ID)
+func (s *Server) runDetail(ctx context.Context, run store.Run, q store.SeriesQuery) (*runDetail, error) {
+	page, more, err := s.db.FindSeries(ctx, run.ID, q)
 	if err != nil {
 		return nil, err
+	}
+	ser := page
+	if more || q.After != "" || q.Contains != "" {
+		// The summary judges the run by its losses, wherever they sort.
+		loss, _, err := s.db.FindSeries(ctx, run.ID, store.SeriesQuery{Keys: append(slices.Clone(series.TrainLossKeys), series.ValLossKeys...)})
+		if err != nil {
+			return nil, err
+		}
+		ser = slices.Clone(page)
+		for _, l := range loss {
+			if !slices.ContainsFunc(page, func(p store.Series) bool { return p.Key == l.Key }) {
+				ser = append(ser, l)
+			}
+		}
 	}
 	arts, err := s.db.Artifacts(ctx, run.ID)
 	if err != nil {
@@ -347,7 +430,8 @@ func (s *Server) runDetail(ctx context.Context, run store.Run) (*runDetail, erro
 	if len(d.Config) == 0 {
 		d.Config = json.RawMessage("{}")
 	}
-	for _, sr := range ser {
+	d.SeriesMore = more
+	for _, sr := range page {
 		if sr.Stats.Count == 0 {
 			continue
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/runlog/runlog/internal/remote"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
+	"golang.org/x/sync/singleflight"
 )
 
 // DefaultAddr is where the server listens unless told otherwise: loopback
@@ -80,10 +81,13 @@ type Server struct {
 	loopback bool // Addr is a loopback address: check Host headers
 	handler  http.Handler
 
-	hub     *hub
-	gens    generations
-	series  *seriesCache
-	extras  *extrasCache
+	hub    *hub
+	gens   generations
+	series *seriesCache
+	extras *extrasCache
+	// details shares the run detail being built among the requests that
+	// ask for the same page of the same run at once.
+	details singleflight.Group
 	streams streamLocks
 	// ingestSlots bounds the ingest requests whose bodies are in memory.
 	ingestSlots chan struct{}

@@ -2,8 +2,10 @@ package summary
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/runlog/runlog/internal/runfmt"
@@ -36,8 +38,37 @@ type Row struct {
 	Path       string          `json:"path"`
 	Config     json.RawMessage `json:"config"`
 	Summary    json.RawMessage `json:"summary"` // the values the run set
-	// Metrics holds the final value of each series of the run.
+	// Metrics holds the final value of each series of the run: of all of
+	// them, unless MoreMetrics says the run has more than RowSeriesLimit.
 	Metrics map[string]runfmt.Float `json:"metrics"`
+	// MoreMetrics is true when Metrics holds only the loss series and the
+	// first RowSeriesLimit series by key.
+	MoreMetrics bool `json:"more_metrics,omitempty"`
+}
+
+// RowSeriesLimit bounds the series a row carries the final values of, so
+// that listing a run that logged a million keys costs what listing any
+// other run does.
+const RowSeriesLimit = 200
+
+// RowSeries returns the series of run id whose final values its row
+// carries — its loss series and the first RowSeriesLimit by key — and
+// whether it has more.
+func RowSeries(ctx context.Context, st store.Store, id string) ([]store.Series, bool, error) {
+	ser, more, err := st.FindSeries(ctx, id, store.SeriesQuery{Limit: RowSeriesLimit})
+	if err != nil || !more {
+		return ser, more, err
+	}
+	loss, _, err := st.FindSeries(ctx, id, store.SeriesQuery{Keys: append(slices.Clone(series.TrainLossKeys), series.ValLossKeys...)})
+	if err != nil {
+		return nil, false, err
+	}
+	for _, l := range loss {
+		if l.Key > ser[len(ser)-1].Key {
+			ser = append(ser, l)
+		}
+	}
+	return ser, true, nil
 }
 
 // Point is a value of a series at a step.
