@@ -16,6 +16,7 @@ import (
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/remote"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/runfs"
 )
 
 // ingest appends a batch of a client's log to the server's copy
@@ -85,6 +86,9 @@ func (e *conflictError) Error() string {
 func (s *Server) appendBatch(r *http.Request, id, stream string, offset int64, body []byte) (int64, error) {
 	dir := layout.RunDir(s.home, id)
 	path := filepath.Join(dir, stream)
+	if err := insideRun(dir, stream); err != nil {
+		return 0, err
+	}
 	size, err := s.streams.size(r, s, id, stream, path)
 	if err != nil {
 		return 0, err
@@ -107,7 +111,7 @@ func (s *Server) appendBatch(r *http.Request, id, stream string, offset int64, b
 	if err := checkBatch(id, stream, size, body); err != nil {
 		return 0, err
 	}
-	if err := appendSync(dir, path, body); err != nil {
+	if err := appendSync(dir, stream, body); err != nil {
 		// What was written of the batch (if anything) is cut off again, so
 		// that the file ends at a record boundary; the client resends.
 		s.streams.forget(id + "/" + stream)
@@ -158,23 +162,48 @@ func sameBytes(path string, offset int64, want []byte) error {
 	return nil
 }
 
-// appendSync appends data to the file at path, creating it and its
-// folder if needed, and syncs it (and a new folder entry) to disk.
-func appendSync(dir, path string, data []byte) error {
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, fs.ErrNotExist)
-	if created {
-		_, derr := os.Stat(dir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+// insideRun refuses a stream whose file in the run folder is a symbolic
+// link that leads out of it: the stream's file is read, truncated and
+// appended to, and none of that may reach a file elsewhere. (The append
+// itself goes through runfs, which checks again as it opens.)
+func insideRun(dir, stream string) error {
+	d, err := runfs.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a new run
+	}
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.Stat(stream); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, runfs.ErrOutside) {
+			return badRequest("%s of run %s is a link that leads outside the run folder", stream, filepath.Base(dir))
+		}
+		return err
+	}
+	return nil
+}
+
+// appendSync appends data to the file name in the run folder dir,
+// creating it and the folder if needed, and syncs it (and a new folder
+// entry) to disk. The file is opened through runfs: a link that leads out
+// of the folder is refused.
+func appendSync(dir, name string, data []byte) error {
+	_, derr := os.Stat(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if errors.Is(derr, fs.ErrNotExist) {
+		if err := atomicfile.SyncDir(filepath.Dir(dir)); err != nil {
 			return err
 		}
-		if errors.Is(derr, fs.ErrNotExist) {
-			if err := atomicfile.SyncDir(filepath.Dir(dir)); err != nil {
-				return err
-			}
-		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	d, err := runfs.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	f, created, err := d.OpenAppend(name)
 	if err != nil {
 		return err
 	}
