@@ -11,13 +11,14 @@ import (
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/runfmt/runfmttest"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// The test runs are written record by record with internal/runfmt, so that
+// The test runs are written record by record with runfmttest, so that
 // every time is exact: the clients take the wall time themselves.
 
 // t0 is when the first test run started: 2025-11-27 00:00 UTC.
@@ -25,71 +26,6 @@ const t0 = 1764201600.0
 
 // now is the time the tests look at the runs from.
 var now = time.Unix(int64(t0)+10000, 0)
-
-// logWriter writes a run.log.
-type logWriter struct {
-	t    *testing.T
-	buf  []byte
-	seq  uint64
-	keys map[string]uint32
-}
-
-func newLog(t *testing.T, h runfmt.Header) *logWriter {
-	l := &logWriter{t: t, buf: []byte(runfmt.Magic), keys: map[string]uint32{}}
-	h.Format = 1
-	l.json(runfmt.TypeHeader, h)
-	return l
-}
-
-func (l *logWriter) json(typ runfmt.Type, v any) *logWriter {
-	l.seq++
-	var err error
-	if l.buf, err = runfmt.AppendJSON(l.buf, typ, l.seq, v); err != nil {
-		l.t.Fatal(err)
-	}
-	return l
-}
-
-func (l *logWriter) config(raw string) *logWriter {
-	l.seq++
-	l.buf = runfmt.AppendRecord(l.buf, runfmt.TypeConfig, l.seq, []byte(raw))
-	return l
-}
-
-// point logs values at step and time: kv alternates keys and values.
-func (l *logWriter) point(step int64, tm float64, kv ...any) *logWriter {
-	var ids []uint32
-	var vals []float64
-	for i := 0; i < len(kv); i += 2 {
-		k := kv[i].(string)
-		id, ok := l.keys[k]
-		if !ok {
-			id = uint32(len(l.keys))
-			l.keys[k] = id
-			l.seq++
-			l.buf = runfmt.AppendKey(l.buf, l.seq, id, k)
-		}
-		ids, vals = append(ids, id), append(vals, kv[i+1].(float64))
-	}
-	l.seq++
-	l.buf = runfmt.AppendMetrics(l.buf, l.seq, step, tm, ids, vals)
-	return l
-}
-
-func (l *logWriter) finish(tm float64) *logWriter {
-	code := 0
-	return l.json(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: tm, ExitCode: &code})
-}
-
-func (l *logWriter) write(home, id string) {
-	dir := layout.RunDir(home, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		l.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, layout.RunLogFile), l.buf, 0o644); err != nil {
-		l.t.Fatal(err)
-	}
-}
 
 // Three runs of a made-up learning-rate sweep:
 //
@@ -105,9 +41,9 @@ func (l *logWriter) write(home, id string) {
 func writeRuns(t *testing.T, home string) {
 	t.Helper()
 	val := map[int64]float64{0: 4, 20: 3, 40: 2.5, 60: 2, 80: 1.8, 100: 1.7, 120: 1.65}
-	b := newLog(t, runfmt.Header{ID: "base0001", Name: "lr-1e-2", Project: "sweep", Time: t0, Tags: []string{"baseline"},
+	b := runfmttest.New(runfmt.Header{ID: "base0001", Name: "lr-1e-2", Project: "sweep", Time: t0, Tags: []string{"baseline"},
 		Hypothesis: "lr 1e-2 gets val_loss < 2 in 60 steps", Notes: "first try", Command: []string{"python", "train.py", "--lr", "1e-2"}}).
-		config(`{"lr":0.01,"model":{"d":64,"layers":2},"opt":"adamw","batch_size":8}`)
+		Config(`{"lr":0.01,"model":{"d":64,"layers":2},"opt":"adamw","batch_size":8}`)
 	for s := int64(0); s <= 120; s++ {
 		tl := 4 - 0.03*float64(s)
 		if s == 10 {
@@ -117,44 +53,44 @@ func writeRuns(t *testing.T, home string) {
 		if v, ok := val[s]; ok {
 			kv = append(kv, "val_loss", v)
 		}
-		b.point(s, t0+1+0.5*float64(s), kv...)
+		b.Point(s, t0+1+0.5*float64(s), kv...)
 	}
-	b.finish(t0+62).write(home, "base0001")
+	b.Finish(t0+62).WriteRun(t, home, "base0001")
 
 	val = map[int64]float64{0: 4, 20: 2.5, 40: 2, 60: 1.9, 80: 1.6, 100: 1.5, 120: 1.45}
 	t1 := t0 + 1000
-	f := newLog(t, runfmt.Header{ID: "fast0002", Name: "lr-3e-2", Project: "sweep", Time: t1, Parent: "base0001"}).
-		config(`{"lr":0.03,"model":{"d":128,"layers":2},"batch_size":8}`)
+	f := runfmttest.New(runfmt.Header{ID: "fast0002", Name: "lr-3e-2", Project: "sweep", Time: t1, Parent: "base0001"}).
+		Config(`{"lr":0.03,"model":{"d":128,"layers":2},"batch_size":8}`)
 	for s := int64(0); s <= 120; s++ {
 		kv := []any{"train_loss", 4 - 0.025*float64(s), "tokens_per_sec", 2000.0}
 		if v, ok := val[s]; ok {
 			kv = append(kv, "val_loss", v)
 		}
-		f.point(s, t1+1+0.25*float64(s), kv...)
+		f.Point(s, t1+1+0.25*float64(s), kv...)
 	}
-	f.finish(t1+32).write(home, "fast0002")
+	f.Finish(t1+32).WriteRun(t, home, "fast0002")
 
 	t2 := t0 + 2000
-	r := newLog(t, runfmt.Header{ID: "resm0003", Name: "lr-3e-3", Project: "sweep", Time: t2, Tags: []string{"resumed", "slow"}}).
-		config(`{"lr":0.003,"model":{"d":64,"layers":2},"opt":"adamw","batch_size":8}`)
+	r := runfmttest.New(runfmt.Header{ID: "resm0003", Name: "lr-3e-3", Project: "sweep", Time: t2, Tags: []string{"resumed", "slow"}}).
+		Config(`{"lr":0.003,"model":{"d":64,"layers":2},"opt":"adamw","batch_size":8}`)
 	val = map[int64]float64{0: 4, 20: 3, 40: 2.6, 50: 1.0, 60: 2.3, 80: 1.95, 100: 1.9}
 	for s := int64(0); s <= 50; s++ {
 		kv := []any{"train_loss", 4 - 0.02*float64(s)}
 		if v, ok := val[s]; ok {
 			kv = append(kv, "val_loss", v)
 		}
-		r.point(s, t2+1+float64(s), kv...)
+		r.Point(s, t2+1+float64(s), kv...)
 	}
-	r.json(runfmt.TypeResume, runfmt.Resume{Time: t2 + 1051, Host: "box"})
-	r.json(runfmt.TypeRewind, runfmt.Rewind{Time: t2 + 1051, Step: 40})
+	r.JSON(runfmt.TypeResume, runfmt.Resume{Time: t2 + 1051, Host: "box"})
+	r.JSON(runfmt.TypeRewind, runfmt.Rewind{Time: t2 + 1051, Step: 40})
 	for s := int64(41); s <= 100; s++ {
 		kv := []any{"train_loss", 4 - 0.02*float64(s)}
 		if v, ok := val[s]; ok && s != 50 {
 			kv = append(kv, "val_loss", v)
 		}
-		r.point(s, t2+1051+float64(s-40), kv...)
+		r.Point(s, t2+1051+float64(s-40), kv...)
 	}
-	r.finish(t2+1111).write(home, "resm0003")
+	r.Finish(t2+1111).WriteRun(t, home, "resm0003")
 }
 
 // openRuns writes the test runs into a new home, indexes them and returns

@@ -6,12 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/runfmt/runfmttest"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
 )
@@ -19,58 +19,24 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // logWriter writes a run.log with chosen times, so that charts of it are
-// the same on every machine.
-type logWriter struct {
-	buf  []byte
-	seq  uint64
-	keys map[string]uint32
-}
-
-func (w *logWriter) next() uint64 { w.seq++; return w.seq }
+// the same on every machine. The zero value is ready for header.
+type logWriter struct{ log *runfmttest.Log }
 
 func (w *logWriter) header(id, name string, t float64) {
-	w.buf = append(w.buf, runfmt.Magic...)
-	w.buf, _ = runfmt.AppendJSON(w.buf, runfmt.TypeHeader, w.next(), runfmt.Header{Format: 1, ID: id, Name: name, Project: "test", Time: t})
+	w.log = runfmttest.New(runfmt.Header{ID: id, Name: name, Project: "test", Time: t})
 }
 
 // metrics logs values (keys in name order) at step and time t.
 func (w *logWriter) metrics(step int64, t float64, values map[string]float64) {
-	if w.keys == nil {
-		w.keys = map[string]uint32{}
-	}
-	names := make([]string, 0, len(values))
-	for k := range values {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var ids []uint32
-	var vals []float64
-	for _, k := range names {
-		id, ok := w.keys[k]
-		if !ok {
-			id = uint32(len(w.keys))
-			w.keys[k] = id
-			w.buf = runfmt.AppendKey(w.buf, w.next(), id, k)
-		}
-		ids, vals = append(ids, id), append(vals, values[k])
-	}
-	w.buf = runfmt.AppendMetrics(w.buf, w.next(), step, t, ids, vals)
+	w.log.Metrics(step, t, values)
 }
 
-func (w *logWriter) json(typ runfmt.Type, v any) {
-	w.buf, _ = runfmt.AppendJSON(w.buf, typ, w.next(), v)
-}
+func (w *logWriter) json(typ runfmt.Type, v any) { w.log.JSON(typ, v) }
 
 // writeRun writes run.log of run id into home.
 func writeRun(t testing.TB, home, id string, w *logWriter) {
 	t.Helper()
-	dir := layout.RunDir(home, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, layout.RunLogFile), w.buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w.log.WriteRun(t, home, id)
 }
 
 // openHome indexes home and returns its store and runs, by id.

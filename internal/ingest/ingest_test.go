@@ -18,6 +18,7 @@ import (
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/runfmt/runfmttest"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
@@ -399,18 +400,17 @@ func TestTwoProcessesIndexAtOnce(t *testing.T) {
 // JSON that does not parse — written by a faulty writer: each is skipped
 // with a warning and the good records around them are indexed.
 func TestBadRecordsSkipped(t *testing.T) {
-	b := []byte(runfmt.Magic)
-	b, _ = runfmt.AppendJSON(b, runfmt.TypeHeader, 1, runfmt.Header{Format: 1, ID: "bad", Time: 1764201600})
-	b = runfmt.AppendKey(b, 2, 0, "loss")
-	b = runfmt.AppendMetrics(b, 3, 0, 1764201601, []uint32{0}, []float64{1})
-	b = runfmt.AppendRecord(b, runfmt.TypeMetrics, 4, []byte{1, 2, 3})                // short payload
-	b = runfmt.AppendMetrics(b, 5, 1, 1764201603, []uint32{0, 9}, []float64{3, 4})    // key 9 undefined
-	b = runfmt.AppendMetrics(b, 6, 2, math.NaN(), []uint32{0}, []float64{5})          // no time
-	b = runfmt.AppendRecord(b, runfmt.TypeSummary, 7, []byte(`{"a": `))               // bad JSON
-	b = runfmt.AppendRecord(b, runfmt.TypeStatus, 8, []byte(`{"status":"exploded"}`)) // unknown status
-	b = runfmt.AppendRecord(b, 99, 9, []byte("from the future"))                      // unknown type
-	b = runfmt.AppendMetrics(b, 10, 3, 1764201604, []uint32{0}, []float64{6})
-	home := homeWith(t, "bad", b)
+	l := runfmttest.New(runfmt.Header{ID: "bad", Time: 1764201600})
+	loss := l.Key("loss")
+	l.Pairs(0, 1764201601, []uint32{loss}, []float64{1}).
+		Record(runfmt.TypeMetrics, []byte{1, 2, 3}).                // short payload
+		Pairs(1, 1764201603, []uint32{loss, 9}, []float64{3, 4}).   // key 9 undefined
+		Pairs(2, math.NaN(), []uint32{loss}, []float64{5}).         // no time
+		Record(runfmt.TypeSummary, []byte(`{"a": `)).               // bad JSON
+		Record(runfmt.TypeStatus, []byte(`{"status":"exploded"}`)). // unknown status
+		Record(99, []byte("from the future")).                      // unknown type
+		Pairs(3, 1764201604, []uint32{loss}, []float64{6})
+	home := homeWith(t, "bad", l.Bytes())
 	st := openStore(t, home)
 	_, warns := index(t, st, home)
 	if len(warns) != 5 {
@@ -455,23 +455,14 @@ func TestLostHeader(t *testing.T) {
 // writes it, with the given steps of train_loss.
 func attachedLog(t *testing.T, path string, seq0 uint64, from, to int64) {
 	t.Helper()
-	var b []byte
+	l := runfmttest.Continue(seq0, map[string]uint32{"train_loss": 0})
 	if seq0 == 0 {
-		b = []byte(runfmt.Magic)
-		b, _ = runfmt.AppendJSON(b, runfmt.TypeHeader, 1, runfmt.Header{Format: 1, ID: "run", Attach: true, Time: 1764201700, Writer: "test"})
-		b = runfmt.AppendKey(b, 2, 0, "train_loss")
-		seq0 = 2
+		l = runfmttest.New(runfmt.Header{ID: "run", Attach: true, Time: 1764201700, Writer: "test"})
 	}
 	for s := from; s < to; s++ {
-		seq0++
-		b = runfmt.AppendMetrics(b, seq0, s, 1764201700+float64(s), []uint32{0}, []float64{float64(s)})
+		l.Point(s, 1764201700+float64(s), "train_loss", float64(s))
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write(b)
-	f.Close()
+	l.AppendFile(t, path)
 }
 
 // TestAttachedLogs indexes a run whose folder holds, beside run.log, a log

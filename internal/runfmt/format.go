@@ -10,6 +10,14 @@
 // docs/run-log-format.md specifies every record byte for byte; the files in
 // testdata/ are the shared fixtures that every reader and writer, in any
 // language, is tested against.
+//
+// Every Go writer of a run.log encodes its records with an Encoder, which
+// keeps what a writer must: sequence numbers grow by one, and a key gets
+// the next id and is defined by a key record before its first use. A writer
+// that continues a log another process wrote — one of the writers that take
+// turns on run.cli.log or the MLflow server's logs, a client resuming a run
+// — opens it with OpenAppend, which takes the log's lock, reads it and cuts
+// off a torn tail first. Reader and Scan read logs.
 package runfmt
 
 import (
