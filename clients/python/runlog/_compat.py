@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Set
 
-from ._writer import warn
+from ._warn import warn
 
 _warned: Set[str] = set()
 

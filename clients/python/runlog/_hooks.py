@@ -11,6 +11,11 @@
   installed only from the main thread, and not for ignored signals;
 - ``fork``: the child forgets its parent's runs — it never writes to their
   logs nor ends them when it exits.
+
+The hooks know a run only as ``Hooked``: the three methods by which they
+end it or make a forked child forget it. ``current``, the run of the
+module-level API, is kept here for init() and ``runlog.log`` and so on;
+the hooks only clear it.
 """
 
 from __future__ import annotations
@@ -20,13 +25,34 @@ import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
+    # Only for current's type: the run module does not import this one
+    # (a run is told what to call when it ends), so there is no cycle.
     from ._run import Run
 
+
+class Hooked(Protocol):
+    """What the hooks need of a run (``_run.Run`` is the one implementation).
+
+    Each may be called from a signal handler or an atexit hook, and again
+    after the run has ended, when it does nothing.
+    """
+
+    def _end(self, status: str, exit_code: int, error: Optional[str]) -> None:
+        """End the run with status ("finished", "failed", "killed"), writing
+        everything buffered; call the run's on_end, which unregisters it."""
+
+    def _finish_exception(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """End the run because exc escaped the program (see _end)."""
+
+    def _after_fork_child(self) -> None:
+        """In a forked child: never write to the parent's log, nor end it."""
+
+
 _lock = threading.RLock()
-_active: List["Run"] = []
+_active: List[Hooked] = []
 current: Optional["Run"] = None  # the run of the module-level API
 
 _installed = False
@@ -38,15 +64,15 @@ _signalled: Optional[int] = None  # a signal that a program handler took
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
 
-def register(run: "Run") -> None:
+def register(run: Hooked) -> None:
     """Track a live run so that the process's end ends it."""
     _install()
     with _lock:
         _active.append(run)
 
 
-def unregister(run: "Run") -> None:
-    """Forget a run that has ended."""
+def unregister(run: Hooked) -> None:
+    """Forget a run that has ended (each run calls this as its on_end)."""
     global current
     with _lock:
         if run in _active:
@@ -55,7 +81,7 @@ def unregister(run: "Run") -> None:
             current = None
 
 
-def active() -> List["Run"]:
+def active() -> List[Hooked]:
     with _lock:
         return list(_active)
 

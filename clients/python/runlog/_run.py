@@ -2,8 +2,9 @@
 
 ``Run.log`` is the hot path: in the caller's thread it maps keys to ids,
 packs one metrics record with a precompiled ``struct.Struct`` per pair
-count, checksums it and appends it to an in-memory list under a lock. The
-background writer (``_writer.Writer``) does all the I/O. Nothing here
+count, checksums it and appends it to the run's buffer (``_buffer.Buffer``)
+under the buffer's lock. The background writer (``_writer.Writer``), which
+shares the buffer, does all the I/O. Nothing here
 raises into the training loop after ``init`` except for the caller's own
 bugs, detected before anything is buffered: a value that is not a number
 (TypeError naming the key), an invalid key or step (ValueError), and
@@ -15,17 +16,21 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
-import threading
 import time
 import traceback
 import zlib
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from . import _compat, _format, _hooks, _writer
+from . import _compat, _format
 from ._artifacts import copy_in, hash_file
+from ._buffer import Buffer
 from ._config import Config, Summary, config_file_bytes
-from ._format import MAX_PAIRS, METRICS, metrics_struct
+from ._format import METRICS, metrics_struct
 from ._values import check_key, check_step, jsonable, metric_items
+from ._warn import warn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._writer import Writer
 
 _time = time.time
 _crc32 = zlib.crc32
@@ -56,6 +61,10 @@ class Run:
     memory and does nothing else.
     """
 
+    # For the package: _end, _finish_exception and _after_fork_child are
+    # what the process hooks call (``_hooks.Hooked``); the records go
+    # through the buffer the run shares with its writer.
+
     def __init__(
         self,
         *,
@@ -69,7 +78,15 @@ class Run:
         config: Optional[Dict[str, Any]] = None,
         disabled: bool = False,
         attached: bool = False,
+        writer: "Optional[Writer]" = None,
+        step: int = 0,
+        on_end: "Optional[Callable[[Run], None]]" = None,
     ) -> None:
+        """init() makes runs. Besides the run's identity it passes the
+        writer, whose buffer the run fills (init() starts the writer once
+        the run exists); the step the next log() uses; and on_end, called
+        once the run has ended (the process hooks forget it). A disabled
+        run has no writer."""
         self._id = id
         self._name = name
         self._project = project
@@ -81,24 +98,15 @@ class Run:
         self._attached = attached
         self._pid = os.getpid()
 
-        self._lock = threading.RLock()  # reentrant: a signal handler may finish the run mid-log()
-        self._buf: List[bytes] = []  # encoded records waiting for the writer
-        self._size = 0  # bytes in _buf
-        self._kicked = False
-        self._seq = 0
-        self._ids: Dict[str, int] = {}
-        self._next_key = 0
-        self._step = 0  # the step log() uses next
+        # Records, sequence and key ids; its lock guards _step and _pending too.
+        self._buf = writer.buffer if writer is not None and not disabled else Buffer(closed=True)
+        self._writer = writer
+        self._on_end = on_end
+        self._step = step  # the step log() uses next
         self._pending: Optional[List[Any]] = None  # [step, time, {key: value}] of commit=False calls
-        self._dropped = 0  # metric values dropped while the buffer was full
-        self._config_file: Optional[bytes] = None  # config.json content for the writer
-        self._done = disabled
         self._off = disabled  # log() returns at once
         self._forked = False
         self._warned_finished = False
-        self._max_buffer = _writer.MAX_BUFFER
-        self._flush_bytes = _writer.FLUSH_BYTES
-        self._writer: Optional[_writer.Writer] = None
         self._scratch_dir: Optional[str] = None
 
         self._config = Config(config, None if disabled else self._config_changed)
@@ -119,7 +127,7 @@ class Run:
     @name.setter
     def name(self, value: str) -> None:
         if not self._disabled:
-            _writer.warn("a run's name is set by init(name=...); renaming a running run is not recorded")
+            warn("a run's name is set by init(name=...); renaming a running run is not recorded")
         self._name = str(value)
 
     @property
@@ -147,6 +155,17 @@ class Run:
                 self._scratch_dir = tempfile.mkdtemp(prefix="runlog-disabled-")
             return self._scratch_dir
         return self._folder
+
+    @property
+    def _done(self) -> bool:
+        """True once the run records nothing more: ended, disabled, or
+        inherited by a forked child."""
+        return self._buf.closed
+
+    @property
+    def _lock(self) -> Any:
+        """The lock of the run's buffer, which guards the run's state too."""
+        return self._buf.lock
 
     @property
     def step(self) -> int:
@@ -216,8 +235,11 @@ class Run:
         if (commit is not True and commit is not None) or self._pending is not None:
             return self._log_slow(data, step, commit, t)
         # Fast path: a flat dict of floats and ints whose keys all have ids.
+        # The buffer's fields are used directly, bound to locals: a method
+        # call would be a measurable part of the cost.
         args: List[Any] = []
-        ids = self._ids
+        buf = self._buf
+        ids = buf.ids
         try:
             for k, v in data.items():
                 tv = type(v)
@@ -231,27 +253,27 @@ class Run:
         if n == 0 or n >= 33:
             return self._log_slow(data, step, commit, t)
         pack = _STRUCTS[n].pack
-        with self._lock:
-            if self._done:
+        with buf.lock:
+            if buf.closed:
                 return self._log_off()
             if step is None:
                 step = self._step
-            if self._size > self._max_buffer:
-                self._dropped += n
+            out = buf.data
+            if len(out) > buf.limit:
+                buf.dropped += n
                 self._step = step + 1
                 return None
-            seq = self._seq + 1
+            seq = buf.seq + 1
             try:
                 body = pack(METRICS, seq, step, t, *args)
             except (OverflowError, struct.error):  # an int too large for a float64
                 return self._log_slow(data, step, commit, t)
-            self._seq = seq
+            buf.seq = seq
             self._step = step + 1
-            self._buf += (_pack_frame(len(body), _crc32(body)), body)
-            self._size += len(body) + 8
-            if self._size >= self._flush_bytes and not self._kicked:
-                self._kicked = True
-                self._writer.kick()  # type: ignore[union-attr]
+            out += _pack_frame(len(body), _crc32(body))
+            out += body
+            if len(out) >= buf.kick_at:
+                buf.full()
         return None
 
     def _log_slow(self, data: Any, step: Optional[int], commit: Optional[bool], t: float) -> None:
@@ -259,8 +281,8 @@ class Run:
         values to convert, nested dicts, commit=False rows."""
         items = metric_items(data)  # raises for the caller's bugs, before any change
         commit = commit is None or bool(commit)
-        with self._lock:
-            if self._done:
+        with self._buf.lock:
+            if self._buf.closed:
                 return self._log_off()
             p = self._pending
             at = step if step is not None else (p[0] if p is not None else self._step)
@@ -281,61 +303,36 @@ class Run:
         return None
 
     def _emit(self, step: int, t: float, items: List[Tuple[str, float]]) -> None:
-        """Buffer the metrics record(s) of items at step. Lock held."""
+        """Buffer the metrics record(s) of items at step, defining new keys
+        first (even when the values are dropped). Lock held."""
         self._step = step + 1
         if not items:
             return
-        ids = self._ids
+        buf = self._buf
+        ids = buf.ids
         args: List[Any] = []
         for k, v in items:
             i = ids.get(k)
             if i is None:
-                i = self._define_key(k)
+                i = buf.define_key(k)
             args.append(i)
             args.append(v)
-        if self._size > self._max_buffer:
-            self._dropped += len(items)
-            return
-        for lo in range(0, len(args), 2 * MAX_PAIRS):
-            chunk = args[lo : lo + 2 * MAX_PAIRS]
-            seq = self._seq + 1
-            body = metrics_struct(len(chunk) >> 1).pack(METRICS, seq, step, t, *chunk)
-            self._seq = seq
-            self._append(_pack_frame(len(body), _crc32(body)) + body)
-
-    def _define_key(self, key: str) -> int:
-        """Give key the next id and buffer its key record. Lock held."""
-        key_id = self._next_key
-        seq = self._seq + 1
-        self._append(_format.encode_key(seq, key_id, key))
-        self._seq = seq
-        self._next_key = key_id + 1
-        self._ids[key] = key_id
-        return key_id
-
-    def _append(self, record: bytes) -> None:
-        """Buffer one encoded record. Lock held."""
-        self._buf.append(record)
-        self._size += len(record)
-        if self._size >= self._flush_bytes and not self._kicked and self._writer is not None:
-            self._kicked = True
-            self._writer.kick()
+        buf.add_metrics(step, t, args)
 
     def _append_json(self, rtype: int, payload: bytes) -> bool:
         """Buffer a record with a JSON payload; False if the run is over."""
-        with self._lock:
-            if self._done:
+        buf = self._buf
+        with buf.lock:
+            if buf.closed:
                 self._log_off()
                 return False
-            seq = self._seq + 1
-            self._append(_format.encode_record(rtype, seq, payload))
-            self._seq = seq
+            buf.add_record(rtype, payload)
             return True
 
     def _log_off(self) -> None:
         if not self._disabled and not self._forked and not self._warned_finished:
             self._warned_finished = True
-            _writer.warn(f"run {self._id} has finished; what is logged to it now is ignored")
+            warn(f"run {self._id} has finished; what is logged to it now is ignored")
         return None
 
     # -- other records --------------------------------------------------------
@@ -397,7 +394,7 @@ class Run:
             self._step = step + 1
             return
         payload = _format.dumps({"time": _time(), "step": step})
-        with self._lock:
+        with self._buf.lock:
             if self._done:
                 self._log_off()
                 return
@@ -455,7 +452,7 @@ class Run:
                 sub = "checkpoints" if kind == "checkpoint" else "artifacts"
                 rel, size, digest = copy_in(src, folder, sub)
         except (OSError, ValueError) as e:
-            _writer.warn(f"run {self._id}: artifact {os.fspath(path)!s} not recorded: {e}")
+            warn(f"run {self._id}: artifact {os.fspath(path)!s} not recorded: {e}")
             return None
         recorded = rel.replace(os.sep, "/")
         rec: Dict[str, Any] = {"path": recorded, "kind": kind}
@@ -498,19 +495,19 @@ class Run:
         plain = jsonable(data)
         payload = _format.dumps(plain)
         if len(payload) > _format.MAX_CONFIG:
-            _writer.warn(
+            warn(
                 f"run {self._id}: config of {len(payload)} bytes exceeds {_format.MAX_CONFIG} bytes and is not recorded"
             )
             return
-        with self._lock:
+        with self._buf.lock:
             if self._append_json(_format.CONFIG, payload):
-                self._config_file = config_file_bytes(plain)
+                self._buf.config_file = config_file_bytes(plain)
 
     def _summary_changed(self, update: Dict[str, Any]) -> None:
         """Record a summary update; None values remove keys."""
         payload = _format.dumps(jsonable(update))
         if len(payload) > _format.MAX_SUMMARY:
-            _writer.warn(
+            warn(
                 f"run {self._id}: summary update of {len(payload)} bytes exceeds {_format.MAX_SUMMARY} bytes "
                 "and is not recorded"
             )
@@ -550,37 +547,37 @@ class Run:
         if self._forked or os.getpid() != self._pid:
             return
         if self._disabled:
-            self._done = True
-            _hooks.unregister(self)
+            if self._on_end is not None:
+                self._on_end(self)
             return
         st: Dict[str, Any] = {"status": status, "time": _time(), "exit_code": exit_code}
         if error:
             st["error"] = _cut_tail(error, _format.MAX_TEXT_LEN)
-        with self._lock:
-            if self._done:
+        buf = self._buf
+        with buf.lock:
+            if buf.closed:
                 return
             p = self._pending
             if p is not None:
                 self._pending = None
                 self._emit(p[0], p[1], list(p[2].items()))
-            seq = self._seq + 1
-            self._append(_format.encode_record(_format.STATUS, seq, _format.dumps(st)))
-            self._seq = seq
-            self._done = self._off = True
-            dropped = self._dropped
+            buf.add_record(_format.STATUS, _format.dumps(st))
+            buf.closed = self._off = True
+            dropped = buf.dropped
         lost = self._writer.close() if self._writer is not None else 0
         stream = self._writer.stream if self._writer is not None else None
         if stream is not None:
             try:
                 stream.finish()  # waits a bounded time for the server; never raises
             except Exception as e:
-                _writer.warn(f"run {self._id}: streaming to the server: {e!r}")
-        _hooks.unregister(self)
+                warn(f"run {self._id}: streaming to the server: {e!r}")
+        if self._on_end is not None:
+            self._on_end(self)
         if dropped or lost:
             parts = []
             if dropped:
                 parts.append(
-                    f"{dropped} metric values were dropped while {self._max_buffer >> 20} MiB of records "
+                    f"{dropped} metric values were dropped while {buf.limit >> 20} MiB of records "
                     "waited for the disk"
                 )
             if lost:
@@ -591,62 +588,18 @@ class Run:
                     else (w.error if w is not None and w.error else "the disk did not take them")
                 )
                 parts.append(f"{lost} bytes of records could not be written ({why})")
-            _writer.warn(f"run {self._id}: " + "; ".join(parts))
+            warn(f"run {self._id}: " + "; ".join(parts))
 
-    # -- for the writer -----------------------------------------------------------
-
-    def _take(self, should_stop: Optional[Callable[[], bool]]) -> Optional[Tuple[bytes, Optional[bytes]]]:
-        """Hand the buffered records (and config.json's new content, if any)
-        to the writer and empty the buffer.
-
-        With should_stop, wait for the lock only while should_stop() is
-        false, and return None if it turns true: the thread finishing the
-        run may hold the lock while it waits for the writer.
-        """
-        lock = self._lock
-        if should_stop is None:
-            lock.acquire()
-        else:
-            while not lock.acquire(timeout=0.05):
-                if should_stop():
-                    return None
-        try:
-            buf, config_file = self._buf, self._config_file
-            if buf:
-                self._buf = []
-                self._size = 0
-                self._kicked = False
-            self._config_file = None
-        finally:
-            lock.release()
-        data = b"" if not buf else (buf[0] if len(buf) == 1 else b"".join(buf))
-        return data, config_file
-
-    def _heartbeat(self) -> None:
-        """Buffer a heartbeat (skipped if the lock stays busy)."""
-        if not self._lock.acquire(timeout=0.5):
-            return
-        try:
-            if not self._done:
-                seq = self._seq + 1
-                self._append(_format.encode_heartbeat(seq, _time()))
-                self._seq = seq
-        finally:
-            self._lock.release()
+    # -- for the process hooks -------------------------------------------------
 
     def _after_fork_child(self) -> None:
         """In a forked child: never write to the parent's log."""
         self._forked = True
-        self._done = self._off = True
-        self._lock = threading.RLock()
-        self._buf = []
+        self._off = True
+        self._buf.forget()
         self._pending = None
         if self._writer is not None:
             self._writer.abandon()
-
-    def _start(self, writer: _writer.Writer) -> None:
-        self._writer = writer
-        writer.start()
 
 
 def _cut(s: str, limit: int) -> str:

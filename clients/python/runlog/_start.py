@@ -16,9 +16,11 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import _format, _hooks, _stream, _writer
+from ._buffer import Buffer
 from ._config import config_file_bytes
 from ._run import Run
 from ._values import as_dict, check_names, jsonable
+from ._warn import warn
 
 VERSION = "0.1.0"
 WRITER = f"runlog-python/{VERSION}"
@@ -193,17 +195,17 @@ def init(
         raise ValueError("runlog: resume='must' needs an id")
 
     prev = _hooks.current
-    if prev is not None and not prev._done:
-        prev.finish()  # a new init() in the same process (a notebook cell run again)
+    if prev is not None and not prev.disabled:
+        prev.finish()  # a new init() in the same process (a notebook cell run again); no-op if it ended
 
     if mode == "disabled" or (rank != 0 and (not every or attach_id)):
         run = Run(id=id or new_id(), name=name, project=project, group=group, tags=tags_t, notes=notes,
-                  config=cfg, disabled=True)
+                  config=cfg, disabled=True, on_end=_hooks.unregister)
         _hooks.current = run
         return run
     if attach_id:
         if every:
-            _writer.warn("all_ranks is ignored under `runlog run` (RUNLOG_RUN_ID): rank 0 attaches to its run")
+            warn("all_ranks is ignored under `runlog run` (RUNLOG_RUN_ID): rank 0 attaches to its run")
         folder = os.environ.get("RUNLOG_RUN_DIR") or os.path.join(
             home_dir(os.environ.get("RUNLOG_HOME") or dir), "runs", attach_id
         )
@@ -232,7 +234,7 @@ def _check_wandb_options(kwargs: Dict[str, Any]) -> None:
         raise TypeError(f"runlog.init() got unexpected keyword arguments: {', '.join(unknown)}")
     if kwargs and not _warned_ignored:
         _warned_ignored = True
-        _writer.warn(f"init() ignores these wandb options: {', '.join(sorted(kwargs))}")
+        warn(f"init() ignores these wandb options: {', '.join(sorted(kwargs))}")
 
 
 def _resume_mode(resume: Any) -> str:
@@ -370,17 +372,22 @@ def git_info() -> Dict[str, Any]:
 ServerOptions = Tuple[str, str, Optional[float]]
 
 
-def _new_writer(run: Run, fd: int, path: str, server: ServerOptions) -> _writer.Writer:
-    """The run's writer, streaming the log at path (whose first records are
-    written) to the server if there is one."""
+def _new_writer(run_id: str, fd: int, path: str, server: ServerOptions, seq: int,
+                ids: Optional[Dict[str, int]] = None, next_key: int = 0) -> _writer.Writer:
+    """A writer, not started yet, for the log at path (open as fd), whose
+    last record is seq and whose keys have the ids in ids. Its ``buffer``,
+    for the run to share, is new and takes its limits from _writer's
+    settings as they are now. It streams the log to the server if there
+    is one."""
+    buf = Buffer(_writer.MAX_BUFFER, _writer.FLUSH_BYTES, seq=seq, ids=ids, next_key=next_key)
     url, token, timeout = server
     stream = None
     if url:
         try:
-            stream = _stream.new_streamer(url, token, WRITER, run.id, path, os.fstat(fd).st_size, timeout)
+            stream = _stream.new_streamer(url, token, WRITER, run_id, path, os.fstat(fd).st_size, timeout)
         except Exception as e:  # the run goes on without streaming
-            _writer.warn(f"run {run.id}: cannot stream to {url}: {e}; the run is logged locally only")
-    return _writer.Writer(run, fd, path, stream)
+            warn(f"run {run_id}: cannot stream to {url}: {e}; the run is logged locally only")
+    return _writer.Writer(buf, run_id, fd, path, stream)
 
 
 def _open_new(path: str) -> int:
@@ -409,8 +416,6 @@ def _create(home: str, run_id: Optional[str], name: str, project: str, group: st
         except FileExistsError:
             if run_id is not None or attempt == 9:
                 raise FileExistsError(f"runlog: run {rid} already exists in {home}") from None
-    run = Run(id=rid, name=name, project=project, group=group, tags=tags, notes=notes, folder=folder,
-              config=config)
     path = os.path.join(folder, "run.log")
     try:
         fd = _open_new(path)
@@ -418,7 +423,7 @@ def _create(home: str, run_id: Optional[str], name: str, project: str, group: st
             data = _format.MAGIC + _format.encode_record(
                 _format.HEADER, 1, _format.dumps(_header(rid, name, project, group, tags, notes, hypothesis, time.time()))
             )
-            run._seq = 1
+            seq = 1
             plain = None
             if config is not None:
                 plain = jsonable(config)
@@ -426,7 +431,7 @@ def _create(home: str, run_id: Optional[str], name: str, project: str, group: st
                 if len(payload) > _format.MAX_CONFIG:
                     raise ValueError(f"runlog: config of {len(payload)} bytes exceeds {_format.MAX_CONFIG} bytes")
                 data += _format.encode_record(_format.CONFIG, 2, payload)
-                run._seq = 2
+                seq = 2
             _write_all(fd, data)
             os.fsync(fd)
             if plain is not None:
@@ -437,7 +442,10 @@ def _create(home: str, run_id: Optional[str], name: str, project: str, group: st
     except BaseException:
         _remove_tree(folder)
         raise
-    run._start(_new_writer(run, fd, path, server))
+    writer = _new_writer(rid, fd, path, server, seq)
+    run = Run(id=rid, name=name, project=project, group=group, tags=tags, notes=notes, folder=folder,
+              config=config, writer=writer, on_end=_hooks.unregister)
+    writer.start()
     return run
 
 
@@ -454,23 +462,23 @@ def _resume(home: str, run_id: str, config: Optional[Dict[str, Any]],
     except ValueError as e:
         raise ValueError(f"runlog: cannot resume {run_id}: {path}: {e}") from None
     h = st.header
-    run = Run(id=run_id, name=str(h.get("name", "")), project=str(h.get("project", "")),
-              group=str(h.get("group", "")), tags=tuple(h.get("tags") or ()), notes=str(h.get("notes", "")),
-              folder=folder, config=_format.number_value(st.config) if st.config else None)
+    tags = tuple(h.get("tags") or ())
     if st.torn:
         os.truncate(path, st.end)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    seq = st.last_seq + 1
     try:
-        run._seq = st.last_seq + 1
-        run._ids = dict(st.keys)
-        run._next_key = st.next_key
-        run._step = st.last_step + 1
         resume = {"time": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
-        _write_all(fd, _format.encode_record(_format.RESUME, run._seq, _format.dumps(resume)))
+        _write_all(fd, _format.encode_record(_format.RESUME, seq, _format.dumps(resume)))
     except BaseException:
         os.close(fd)
         raise
-    run._start(_new_writer(run, fd, path, server))
+    writer = _new_writer(run_id, fd, path, server, seq, st.keys, st.next_key)
+    run = Run(id=run_id, name=str(h.get("name", "")), project=str(h.get("project", "")),
+              group=str(h.get("group", "")), tags=tags, notes=str(h.get("notes", "")), folder=folder,
+              config=_format.number_value(st.config) if st.config else None, writer=writer,
+              step=st.last_step + 1, on_end=_hooks.unregister)
+    writer.start()
     if config:
         run.config.update(config)
     return run
@@ -497,11 +505,9 @@ def _attach(folder: str, run_id: str, config: Optional[Dict[str, Any]],
             if isinstance(loaded, dict):
                 start = _format.number_value(loaded)
         except (OSError, ValueError) as e:
-            _writer.warn(f"cannot read RUNLOG_CONFIG={cfg_path}: {e}; config starts empty")
+            warn(f"cannot read RUNLOG_CONFIG={cfg_path}: {e}; config starts empty")
     h = _main_header(os.path.join(folder, "run.log"))
-    run = Run(id=run_id, name=str(h.get("name", "")), project=str(h.get("project", "")),
-              group=str(h.get("group", "")), tags=tuple(h.get("tags") or ()), notes=str(h.get("notes", "")),
-              folder=folder, config=start, attached=True)
+    tags = tuple(h.get("tags") or ())
     pid = os.getpid()
     for n in range(1, 10000):
         path = os.path.join(folder, f"run.py-{pid}-{n}.log")
@@ -522,11 +528,14 @@ def _attach(folder: str, run_id: str, config: Optional[Dict[str, Any]],
         header["writer"] = WRITER
         header["attach"] = True
         _write_all(fd, _format.MAGIC + _format.encode_record(_format.HEADER, 1, _format.dumps(header)))
-        run._seq = 1
     except BaseException:
         os.close(fd)
         raise
-    run._start(_new_writer(run, fd, path, server))
+    writer = _new_writer(run_id, fd, path, server, 1)
+    run = Run(id=run_id, name=str(h.get("name", "")), project=str(h.get("project", "")),
+              group=str(h.get("group", "")), tags=tags, notes=str(h.get("notes", "")), folder=folder,
+              config=start, attached=True, writer=writer, on_end=_hooks.unregister)
+    writer.start()
     if config is not None:
         run.config.update(config)  # records the runner's config updated with the script's, as Go's client
     return run

@@ -48,7 +48,7 @@ from typing import Deque, Optional, Tuple
 # program that does not pays nothing for them (about 15 ms of imports).
 
 from . import _format
-from ._writer import warn
+from ._warn import warn
 
 #: Environment variables that point clients at a server.
 ENV_URL = "RUNLOG_URL"

@@ -1,9 +1,10 @@
 """The background writer: the one thread that touches a run's log file.
 
 Training threads only encode records into the run's in-memory buffer
-(``Run._buf``). A daemon thread takes the buffer at least once a second
-(sooner when it passes ``FLUSH_BYTES``), appends it to the file with
-``os.write`` and syncs it, and buffers a heartbeat every
+(a ``_buffer.Buffer``, which the run and its writer share; the writer
+knows nothing else of the run). A daemon thread takes the buffer at least
+once a second (sooner when it passes ``FLUSH_BYTES``), appends it to the
+file with ``os.write`` and syncs it, and buffers a heartbeat every
 ``HEARTBEAT_INTERVAL`` seconds.
 
 Failures never reach the training loop. When the file cannot be written (a
@@ -22,13 +23,14 @@ boundary, up to which the streamer may send. Nothing else changes here.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
+
+from ._buffer import Buffer
+from ._warn import warn
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._run import Run
     from ._stream import Streamer
 
 #: Seconds between writes (and syncs) of the buffer.
@@ -43,37 +45,30 @@ MAX_BUFFER = 64 << 20
 CLOSE_TIMEOUT = 10.0
 
 
-def warn(message: str) -> None:
-    """Print a runlog warning on stderr; never raises."""
-    try:
-        sys.stderr.write(f"runlog: {message}\n")
-        sys.stderr.flush()
-    except Exception:
-        pass
-
-
 class Writer:
     """Writes a run's buffered records to its log file from a daemon thread."""
 
-    def __init__(self, run: "Run", fd: int, path: str, stream: "Optional[Streamer]" = None) -> None:
-        self._run = run
+    def __init__(self, buffer: Buffer, run_id: str, fd: int, path: str, stream: "Optional[Streamer]" = None) -> None:
+        self.buffer = buffer
+        self._run_id = run_id
         self._fd: Optional[int] = fd
         self.path = path
         self._io = threading.Lock()  # held while taking and writing, so writes keep their order
         self._wake = threading.Event()
         self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name=f"runlog-writer-{run.id}", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"runlog-writer-{run_id}", daemon=True)
         self._warned = False
         self.error: Optional[str] = None  # the last write failure, if not recovered
         self.deleted = False  # the run folder was deleted: nothing more is written
         self.lost_bytes = 0  # bytes of records that were never written
         self._backlog = b""  # bytes a failed write left, written first next time
-        self._limit = run._max_buffer
+        self._limit = buffer.limit
         self._dirty = False  # written but not synced
         # Streaming to a server: the streamer learns, after every complete
         # write, up to which offset the file holds whole records.
         self.stream = stream
         self._pos = stream.written if stream is not None else 0  # the file's size
+        buffer.on_full = self.kick
 
     def start(self) -> None:
         self._thread.start()
@@ -88,7 +83,7 @@ class Writer:
         """Warn about a problem once per run; training goes on."""
         if not self._warned:
             self._warned = True
-            warn(f"run {self._run.id}: {message}")
+            warn(f"run {self._run_id}: {message}")
 
     # -- the thread -------------------------------------------------------
 
@@ -103,7 +98,7 @@ class Writer:
             try:
                 if now - last_beat >= HEARTBEAT_INTERVAL:
                     last_beat = now
-                    self._run._heartbeat()
+                    self.buffer.heartbeat()
                 sync = now - last_sync >= FLUSH_INTERVAL
                 if sync:
                     last_sync = now
@@ -114,7 +109,7 @@ class Writer:
     # -- writing ------------------------------------------------------------
 
     def flush(self, sync: bool, final: bool = False) -> bool:
-        """Write what the run has buffered, after any backlog of failed
+        """Write what the buffer holds, after any backlog of failed
         writes; with sync, fsync the file too.
 
         Returns True when everything was written. Only final flushes (from
@@ -125,7 +120,7 @@ class Writer:
         if not self._io.acquire(timeout=CLOSE_TIMEOUT if final else -1):
             return False
         try:
-            taken = self._run._take(None if final else self._should_stop)
+            taken = self.buffer.take(None if final else self._should_stop)
             if taken is None:
                 return False
             data, config_file = taken
@@ -143,7 +138,7 @@ class Writer:
     def _should_stop(self) -> bool:
         return self._stopping
 
-    def _write(self, data: bytes) -> bool:
+    def _write(self, data: Union[bytes, bytearray]) -> bool:
         fd = self._fd
         if fd is None or self.deleted:
             self.lost_bytes += len(data)
@@ -167,7 +162,7 @@ class Writer:
                 # Keep the rest for the next try; while it waits, the run may
                 # buffer only what is left of the memory bound.
                 self._backlog = bytes(view[off:])
-                self._run._max_buffer = max(0, self._limit - len(self._backlog))
+                self.buffer.limit = max(0, self._limit - len(self._backlog))
                 self.error = f"{e.strerror or e} ({self.path})"
                 self.warn_once(
                     f"cannot write {self.path}: {e.strerror or e}; training continues, records stay in "
@@ -176,7 +171,7 @@ class Writer:
                 return False
         if self.error is not None:
             self.error = None
-            self._run._max_buffer = self._limit
+            self.buffer.limit = self._limit
         if self.stream is not None:
             self.stream.wrote(self._pos)  # whole records up to here
         return True
@@ -219,7 +214,7 @@ class Writer:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(CLOSE_TIMEOUT)
         self.flush(sync=True, final=True)
-        taken = self._run._take(None)  # what the final flush could not take
+        taken = self.buffer.take(None)  # what the final flush could not take
         self.lost_bytes += len(self._backlog) + (len(taken[0]) if taken else 0)
         self._backlog = b""
         fd, self._fd = self._fd, None
