@@ -10,10 +10,10 @@ import (
 	"github.com/runlog/runlog/internal/store"
 )
 
-// t0 is when the test runs started: 2025-11-27 00:00 UTC.
-const t0 = 1764201600.0
+// testStart is when the test runs started: 2025-11-27 00:00 UTC.
+const testStart = 1764201600.0
 
-func at(sec float64) time.Time { return unix(t0 + sec) }
+func atSec(sec float64) time.Time { return unix(testStart + sec) }
 
 func TestStatus(t *testing.T) {
 	t.Parallel()
@@ -21,8 +21,8 @@ func TestStatus(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		status string
-		last   float64 // seconds after t0
-		now    float64 // seconds after t0
+		last   float64 // seconds after testStart
+		now    float64 // seconds after testStart
 		want   string
 	}{
 		{"running, fresh heartbeat", runfmt.StatusRunning, 10, 20, runfmt.StatusRunning},
@@ -37,20 +37,20 @@ func TestStatus(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := store.Run{Status: tc.status, Start: t0, Last: t0 + tc.last}
-			if got := Status(&r, at(tc.now)); got != tc.want {
+			r := store.Run{Status: tc.status, Start: testStart, Last: testStart + tc.last}
+			if got := Status(&r, atSec(tc.now)); got != tc.want {
 				t.Errorf("Status = %q, want %q", got, tc.want)
 			}
 		})
 	}
 }
 
-// stats returns the statistics of points logged at steps 0, 1, … with the
+// seriesStats returns the statistics of points logged at steps 0, 1, … with the
 // given values.
-func stats(values ...float64) series.Stats {
+func seriesStats(values ...float64) series.Stats {
 	var st series.Stats
 	for i, v := range values {
-		st.Add(int64(i), int64(t0*1000)+int64(i)*1000, v)
+		st.Add(int64(i), int64(testStart*1000)+int64(i)*1000, v)
 	}
 	return st
 }
@@ -61,9 +61,9 @@ func TestBuild(t *testing.T) {
 	ckpt := func(s int64, meta map[string]any) store.Artifact {
 		return store.Artifact{Artifact: runfmt.Artifact{Path: "ckpt", Kind: runfmt.KindCheckpoint, Step: step(s), Size: 10, Metadata: meta}}
 	}
-	base := store.Run{ID: "abc", Name: "n", Project: "p", Status: runfmt.StatusFinished, Start: t0, End: t0 + 60, Last: t0 + 60,
+	base := store.Run{ID: "abc", Name: "n", Project: "p", Status: runfmt.StatusFinished, Start: testStart, End: testStart + 60, Last: testStart + 60,
 		MaxStep: 3, Active: 30, Segments: 2, Summary: []byte(`{"train_loss": "user", "extra": 1}`)}
-	train := store.Series{Key: "train_loss", Stats: stats(4, 3, 2, 1)}
+	train := store.Series{Key: "train_loss", Stats: seriesStats(4, 3, 2, 1)}
 	for _, tc := range []struct {
 		name      string
 		ser       []store.Series
@@ -77,21 +77,21 @@ func TestBuild(t *testing.T) {
 		{name: "no validation loss, checkpoints without scores", ser: []store.Series{train},
 			arts: []store.Artifact{ckpt(1, nil), ckpt(3, nil)}},
 		{name: "validation loss, best checkpoint by step", wantVal: true,
-			ser:  []store.Series{train, {Key: "val_loss", Stats: stats(5, 2, 3, 4)}},
+			ser:  []store.Series{train, {Key: "val_loss", Stats: seriesStats(5, 2, 3, 4)}},
 			arts: []store.Artifact{ckpt(1, nil), ckpt(3, nil)}, wantBest: "val_loss", wantValue: 2, wantStep: 1},
 		{name: "validation loss, best checkpoint by its metadata", wantVal: true,
-			ser:      []store.Series{train, {Key: "val_loss", Stats: stats(5, 2, 3, 4)}},
+			ser:      []store.Series{train, {Key: "val_loss", Stats: seriesStats(5, 2, 3, 4)}},
 			arts:     []store.Artifact{ckpt(1, map[string]any{"val_loss": 2.5}), ckpt(3, map[string]any{"val_loss": 1.5})},
 			wantBest: "val_loss", wantValue: 1.5, wantStep: 3},
 		{name: "validation loss, no checkpoint at its best step", wantVal: true,
-			ser:  []store.Series{train, {Key: "val_loss", Stats: stats(5, 2, 3, 4)}},
+			ser:  []store.Series{train, {Key: "val_loss", Stats: seriesStats(5, 2, 3, 4)}},
 			arts: []store.Artifact{ckpt(3, nil)}},
-		{name: "validation loss all NaN", ser: []store.Series{train, {Key: "val_loss", Stats: stats(math.NaN(), math.NaN())}},
+		{name: "validation loss all NaN", ser: []store.Series{train, {Key: "val_loss", Stats: seriesStats(math.NaN(), math.NaN())}},
 			arts: []store.Artifact{ckpt(1, nil)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := Build(base, tc.ser, tc.arts, nil, at(1e6))
+			s := Build(base, tc.ser, tc.arts, nil, atSec(1e6))
 			if s.Status != runfmt.StatusFinished || s.TotalSteps != 4 || s.Segments != 2 || s.Active != 30 || s.Wallclock != 60 || s.Elapsed != 1 {
 				t.Errorf("status %q, total steps %d, segments %d, active %v, wallclock %v, elapsed %v; want finished, 4, 2, 30, 60, 1",
 					s.Status, s.TotalSteps, s.Segments, s.Active, s.Wallclock, s.Elapsed)
@@ -145,7 +145,7 @@ func TestBuildSkipsSupersededAndCountsAlerts(t *testing.T) {
 		{Event: runfmt.Event{Kind: runfmt.EventNote}},
 		{Event: runfmt.Event{Kind: runfmt.EventAlert}},
 	}
-	s := Build(store.Run{ID: "x", Status: runfmt.StatusRunning, Start: t0, Last: t0, MaxStep: -1}, nil, arts, events, at(1))
+	s := Build(store.Run{ID: "x", Status: runfmt.StatusRunning, Start: testStart, Last: testStart, MaxStep: -1}, nil, arts, events, atSec(1))
 	if s.Checkpoints != 1 || s.Best == nil || s.Best.Path != "b" {
 		t.Errorf("checkpoints %d, best %+v; want 1, b", s.Checkpoints, s.Best)
 	}
