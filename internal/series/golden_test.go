@@ -35,9 +35,9 @@ func integrated(n, k int, base uint64, shift uint, r func(i int) int64) Points {
 	return p
 }
 
-// small is a fixed sequence of small residuals, -5 to 5, with an outlier at
+// smallResiduals is a fixed sequence of smallResiduals residuals, -5 to 5, with an outlier at
 // every 23rd point so that all three residual forms occur.
-func small(i int) int64 {
+func smallResiduals(i int) int64 {
 	if i%23 == 0 {
 		return 1<<20 + int64(i)
 	}
@@ -70,12 +70,12 @@ var goldenChunks = []struct {
 		return p
 	}()},
 	// A random walk of bit patterns near 1.
-	{"delta1", 1, integrated(60, 1, math.Float64bits(1), 0, small)},
+	{"delta1", 1, integrated(60, 1, math.Float64bits(1), 0, smallResiduals)},
 	// float32 values on a curve with a jittered slope: residuals share the
 	// 29 low zero bits of a widened float32.
-	{"delta2", 2, integrated(60, 2, math.Float64bits(0.5), 29, small)},
-	{"delta3", 3, integrated(60, 3, math.Float64bits(3e-4), 4, small)},
-	{"delta4", 4, integrated(60, 4, math.Float64bits(-7), 0, small)},
+	{"delta2", 2, integrated(60, 2, math.Float64bits(0.5), 29, smallResiduals)},
+	{"delta3", 3, integrated(60, 3, math.Float64bits(3e-4), 4, smallResiduals)},
+	{"delta4", 4, integrated(60, 4, math.Float64bits(-7), 0, smallResiduals)},
 }
 
 // TestGoldenChunks pins the on-disk format: each fixed input must encode to
