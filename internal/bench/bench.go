@@ -2,8 +2,8 @@
 // subcommand each, every one printing the Markdown tables that
 // docs/benchmarks.md records. The benchmarks themselves live in the
 // packages below this one (storebench, analyzebench, chartbench,
-// serverbench, compatbench); this package only turns flags into their
-// configurations, one file per subcommand.
+// serverbench, manykeysbench, compatbench); this package only turns flags
+// into their configurations, one file per subcommand.
 package bench
 
 import (
@@ -98,6 +98,7 @@ machine; the machines are shared and noisy, so compare ratios and medians.`,
 	root.AddCommand(newAnalyze(stdout, stderr))
 	root.AddCommand(newChart(stdout, stderr))
 	root.AddCommand(newServer(stdout, stderr))
+	root.AddCommand(newManyKeys(stdout, stderr))
 	root.AddCommand(newCompat(stdout, stderr))
 	root.AddCommand(newAll(stdout, stderr))
 	return root

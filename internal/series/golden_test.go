@@ -35,7 +35,7 @@ func integrated(n, k int, base uint64, shift uint, r func(i int) int64) Points {
 	return p
 }
 
-// smallResiduals is a fixed sequence of smallResiduals residuals, -5 to 5, with an outlier at
+// smallResiduals is a fixed sequence of small residuals, -5 to 5, with an outlier at
 // every 23rd point so that all three residual forms occur.
 func smallResiduals(i int) int64 {
 	if i%23 == 0 {
