@@ -14,6 +14,7 @@ import (
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/runfmt/runfmttest"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
@@ -21,7 +22,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// The runs are written record by record with internal/runfmt, so that every
+// The runs are written record by record with runfmttest, so that every
 // time is exact and the exported files are the same on every machine.
 
 // t0 is when the test runs started: 2025-11-27 00:00 UTC.
@@ -30,61 +31,6 @@ const t0 = 1764201600.0
 // now is the time the runs are exported at.
 var now = time.Unix(int64(t0)+10000, 0)
 
-// logWriter writes a run.log.
-type logWriter struct {
-	t    *testing.T
-	buf  []byte
-	seq  uint64
-	keys map[string]uint32
-}
-
-func newLog(t *testing.T, h runfmt.Header) *logWriter {
-	l := &logWriter{t: t, buf: []byte(runfmt.Magic), keys: map[string]uint32{}}
-	h.Format = 1
-	return l.json(runfmt.TypeHeader, h)
-}
-
-func (l *logWriter) json(typ runfmt.Type, v any) *logWriter {
-	l.seq++
-	var err error
-	if l.buf, err = runfmt.AppendJSON(l.buf, typ, l.seq, v); err != nil {
-		l.t.Fatal(err)
-	}
-	return l
-}
-
-// point logs values at step and time tm: kv alternates keys and values.
-func (l *logWriter) point(step int64, tm float64, kv ...any) *logWriter {
-	var ids []uint32
-	var vals []float64
-	for i := 0; i < len(kv); i += 2 {
-		k := kv[i].(string)
-		id, ok := l.keys[k]
-		if !ok {
-			id = uint32(len(l.keys))
-			l.keys[k] = id
-			l.seq++
-			l.buf = runfmt.AppendKey(l.buf, l.seq, id, k)
-		}
-		ids, vals = append(ids, id), append(vals, kv[i+1].(float64))
-	}
-	l.seq++
-	l.buf = runfmt.AppendMetrics(l.buf, l.seq, step, tm, ids, vals)
-	return l
-}
-
-// write writes the log as run.log of run id in home.
-func (l *logWriter) write(home, id string) {
-	l.t.Helper()
-	dir := layout.RunDir(home, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		l.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, layout.RunLogFile), l.buf, 0o644); err != nil {
-		l.t.Fatal(err)
-	}
-}
-
 func ptr[T any](v T) *T { return &v }
 
 // resumedRun writes a run that crashed after step 5 and was resumed from its
@@ -92,10 +38,9 @@ func ptr[T any](v T) *T { return &v }
 // norm that is NaN, +Inf and -Inf at some steps, a step logged twice, a
 // user summary, an alert and two checkpoints.
 func resumedRun(t *testing.T, home, id string) {
-	l := newLog(t, runfmt.Header{ID: id, Name: "resumed", Project: "test", Tags: []string{"golden"}, Time: t0, Host: "box"})
-	l.seq++
-	l.buf = runfmt.AppendRecord(l.buf, runfmt.TypeConfig, l.seq, []byte(`{"lr":0.001,"model":{"layers":2,"d":64}}`))
-	l.json(runfmt.TypeDefine, runfmt.Define{Key: "eval/acc", Goal: runfmt.GoalMaximize})
+	l := runfmttest.New(runfmt.Header{ID: id, Name: "resumed", Project: "test", Tags: []string{"golden"}, Time: t0, Host: "box"})
+	l.Config(`{"lr":0.001,"model":{"layers":2,"d":64}}`)
+	l.JSON(runfmt.TypeDefine, runfmt.Define{Key: "eval/acc", Goal: runfmt.GoalMaximize})
 	grad := []float64{math.NaN(), 1.5, 1.25, math.Inf(1), math.Inf(-1), 0.75}
 	for s := range 6 {
 		tm := t0 + 1 + 0.5*float64(s)
@@ -103,38 +48,38 @@ func resumedRun(t *testing.T, home, id string) {
 		if s == 2 || s == 5 {
 			kv = append(kv, "val_loss", 4.25-0.5*float64(s))
 		}
-		l.point(int64(s), tm, kv...)
+		l.Point(int64(s), tm, kv...)
 	}
-	l.json(runfmt.TypeArtifact, runfmt.Artifact{Path: "checkpoints/step5.pt", Kind: runfmt.KindCheckpoint, Step: ptr(int64(5)),
+	l.JSON(runfmt.TypeArtifact, runfmt.Artifact{Path: "checkpoints/step5.pt", Kind: runfmt.KindCheckpoint, Step: ptr(int64(5)),
 		Time: t0 + 3.75, Size: 1024, Metadata: map[string]any{"val_loss": 1.75}})
-	l.json(runfmt.TypeEvent, runfmt.Event{Kind: runfmt.EventAlert, Time: t0 + 3.75, Step: ptr(int64(4)), Level: "warn", Title: "grad_norm is -Inf"})
+	l.JSON(runfmt.TypeEvent, runfmt.Event{Kind: runfmt.EventAlert, Time: t0 + 3.75, Step: ptr(int64(4)), Level: "warn", Title: "grad_norm is -Inf"})
 	// The process dies here; a new one resumes the run 100 s later.
-	l.json(runfmt.TypeResume, runfmt.Resume{Time: t0 + 100, Host: "box"})
+	l.JSON(runfmt.TypeResume, runfmt.Resume{Time: t0 + 100, Host: "box"})
 	for s := 6; s < 9; s++ {
 		tm := t0 + 100 + 0.5*float64(s-5)
-		l.point(int64(s), tm, "train_loss", 4-0.5*float64(s), "learning_rate", 1e-3, "grad_norm", 0.5)
+		l.Point(int64(s), tm, "train_loss", 4-0.5*float64(s), "learning_rate", 1e-3, "grad_norm", 0.5)
 	}
-	l.point(7, t0+101.75, "train_loss", 0.625) // step 7 again: the later value wins
-	l.point(8, t0+101.75, "val_loss", 0.5, "eval/acc", 0.875)
-	l.json(runfmt.TypeArtifact, runfmt.Artifact{Path: "checkpoints/step8.pt", Kind: runfmt.KindCheckpoint, Step: ptr(int64(8)),
+	l.Point(7, t0+101.75, "train_loss", 0.625) // step 7 again: the later value wins
+	l.Point(8, t0+101.75, "val_loss", 0.5, "eval/acc", 0.875)
+	l.JSON(runfmt.TypeArtifact, runfmt.Artifact{Path: "checkpoints/step8.pt", Kind: runfmt.KindCheckpoint, Step: ptr(int64(8)),
 		Time: t0 + 102, Size: 1024, Metadata: map[string]any{"val_loss": 0.5}})
-	l.json(runfmt.TypeSummary, map[string]any{"tokens_seen": 36864, "note": "resumed once"})
-	l.json(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: t0 + 102.5, ExitCode: ptr(0)})
-	l.write(home, id)
+	l.JSON(runfmt.TypeSummary, map[string]any{"tokens_seen": 36864, "note": "resumed once"})
+	l.JSON(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: t0 + 102.5, ExitCode: ptr(0)})
+	l.WriteRun(t, home, id)
 }
 
 // edgeRun writes a run whose steps reach both ends of int64: a run may log
 // any step, -2⁶³ to 2⁶³-1.
 func edgeRun(t *testing.T, home, id string) {
-	l := newLog(t, runfmt.Header{ID: id, Name: "edge", Project: "test", Time: t0})
-	l.point(math.MinInt64, t0+1, "loss", 3.0)
-	l.point(-1, t0+2, "loss", 2.5)
-	l.point(0, t0+3, "loss", 2.0)
-	l.point(1, t0+4, "loss", 1.5)
-	l.point(1<<62, t0+5, "loss", 1.0)
-	l.point(math.MaxInt64, t0+6, "loss", 0.5, "val_loss", 0.75)
-	l.json(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: t0 + 7})
-	l.write(home, id)
+	l := runfmttest.New(runfmt.Header{ID: id, Name: "edge", Project: "test", Time: t0})
+	l.Point(math.MinInt64, t0+1, "loss", 3.0)
+	l.Point(-1, t0+2, "loss", 2.5)
+	l.Point(0, t0+3, "loss", 2.0)
+	l.Point(1, t0+4, "loss", 1.5)
+	l.Point(1<<62, t0+5, "loss", 1.0)
+	l.Point(math.MaxInt64, t0+6, "loss", 0.5, "val_loss", 0.75)
+	l.JSON(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: t0 + 7})
+	l.WriteRun(t, home, id)
 }
 
 // openHome indexes home into a new store and returns it.
