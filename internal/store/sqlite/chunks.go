@@ -92,18 +92,20 @@ func (w *batchWriter) points() error {
 	if err != nil {
 		return err
 	}
+	var fresh []string
 	for _, key := range keys {
-		pts := w.b.Points[key]
 		s := rows[key]
 		if s == nil {
-			s, err = cw.newSeries(key, pts)
-		} else {
-			err = cw.appendSeries(s, pts)
+			fresh = append(fresh, key)
+			continue
 		}
-		if err != nil {
+		if err := cw.appendSeries(s, w.b.Points[key]); err != nil {
 			return fmt.Errorf("series %q: %w", key, err)
 		}
 		lasts[key] = s.stats.Last
+	}
+	if err := cw.newSeries(fresh, lasts); err != nil {
+		return err
 	}
 	return w.updateLatest(lasts)
 }
@@ -157,31 +159,45 @@ func (w *batchWriter) lookupSeries(keys []string) (map[string]*seriesRow, error)
 	return rows, nil
 }
 
-// newSeries stores a series the run did not have, with its points: one
-// row for the series, with its statistics, and its chunks.
-func (cw *chunkWriter) newSeries(key string, pts *series.Points) (*seriesRow, error) {
+// newSeries stores the series the run did not have, with their points:
+// their rows, with their statistics, and their chunks, many rows to a
+// statement. The batch holds the store's write lock, so the ids after the
+// greatest in use are free.
+func (cw *chunkWriter) newSeries(keys []string, lasts map[string]series.Point) error {
 	w := cw.w
-	s := &seriesRow{created: true}
-	s.stats.AddPoints(*pts)
-	s.nextChunk = int64((pts.Len() + chunkSize - 1) / chunkSize)
-	raw, _ := s.stats.MarshalBinary()
-	ins, err := w.stmt("INSERT INTO series (run_id, key, goal, stats, next_chunk) VALUES (?, ?, '', ?, ?)")
-	if err != nil {
-		return nil, err
+	var maxID int64
+	if err := w.queryRow("SELECT coalesce(max(id), 0) FROM series").Scan(&maxID); err != nil {
+		return err
 	}
-	res, err := ins.ExecContext(w.ctx, w.b.RunID, key, raw, s.nextChunk)
-	if err != nil {
-		return nil, err
-	}
-	if s.id, err = res.LastInsertId(); err != nil {
-		return nil, err
-	}
-	for no, i := int64(0), 0; i < pts.Len(); no, i = no+1, i+chunkSize {
-		if err := cw.put(s.id, no, true, pts.Slice(i, min(i+chunkSize, pts.Len()))); err != nil {
-			return nil, err
+	rows := newRowInserter(w, "INSERT INTO series (id, run_id, key, goal, stats, next_chunk)", 6)
+	chunks := newRowInserter(w, "INSERT INTO chunks (series_id, no, superseded, count, min_step, max_step, stats, data)", 8)
+	for _, key := range keys {
+		pts := w.b.Points[key]
+		var st series.Stats
+		st.AddPoints(*pts)
+		maxID++
+		nChunks := 0
+		for i := 0; i < pts.Len(); i += chunkSize {
+			c := pts.Slice(i, min(i+chunkSize, pts.Len()))
+			var cs series.Stats
+			cs.AddPoints(c)
+			stats, _ := cs.MarshalBinary()
+			lo, hi := stepRange(c)
+			if err := chunks.add(maxID, nChunks, 0, c.Len(), lo, hi, stats, series.AppendChunk(nil, c)); err != nil {
+				return fmt.Errorf("series %q: %w", key, err)
+			}
+			nChunks++
 		}
+		raw, _ := st.MarshalBinary()
+		if err := rows.add(maxID, w.b.RunID, key, "", raw, nChunks); err != nil {
+			return fmt.Errorf("series %q: %w", key, err)
+		}
+		lasts[key] = st.Last
 	}
-	return s, nil
+	if err := rows.flush(); err != nil {
+		return err
+	}
+	return chunks.flush()
 }
 
 // appendSeries appends points to a series: first into its open head chunk,

@@ -121,20 +121,24 @@ CREATE TABLE events (
 	PRIMARY KEY (run_id, stream, seq)
 ) WITHOUT ROWID;
 `,
-	// 2: the key ids of a stream in a table of their own, not a JSON
-	// object rewritten whole by every batch: a run may define a million
-	// keys.
+	// 2: the key ids of a stream as rows of the ids each batch defined,
+	// not one JSON object that every batch read and wrote whole: a run may
+	// define a million keys.
 	`
 CREATE TABLE stream_keys (
 	run_id TEXT NOT NULL,
 	stream TEXT NOT NULL,
-	id     INTEGER NOT NULL,
-	key    TEXT NOT NULL,
-	PRIMARY KEY (run_id, stream, id)
+	no     INTEGER NOT NULL,
+	keymap TEXT NOT NULL,
+	PRIMARY KEY (run_id, stream, no)
 ) WITHOUT ROWID;
-INSERT INTO stream_keys (run_id, stream, id, key)
-	SELECT s.run_id, s.name, CAST(j.key AS INTEGER), j.value FROM streams s, json_each(s.keymap) j;
+INSERT INTO stream_keys (run_id, stream, no, keymap)
+	SELECT run_id, name, 0, keymap FROM streams WHERE keymap != '{}';
 UPDATE streams SET keymap = '{}';
+`,
+	// 3: archived runs, left out of listings unless asked for.
+	`
+ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
 `,
 }
 

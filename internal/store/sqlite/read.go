@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -53,19 +54,28 @@ func (db *DB) Cursor(ctx context.Context, runID, stream string) (store.Cursor, e
 
 // KeyIDs returns the key ids a stream of a run has defined.
 func (db *DB) KeyIDs(ctx context.Context, runID, stream string) (map[uint32]string, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT id, key FROM stream_keys WHERE run_id = ? AND stream = ?", runID, stream)
+	rows, err := db.r.QueryContext(ctx, "SELECT keymap FROM stream_keys WHERE run_id = ? AND stream = ? ORDER BY no", runID, stream)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	defer rows.Close()
 	out := map[uint32]string{}
 	for rows.Next() {
-		var id int64
-		var key string
-		if err := rows.Scan(&id, &key); err != nil {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
 			return nil, mapErr(err)
 		}
-		out[uint32(id)] = key
+		km := map[string]string{}
+		if err := json.Unmarshal([]byte(raw), &km); err != nil {
+			return nil, fmt.Errorf("run %s stream %s key map: %w", runID, stream, err)
+		}
+		for id, k := range km {
+			n, err := strconv.ParseUint(id, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("run %s stream %s key map: %w", runID, stream, err)
+			}
+			out[uint32(n)] = k
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("run %s stream %s keys: %w", runID, stream, mapErr(err))
@@ -75,21 +85,21 @@ func (db *DB) KeyIDs(ctx context.Context, runID, stream string) (map[uint32]stri
 
 const runColumns = `r.id, r.project, r.name, r.grp, r.tags, r.notes, r.hypothesis, r.status, r.exit_code, r.error,
 	r.start_time, r.end_time, r.last_time, r.host, r.user_name, r.command, r.cwd, r.git, r.env, r.parent,
-	r.path, r.config, r.summary, r.max_step, r.active, r.segments, r.train_last, r.val_last`
+	r.path, r.config, r.summary, r.max_step, r.active, r.segments, r.train_last, r.val_last, r.archived`
 
 // listColumns are the columns Runs reads: what a listing of many runs needs.
 const listColumns = `r.id, r.project, r.name, r.grp, r.tags, r.hypothesis, r.status, r.exit_code,
 	r.start_time, r.end_time, r.last_time, r.host, r.path, r.config, r.max_step, r.active, r.segments,
-	r.train_last, r.val_last`
+	r.train_last, r.val_last, r.archived`
 
 // briefColumns are the columns Runs reads with Filter.Brief.
 const briefColumns = `r.id, r.project, r.name, r.status, r.start_time, r.last_time, r.max_step,
-	r.train_last, r.val_last`
+	r.train_last, r.val_last, r.archived`
 
 func scanBrief(sc interface{ Scan(...any) error }) (store.Run, error) {
 	var r store.Run
 	var train, val []byte
-	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Start, &r.Last, &r.MaxStep, &train, &val)
+	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Start, &r.Last, &r.MaxStep, &train, &val, &r.Archived)
 	r.TrainLoss, r.ValLoss = decodePoint(train), decodePoint(val)
 	return r, err
 }
@@ -99,7 +109,7 @@ func scanListed(sc interface{ Scan(...any) error }) (store.Run, error) {
 	var tags, config string
 	var train, val []byte
 	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Hypothesis, &r.Status, &r.ExitCode,
-		&r.Start, &r.End, &r.Last, &r.Host, &r.Path, &config, &r.MaxStep, &r.Active, &r.Segments, &train, &val)
+		&r.Start, &r.End, &r.Last, &r.Host, &r.Path, &config, &r.MaxStep, &r.Active, &r.Segments, &train, &val, &r.Archived)
 	if err != nil {
 		return r, err
 	}
@@ -117,7 +127,7 @@ func scanRun(sc interface{ Scan(...any) error }) (store.Run, error) {
 	var train, val []byte
 	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Notes, &r.Hypothesis, &r.Status,
 		&r.ExitCode, &r.Error, &r.Start, &r.End, &r.Last, &r.Host, &r.User, &cmd, &r.Dir, &git, &env,
-		&r.Parent, &r.Path, &config, &summary, &r.MaxStep, &r.Active, &r.Segments, &train, &val)
+		&r.Parent, &r.Path, &config, &summary, &r.MaxStep, &r.Active, &r.Segments, &train, &val, &r.Archived)
 	if err != nil {
 		return r, err
 	}
@@ -149,6 +159,12 @@ func (db *DB) Runs(ctx context.Context, f store.Filter) ([]store.Run, error) {
 	}
 	if f.Name != "" {
 		where, args = append(where, "instr(lower(r.name), lower(?)) > 0"), append(args, f.Name)
+	}
+	switch f.Archived {
+	case store.NotArchived:
+		where = append(where, "r.archived = 0")
+	case store.OnlyArchived:
+		where = append(where, "r.archived != 0")
 	}
 	cols, scan := listColumns, scanListed
 	if f.Brief {

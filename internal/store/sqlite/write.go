@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
@@ -230,14 +231,20 @@ func (w *batchWriter) runFields() error {
 		}
 	}
 	if len(b.KeyIDs) > 0 {
-		ins, err := w.stmt("INSERT OR REPLACE INTO stream_keys (run_id, stream, id, key) VALUES (?, ?, ?, ?)")
+		// One row of the ids this batch defined: KeyIDs merges the rows in
+		// order, so a later definition of an id wins.
+		km := make(map[string]string, len(b.KeyIDs))
+		for id, k := range b.KeyIDs {
+			km[strconv.FormatUint(uint64(id), 10)] = k
+		}
+		p, err := json.Marshal(km)
 		if err != nil {
 			return err
 		}
-		for id, k := range b.KeyIDs {
-			if _, err := ins.ExecContext(w.ctx, b.RunID, b.Stream, int64(id), k); err != nil {
-				return err
-			}
+		if err := w.exec(`INSERT INTO stream_keys (run_id, stream, no, keymap)
+			SELECT ?, ?, coalesce(max(no) + 1, 0), ? FROM stream_keys WHERE run_id = ? AND stream = ?`,
+			b.RunID, b.Stream, string(p), b.RunID, b.Stream); err != nil {
+			return err
 		}
 	}
 	last := b.Last
