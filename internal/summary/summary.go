@@ -104,7 +104,7 @@ func Build(r store.Run, ser []store.Series, arts []store.Artifact, events []stor
 		ID: r.ID, Name: r.Name, Project: r.Project, Group: r.Group, Tags: r.Tags, Notes: r.Notes,
 		Hypothesis: r.Hypothesis, Status: Status(&r, now), ExitCode: r.ExitCode, Error: r.Error,
 		Start: formatTime(r.Start), Host: r.Host, User: r.User, Command: r.Command, Dir: r.Dir, Git: r.Git,
-		Env: r.Env, TotalSteps: r.MaxStep + 1, Wallclock: round3(r.Wallclock()), Active: round3(r.Active),
+		Env: r.Env, TotalSteps: totalSteps(r.MaxStep), Wallclock: round3(r.Wallclock()), Active: round3(r.Active),
 		Elapsed: round3(r.Wallclock() / 60), Segments: r.Segments,
 		Values: map[string]any{}, Metrics: map[string]Metric{},
 	}
@@ -291,4 +291,13 @@ func Load(ctx context.Context, st store.Store, r store.Run, now time.Time) (Summ
 		return Summary{}, err
 	}
 	return Build(r, ser, arts, evs, now), nil
+}
+
+// totalSteps is the number of steps 0 to maxStep, which saturates instead
+// of overflowing at the greatest step a run may log.
+func totalSteps(maxStep int64) int64 {
+	if maxStep == math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return maxStep + 1
 }
