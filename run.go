@@ -26,9 +26,11 @@ type Run struct {
 	id, home, dir string
 	opts          Options
 
-	mu      sync.Mutex      // guards the fields below
-	enc     *runfmt.Encoder // its buffer holds the records not yet handed to the writer
-	step    int64           // the step Log uses next
+	mu sync.Mutex // guards the fields below
+	// enc holds the records not yet handed to the writer. It is a value,
+	// not a pointer: Log uses it for every value, one load the fewer.
+	enc     runfmt.Encoder
+	step    int64 // the step Log uses next
 	config  map[string]any
 	pairs   []pair // scratch for Log
 	dropped int64  // metric values dropped because the buffer was full
@@ -43,8 +45,10 @@ type pair struct {
 	v  float64
 }
 
+// newRun returns a run that writes f and continues the log enc encodes,
+// which it takes over: enc must not be used after.
 func newRun(home, dir, id string, f fileWriter, enc *runfmt.Encoder, opts Options) *Run {
-	return &Run{id: id, home: home, dir: dir, opts: opts, enc: enc, w: newWriter(f)}
+	return &Run{id: id, home: home, dir: dir, opts: opts, enc: *enc, w: newWriter(f)}
 }
 
 // ID returns the run's id.

@@ -16,7 +16,8 @@ import (
 // could not write them encodes them again later, and a log never holds a
 // gap or a key id defined twice.
 //
-// An Encoder is not safe for concurrent use.
+// The zero Encoder is ready to begin a new log. An Encoder is not safe for
+// concurrent use.
 type Encoder struct {
 	buf     []byte
 	seq     uint64            // of the last record encoded
@@ -112,6 +113,9 @@ func (e *Encoder) Key(name string) (id uint32, err error) {
 func (e *Encoder) defineKey(name string) (uint32, error) {
 	if err := CheckKey(name); err != nil {
 		return 0, err
+	}
+	if e.keys == nil {
+		e.keys = map[string]uint32{}
 	}
 	id := e.nextKey
 	e.nextKey++

@@ -66,16 +66,30 @@ func TestEncoderFixtures(t *testing.T) {
 
 func TestEncoderBegin(t *testing.T) {
 	h := Header{Format: 1, ID: "k3v9x2ab", Time: 1764201600}
-	enc := NewEncoder(0, nil)
-	if err := enc.Begin(h); err != nil {
-		t.Fatal(err)
-	}
 	want, _ := AppendJSON([]byte(Magic), TypeHeader, 1, h)
-	if !bytes.Equal(enc.Bytes(), want) {
-		t.Errorf("Begin wrote %q, want %q", enc.Bytes(), want)
+	want = AppendKey(want, 2, 0, "loss")
+	tests := []struct {
+		name string
+		enc  *Encoder
+	}{
+		{"NewEncoder", NewEncoder(0, nil)},
+		{"zero Encoder", new(Encoder)},
 	}
-	if err := enc.Begin(h); err == nil {
-		t.Error("a second Begin was accepted")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.enc.Begin(h); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tt.enc.Key("loss"); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(tt.enc.Bytes(), want) {
+				t.Errorf("Begin and Key wrote %q, want %q", tt.enc.Bytes(), want)
+			}
+			if err := tt.enc.Begin(h); err == nil {
+				t.Error("a second Begin was accepted")
+			}
+		})
 	}
 }
 
