@@ -9,12 +9,15 @@ const (
 	StatusFailed   = "failed"
 	StatusKilled   = "killed"
 	StatusCrashed  = "crashed"
+	// StatusStopped is a run a supervisor ended early on purpose, such as
+	// a sweep's median stopping rule: not a failure.
+	StatusStopped = "stopped"
 )
 
 // ValidStatus reports whether s is one of the run statuses.
 func ValidStatus(s string) bool {
 	switch s {
-	case StatusRunning, StatusFinished, StatusFailed, StatusKilled, StatusCrashed:
+	case StatusRunning, StatusFinished, StatusFailed, StatusKilled, StatusCrashed, StatusStopped:
 		return true
 	}
 	return false
@@ -132,11 +135,12 @@ type Rewind struct {
 }
 
 // Annotate is the payload of an annotate record: a person changed the run's
-// tags, notes or hypothesis after it started, with `runlog tag` or `runlog
-// note`. Time is when the change was made; it says nothing about the run's
-// activity, so it moves neither the run's last record nor its active time.
-// The fields are applied in this order: the notes are replaced, the note is
-// appended, tags are removed, then added.
+// tags, notes, hypothesis, name or archived state after it started, with
+// `runlog tag`, `note`, `rename`, `archive` or `unarchive`. Time is when the
+// change was made; it says nothing about the run's activity, so it moves
+// neither the run's last record nor its active time. The fields are applied
+// in this order: the notes are replaced, the note is appended, tags are
+// removed, then added; Name and Archived, when present, replace the run's.
 type Annotate struct {
 	Time       float64  `json:"time"`
 	Notes      *string  `json:"notes,omitempty"`      // replaces the notes; "" clears them
@@ -144,6 +148,11 @@ type Annotate struct {
 	Hypothesis *string  `json:"hypothesis,omitempty"` // replaces the hypothesis
 	AddTags    []string `json:"add_tags,omitempty"`
 	RemoveTags []string `json:"remove_tags,omitempty"`
+	// Name renames the run; readers ignore an empty one.
+	Name string `json:"name,omitempty"`
+	// Archived, when present, archives the run (true) or brings it back
+	// to the listings (false).
+	Archived *bool `json:"archived,omitempty"`
 }
 
 // Apply returns the tags, notes and hypothesis of a run after a.

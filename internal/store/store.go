@@ -70,7 +70,8 @@ type Store interface {
 
 	// Runs returns the runs that match f, newest first, with the fields
 	// a listing shows: identity, tags, hypothesis, status, times, host,
-	// folder, config, last step and final losses. Run returns all fields.
+	// folder, config, last step, final losses and whether it is archived.
+	// Run returns all fields.
 	Runs(ctx context.Context, f Filter) ([]Run, error)
 	// Run returns one run by exact id, with all its fields.
 	Run(ctx context.Context, id string) (Run, error)
@@ -137,6 +138,9 @@ type Run struct {
 	MaxStep    int64           // greatest step of any current point, -1 if none
 	Active     float64         // seconds the run's processes ran
 	Segments   int             // number of process segments (1 + resumes)
+	// Archived runs are left out of listings unless a Filter asks for
+	// them; set by `runlog archive`, cleared by `runlog unarchive`.
+	Archived bool
 	// Final values of the runs' main losses, when logged; filled by Runs.
 	TrainLoss *series.Point
 	ValLoss   *series.Point
@@ -186,12 +190,26 @@ type Filter struct {
 	Tag     string
 	Name    string // substring of the name
 	Limit   int    // 0 means no limit
+	// Archived selects runs by whether they are archived. The zero value
+	// matches every run; listings shown to people (runlog ls, report, the
+	// web UI) ask for NotArchived unless told otherwise.
+	Archived Archived
 	// Brief limits the fields Runs fills to those a table of runs shows:
 	// id, name, project, status, start and last record time, last step and
 	// final losses. Reading fewer columns of thousands of runs is markedly
 	// faster.
 	Brief bool
 }
+
+// Archived says which runs a Filter selects by their archived state.
+type Archived int8
+
+// What Filter.Archived selects.
+const (
+	AnyArchived  Archived = iota // archived or not
+	NotArchived                  // runs that are not archived
+	OnlyArchived                 // archived runs
+)
 
 // SeriesQuery selects series of a run for FindSeries.
 type SeriesQuery struct {
@@ -243,8 +261,8 @@ type Batch struct {
 	Arts     []Artifact
 	Events   []Event
 	Points   map[string]*series.Points // new points by key
-	// Annotations change the run's tags, notes and hypothesis, in order,
-	// after the header.
+	// Annotations change the run's tags, notes, hypothesis, name and
+	// archived state, in order, after the header.
 	Annotations []runfmt.Annotate
 	// KeyIDs are the run.log key ids defined in this batch; ingest keeps
 	// them with the run to decode later batches.

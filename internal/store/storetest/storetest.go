@@ -375,6 +375,9 @@ func testRunsFilter(t *testing.T, s store.Store) {
 			w.points("val/loss", ramp(0, 2, func(int64) float64 { return 7 }))
 		}
 	}
+	yes := true
+	cli := &writer{t: t, s: s, id: "c3", stream: "run.cli.log"}
+	cli.write(func(b *store.Batch) { b.Annotations = []runfmt.Annotate{{Time: T0 + 20, Archived: &yes}} })
 	tests := []struct {
 		f    store.Filter
 		want []string
@@ -386,6 +389,13 @@ func testRunsFilter(t *testing.T, s store.Store) {
 		{store.Filter{Name: "BASE"}, []string{"c3", "a1"}},
 		{store.Filter{Limit: 1}, []string{"c3"}},
 		{store.Filter{Project: "none"}, nil},
+		{store.Filter{Archived: store.AnyArchived}, []string{"c3", "b2", "a1"}},
+		{store.Filter{Archived: store.NotArchived}, []string{"b2", "a1"}},
+		{store.Filter{Archived: store.OnlyArchived}, []string{"c3"}},
+		{store.Filter{Archived: store.NotArchived, Limit: 1}, []string{"b2"}},
+		{store.Filter{Archived: store.NotArchived, Project: "vision"}, nil},
+		{store.Filter{Archived: store.OnlyArchived, Name: "base", Brief: true}, []string{"c3"}},
+		{store.Filter{Archived: store.OnlyArchived, Project: "lm"}, nil},
 	}
 	for _, tt := range tests {
 		runs, err := s.Runs(ctx, tt.f)
@@ -412,6 +422,16 @@ func testRunsFilter(t *testing.T, s store.Store) {
 		if !brief && (len(r.Tags) != 1 || r.Tags[0] != "t1") {
 			t.Errorf("tags %v, want [t1]", r.Tags)
 		}
+		if r.Archived {
+			t.Errorf("brief %v: b2 is archived", brief)
+		}
+		runs, _ = s.Runs(ctx, store.Filter{Archived: store.OnlyArchived, Brief: brief})
+		if len(runs) != 1 || !runs[0].Archived {
+			t.Errorf("brief %v: archived runs %+v, want c3 with Archived set", brief, runs)
+		}
+	}
+	if r, _ := s.Run(ctx, "c3"); !r.Archived {
+		t.Error("Run(c3).Archived = false")
 	}
 }
 
@@ -557,6 +577,29 @@ func testAnnotations(t *testing.T, s store.Store) {
 	}
 	if runs, _ := s.Runs(ctx, store.Filter{Tag: "best"}); len(runs) != 1 {
 		t.Errorf("Runs(tag best) = %d runs", len(runs))
+	}
+
+	// Renaming and archiving: the last word wins, an empty name changes
+	// nothing, and neither is activity of the run.
+	yes, no := true, false
+	cli.write(func(b *store.Batch) {
+		b.Annotations = []runfmt.Annotate{
+			{Time: T0 + 7000, Name: "first-name", Archived: &yes},
+			{Time: T0 + 7001, Name: "renamed"},
+			{Time: T0 + 7002, AddTags: []string{"x"}},
+		}
+	})
+	r, _ = s.Run(ctx, "r")
+	if r.Name != "renamed" || !r.Archived || r.Last != T0+10 || strings.Join(r.Tags, ",") != "baseline,best,x" {
+		t.Errorf("after rename and archive: name %q, archived %v, last %v, tags %v", r.Name, r.Archived, r.Last, r.Tags)
+	}
+	if id, err := s.Resolve(ctx, "renamed"); err != nil || id != "r" {
+		t.Errorf("Resolve(renamed) = %q, %v", id, err)
+	}
+	cli.write(func(b *store.Batch) { b.Annotations = []runfmt.Annotate{{Time: T0 + 8000, Archived: &no}} })
+	r, _ = s.Run(ctx, "r")
+	if r.Name != "renamed" || r.Archived {
+		t.Errorf("after unarchive: name %q, archived %v", r.Name, r.Archived)
 	}
 }
 
