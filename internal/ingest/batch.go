@@ -180,6 +180,11 @@ func (bl *builder) add(rec runfmt.Record) {
 	case runfmt.TypeAnnotate:
 		var a runfmt.Annotate
 		if bl.decode(rec, &a) { // not b.Seen: annotating a run is not activity of the run
+			if err := runfmt.CheckName("name", a.Name); err != nil {
+				// The rest of the record still applies.
+				bl.warnRecord(rec, fmt.Errorf("kept the name: %w", err))
+				a.Name = ""
+			}
 			b.Annotations = append(b.Annotations, a)
 		}
 	case runfmt.TypeResume:
