@@ -72,8 +72,11 @@ func (r *Run) Log(values map[string]float64) error {
 // that cannot be logged (a negative step, an invalid key) or a finished
 // run.
 func (r *Run) LogStep(step int64, values map[string]float64) error {
-	if err := runfmt.CheckStep(step); err != nil {
-		return err
+	if step < 0 {
+		// The run.log format keeps any step (the MLflow API stores MLflow's
+		// step -1 as it is), but this client counts from 0, and Log's next
+		// step is one more than the last.
+		return fmt.Errorf("%w: step %d is negative: runlog's clients count steps from 0", ErrInvalid, step)
 	}
 	return r.log(step, values)
 }
