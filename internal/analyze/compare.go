@@ -75,6 +75,9 @@ type Metric struct {
 	Best      float64 // NaN when the key has no goal
 	BestStep  int64
 	Goal      string
+	// Diverged is true when some current point of the key is NaN or
+	// infinite.
+	Diverged bool
 }
 
 // ThroughputKeys are the keys under which runs log tokens per second, in
@@ -266,7 +269,8 @@ func metricOf(key string, ser map[string]store.Series) Metric {
 	if !ok {
 		return Metric{Final: math.NaN(), Best: math.NaN(), FinalStep: -1, BestStep: -1}
 	}
-	m := Metric{Logged: true, Final: s.Stats.Last.Value, FinalStep: s.Stats.Last.Step, Best: math.NaN(), BestStep: -1, Goal: Goal(key, s.Goal)}
+	m := Metric{Logged: true, Final: s.Stats.Last.Value, FinalStep: s.Stats.Last.Step, Best: math.NaN(), BestStep: -1, Goal: Goal(key, s.Goal),
+		Diverged: s.Stats.NaN+s.Stats.Inf > 0}
 	if s.Stats.HasExtremes() {
 		switch m.Goal {
 		case runfmt.GoalMinimize:
