@@ -28,6 +28,14 @@ const (
 	MetricsCSV     = "metrics.csv"
 	MetricsJSON    = "metrics.json"
 	SummaryJSON    = "summary.json"
+	// TrashDir holds removed runs until they are purged: each run's folder,
+	// byte for byte, in TrashDir/runs/<id>, and what runlog knows of its
+	// removal (when, by whom) in TrashDir/info/<id>.json. The two are kept
+	// apart so that a restored folder is exactly the folder removed, and
+	// an info file's name can never be a run id's.
+	TrashDir = "trash"
+	// TrashInfoDir is the folder of TrashDir that holds the info files.
+	TrashInfoDir = "info"
 )
 
 // Home returns the home to use: explicit if it is not empty, else
@@ -47,6 +55,14 @@ func RunDir(home, id string) string { return filepath.Join(home, RunsDir, id) }
 
 // RunLog returns the path of run id's run.log in home.
 func RunLog(home, id string) string { return filepath.Join(home, RunsDir, id, RunLogFile) }
+
+// TrashRunDir returns where the folder of run id lies in home's trash.
+func TrashRunDir(home, id string) string { return filepath.Join(home, TrashDir, RunsDir, id) }
+
+// TrashInfo returns the path of the info file of run id in home's trash.
+func TrashInfo(home, id string) string {
+	return filepath.Join(home, TrashDir, TrashInfoDir, id+".json")
+}
 
 // Store returns the path of the embedded store of home.
 func Store(home string) string { return filepath.Join(home, StoreFile) }

@@ -67,6 +67,11 @@ func TestPaths(t *testing.T) {
 		{RunLog(home, "abc"), filepath.Join("some", "home", "runs", "abc", "run.log")},
 		{Store(home), filepath.Join("some", "home", "runlog.db")},
 		{filepath.Dir(RunLog(home, "abc")), RunDir(home, "abc")},
+		{TrashRunDir(home, "abc"), filepath.Join("some", "home", "trash", "runs", "abc")},
+		{TrashInfo(home, "abc"), filepath.Join("some", "home", "trash", "info", "abc.json")},
+		// A run whose id ends in .json has its folder apart from the info
+		// file of another run.
+		{filepath.Dir(TrashRunDir(home, "abc.json")), filepath.Join("some", "home", "trash", "runs")},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
