@@ -45,6 +45,8 @@ func newCompare(e *env) *cobra.Command {
 		keys, atTimes    []string
 		atSteps          []int64
 		asJSON, markdown bool
+		groupBy          []string
+		band             string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare RUN...",
@@ -66,17 +68,30 @@ minibatch does not count as reaching the target.
 time or step, interpolated linearly between logged points (and smoothed
 the same way).
 
+--group-by KEY (a config path such as lr or model.d, several comma-separated,
+or group for the runs' group) prints one line per group instead: the mean ±
+standard deviation (--band minmax: the range) over its runs of the final and
+best values and of the time to each target, with the config keys that vary
+between groups as columns, sorted by the first target (else the validation
+loss), the best group marked ★. A run whose metric became NaN or infinite is
+counted apart, never averaged in.
+
 RUN is a run id, a unique prefix of one, or a run name.`,
 		Example: `  runlog compare lr-1e-2 lr-3e-3
   runlog compare lr-1e-2 lr-3e-3 --target val_loss=1.0 --at-time 15s --at-step 400
   runlog compare a b c --baseline b --target train_loss=1.2 --markdown
-  runlog compare a b --json | jq '.runs[].targets'`,
+  runlog compare a b --json | jq '.runs[].targets'
+  runlog compare a1 a2 b1 b2 c1 c2 --group-by lr --target val_loss=1.5`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if asJSON && markdown {
 				return fmt.Errorf("--json and --markdown exclude each other")
 			}
 			targets, err := af.parse()
+			if err != nil {
+				return err
+			}
+			minmax, err := parseBand(band)
 			if err != nil {
 				return err
 			}
@@ -123,6 +138,19 @@ RUN is a run id, a unique prefix of one, or a run name.`,
 			if err != nil {
 				return err
 			}
+			if by := analyze.ParseGroupBy(groupBy); len(by) > 0 {
+				gc, err := c.GroupBy(by, minmax)
+				if err != nil {
+					return err
+				}
+				switch {
+				case asJSON:
+					return gc.JSON(e.stdout)
+				case markdown:
+					return gc.Markdown(e.stdout)
+				}
+				return gc.Text(e.stdout, e.width())
+			}
 			switch {
 			case asJSON:
 				return c.JSON(e.stdout)
@@ -138,9 +166,23 @@ RUN is a run id, a unique prefix of one, or a run name.`,
 	fl.StringArrayVar(&keys, "key", nil, "a metric to show (repeatable; default: train and validation loss)")
 	fl.StringArrayVar(&atTimes, "at-time", nil, "also show values at this wallclock time: 90s, 30m, 1h30m (repeatable)")
 	fl.Int64SliceVar(&atSteps, "at-step", nil, "also show values at this step (repeatable)")
+	fl.StringSliceVar(&groupBy, "group-by", nil, "one line per group of runs sharing these config values (dotted paths such as lr, model.d, comma-separated), or group: the mean ± std of each")
+	fl.StringVar(&band, "band", "std", "the spread shown with --group-by: std (±1 standard deviation) or minmax")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	fl.BoolVar(&markdown, "markdown", false, "print a Markdown table (for GitHub, notes, papers)")
 	return cmd
+}
+
+// parseBand reads --band: whether group spreads are min–max rather than
+// ±1 standard deviation.
+func parseBand(s string) (minmax bool, err error) {
+	switch s {
+	case "", "std":
+		return false, nil
+	case "minmax":
+		return true, nil
+	}
+	return false, fmt.Errorf("--band %q: use std (±1 standard deviation) or minmax", s)
 }
 
 // resolveAll finds the runs refs name, in order, each once.

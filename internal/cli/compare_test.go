@@ -120,3 +120,37 @@ func TestCompareErrors(t *testing.T) {
 		t.Errorf("a target no run reaches:\n%s", out)
 	}
 }
+
+func TestCompareGroupBy(t *testing.T) {
+	home, ids := groupHome(t)
+	args := append([]string{"compare"}, ids...)
+	out := mustRun(t, home, append(args, "--group-by", "lr", "--target", "val_loss=2.5")...)
+	got := strings.Split(out, "\n")
+	for i, want := range []string{"   lr     n          status      train_loss final", "★  0.01   2", "   0.001  2", "   0.1    2 (1 NaN)"} {
+		if i >= len(got) || !strings.HasPrefix(got[i], want) {
+			t.Errorf("line %d, want %q:\n%s", i, want, out)
+		}
+	}
+	if n := len(lines(out)); n > 12 {
+		t.Errorf("compare --group-by of 6 runs printed %d lines:\n%s", n, out)
+	}
+	md := mustRun(t, home, append(args, "--group-by", "lr", "--band", "minmax", "--markdown")...)
+	if !strings.HasPrefix(md, "|  | lr | n | status |") || !strings.Contains(md, "minimum–maximum") {
+		t.Errorf("compare --group-by --markdown:\n%s", md)
+	}
+	var js struct {
+		Groups []struct {
+			Label string   `json:"label"`
+			Runs  []string `json:"runs"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, home, append(args, "--group-by", "group", "--json")...)), &js); err != nil {
+		t.Fatal(err)
+	}
+	if len(js.Groups) != 1 || js.Groups[0].Label != "lr-sweep" || len(js.Groups[0].Runs) != 6 {
+		t.Errorf("compare --group-by group --json: %+v", js)
+	}
+	if _, _, err := run(t, home, append(args, "--group-by", "lr", "--band", "iqr")...); err == nil {
+		t.Error("--band iqr accepted")
+	}
+}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
@@ -17,6 +20,7 @@ import (
 func newLs(e *env) *cobra.Command {
 	var f store.Filter
 	var asJSON bool
+	var groupBy []string
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List runs, newest first",
@@ -24,11 +28,16 @@ func newLs(e *env) *cobra.Command {
 they ran and their final train and validation loss.
 
 A run whose process died without saying so (kill -9, a lost machine) is shown
-as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `.`,
+as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `.
+
+--group-by KEY (a config path such as lr, several comma-separated, or group
+for the runs' group) lists one row per group instead: its values, how many
+runs it has by status, and the mean final losses of its runs.`,
 		Example: `  runlog ls
   runlog ls --project tinylm --status finished
   runlog ls --tag baseline --name lr
-  runlog ls --json | jq '.[] | select(.val_loss.value < 2)'`,
+  runlog ls --json | jq '.[] | select(.val_loss.value < 2)'
+  runlog ls --project sweep --group-by lr`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			status := f.Status
@@ -40,8 +49,12 @@ as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `
 				return err
 			}
 			defer st.Close()
+			by := analyze.ParseGroupBy(groupBy)
+			if len(by) > 0 && asJSON {
+				return fmt.Errorf("--group-by and --json exclude each other; compare --group-by --json gives groups as JSON")
+			}
 			q := f
-			q.Brief = !asJSON
+			q.Brief = !asJSON && len(by) == 0
 			if status == runfmt.StatusCrashed {
 				q.Status = runfmt.StatusRunning // crashed runs are stored as running
 			}
@@ -66,6 +79,9 @@ as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `
 			if asJSON {
 				return e.lsJSON(cmd.Context(), st, kept)
 			}
+			if len(by) > 0 {
+				return e.lsGroups(kept, by)
+			}
 			return e.lsTable(kept)
 		},
 	}
@@ -76,6 +92,7 @@ as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `
 	fl.StringVar(&f.Name, "name", "", "only runs whose name contains this text (any case)")
 	fl.IntVarP(&f.Limit, "limit", "n", 0, "show at most this many runs")
 	fl.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	fl.StringSliceVar(&groupBy, "group-by", nil, "one row per group of runs sharing these config values (dotted paths, comma-separated), or group")
 	return cmd
 }
 
@@ -99,6 +116,104 @@ func (e *env) lsTable(runs []store.Run) error {
 			paint(status, status, color), step, duration(r.Wallclock()), lossCell(r.TrainLoss), lossCell(r.ValLoss), when(r.Start))
 	}
 	return tw.Flush()
+}
+
+// lsGroups prints one row per group of runs: the group's values, its
+// runs by status, and the mean final losses (± std) of its runs.
+func (e *env) lsGroups(runs []store.Run, by []string) error {
+	if len(runs) == 0 {
+		fmt.Fprintf(e.stdout, "no runs in %s\n", e.homeDir())
+		return nil
+	}
+	groups, err := analyze.GroupRuns(runs, by)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	statuses := []string{runfmt.StatusRunning, runfmt.StatusFinished, runfmt.StatusFailed, runfmt.StatusKilled, runfmt.StatusCrashed}
+	counts := make([]map[string]int, len(groups))
+	seen := map[string]bool{}
+	for i, g := range groups {
+		counts[i] = map[string]int{}
+		for _, m := range g.Members {
+			st := summary.Status(&runs[m], now)
+			counts[i][st]++
+			seen[st] = true
+		}
+	}
+	var shown []string
+	for _, st := range statuses {
+		if seen[st] {
+			shown = append(shown, st)
+		}
+	}
+	color := e.colors()
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	var head []string
+	for _, k := range by {
+		head = append(head, strings.ToUpper(k))
+	}
+	head = append(head, "RUNS")
+	for _, st := range shown {
+		head = append(head, strings.ToUpper(st))
+	}
+	head = append(head, "TRAIN LOSS (MEAN)", "VAL LOSS (MEAN)", "LATEST")
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for i, g := range groups {
+		var cells []string
+		for _, v := range g.Values {
+			if v == "" {
+				cells = append(cells, "(unset)")
+				continue
+			}
+			var str string
+			if json.Unmarshal([]byte(v), &str) == nil {
+				v = str
+			}
+			cells = append(cells, clip(v, 32))
+		}
+		cells = append(cells, fmt.Sprint(len(g.Members)))
+		for _, st := range shown {
+			n := counts[i][st]
+			cell := "-"
+			if n > 0 {
+				cell = paint(fmt.Sprint(n), st, color)
+			}
+			cells = append(cells, cell)
+		}
+		var train, val []float64
+		latest := 0.0
+		for _, m := range g.Members {
+			r := &runs[m]
+			if r.TrainLoss != nil {
+				train = append(train, r.TrainLoss.Value)
+			}
+			if r.ValLoss != nil {
+				val = append(val, r.ValLoss.Value)
+			}
+			latest = max(latest, r.Start)
+		}
+		cells = append(cells, meanCell(train), meanCell(val), when(latest))
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
+
+// meanCell shows the mean ± std of a group's final values, and how many
+// were NaN.
+func meanCell(vs []float64) string {
+	s := series.Summarize(vs)
+	out := "-"
+	if s.N > 0 {
+		out = num(s.Mean)
+		if s.N > 1 {
+			out += " ± " + strconv.FormatFloat(s.Std, 'g', 2, 64)
+		}
+	}
+	if s.NaN > 0 {
+		out += fmt.Sprintf(" [%d NaN]", s.NaN)
+	}
+	return out
 }
 
 func lossCell(p *series.Point) string {

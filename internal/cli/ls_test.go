@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/server"
 )
 
@@ -69,5 +73,74 @@ func TestLsJSONIsTheAPIRow(t *testing.T) {
 		if _, ok := first[k]; !ok {
 			t.Errorf("no key %s in %s", k, ls[0])
 		}
+	}
+}
+
+// groupHome returns a home with a sweep of 3 learning rates × 2 seeds in
+// group "lr-sweep", logged with the Go client, 40 steps each; the run with
+// lr 0.1 and seed 1 diverges (NaN) at step 20.
+func groupHome(t *testing.T) (home string, ids []string) {
+	t.Helper()
+	home = t.TempDir()
+	for _, lr := range []float64{0.001, 0.01, 0.1} {
+		for seed := range 2 {
+			r, err := runlog.Init(runlog.Options{Home: home, Project: "sweep", Group: "lr-sweep", DisableGit: true,
+				Name:   fmt.Sprintf("lr%g-s%d", lr, seed),
+				Config: map[string]any{"lr": lr, "seed": seed, "sweep": "lr-sweep"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rate := map[float64]float64{0.001: 0.5, 0.01: 2, 0.1: 3}[lr]
+			for s := int64(0); s <= 40; s++ {
+				loss := 1 + 3*math.Exp(-float64(s)*rate/40) + 0.1*float64(seed)
+				if lr == 0.1 && seed == 1 && s >= 20 {
+					loss = math.NaN()
+				}
+				v := map[string]float64{"train_loss": loss}
+				if s%10 == 0 {
+					v["val_loss"] = loss + 0.05
+				}
+				if err := r.LogStep(s, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.Finish(0); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, r.ID())
+		}
+	}
+	return home, ids
+}
+
+func TestLsGroupBy(t *testing.T) {
+	home, _ := groupHome(t)
+	tests := []struct {
+		args []string
+		want []string // lines start with these, in order
+	}{
+		{[]string{"--group-by", "lr"}, []string{"LR     RUNS  FINISHED  TRAIN LOSS (MEAN)", "0.001  2     2", "0.01   2     2", "0.1    2     2"}},
+		{[]string{"--group-by", "group"}, []string{"GROUP     RUNS  FINISHED", "lr-sweep  6     6"}},
+		{[]string{"--group-by", "lr,seed"}, []string{"LR     SEED  RUNS", "0.001  0     1", "0.001  1     1", "0.01   0     1"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			got := lines(mustRun(t, home, append([]string{"ls"}, tt.args...)...))
+			if len(got) < len(tt.want) {
+				t.Fatalf("ls %v:\n%s", tt.args, strings.Join(got, "\n"))
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("line %d %q, want it to start with %q\n%s", i, got[i], w, strings.Join(got, "\n"))
+				}
+			}
+		})
+	}
+	out := mustRun(t, home, "ls", "--group-by", "lr")
+	if !strings.Contains(out, "[1 NaN]") {
+		t.Errorf("ls --group-by lr does not count the diverged run:\n%s", out)
+	}
+	if _, _, err := run(t, home, "ls", "--group-by", "nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("ls --group-by nope: %v", err)
 	}
 }
