@@ -37,10 +37,17 @@ func (s *Server) indexLoop(ctx context.Context, w *warnings) {
 // indexing applied records to it, or when its cursors moved since the last
 // indexing — another runlog process (a command run beside the server)
 // indexed it — or when it disappeared.
+//
+// When indexing stops on an error (a full disk, say), the runs indexed
+// before it are still announced, and the error is kept for
+// /api/v1/health and for the 404 of a run that it kept out of the store,
+// until an indexing succeeds. A read-only store is not an error here: the
+// server serves what was indexed before, but the runs it could not index
+// are explained the same way.
 func (s *Server) index(ctx context.Context, w *warnings) ([]string, error) {
-	res, err := ingest.Home(ctx, s.db, s.home, ingest.Options{Warn: w.warn})
-	if err != nil && !errors.Is(err, store.ErrReadOnly) {
-		return nil, err
+	res, ierr := ingest.Home(ctx, s.indexStore, s.home, ingest.Options{Warn: w.warn})
+	if ierr != nil && ctx.Err() != nil {
+		return nil, ierr
 	}
 	curs, err := s.db.Cursors(ctx)
 	if err != nil {
@@ -49,12 +56,19 @@ func (s *Server) index(ctx context.Context, w *warnings) ([]string, error) {
 	changed := s.gens.update(curs, res.Changed)
 	s.mu.Lock()
 	s.runs = len(curs)
+	if ierr == nil || res.Runs > 0 {
+		s.onDisk = res.Runs // else the folders were not counted
+	}
+	s.indexErr = ierr
 	s.mu.Unlock()
 	if len(changed) > 0 {
 		s.series.refresh(ctx, s.db, changed, s.gens.of)
 		s.hub.publish(changed)
 	}
-	return changed, nil
+	if errors.Is(ierr, store.ErrReadOnly) {
+		ierr = nil
+	}
+	return changed, ierr
 }
 
 // generations count the changes of every run, so that caches can tell

@@ -111,7 +111,7 @@ func (s *Server) appendBatch(r *http.Request, id, stream string, offset int64, b
 	if err := checkBatch(id, stream, size, body); err != nil {
 		return 0, err
 	}
-	if err := appendSync(dir, stream, body); err != nil {
+	if err := s.appendFile(dir, stream, body); err != nil {
 		// What was written of the batch (if anything) is cut off again, so
 		// that the file ends at a record boundary; the client resends.
 		s.streams.forget(id + "/" + stream)

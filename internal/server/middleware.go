@@ -30,7 +30,7 @@ type BodyLimiter interface {
 func (s *Server) secure(next http.Handler, limits map[string]BodyLimiter) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusForbidden, errorBody{"cross-origin request refused"})
+		refuse(w, r, http.StatusForbidden, "cross-origin request refused")
 	}))
 	inner := cop.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +42,7 @@ func (s *Server) secure(next http.Handler, limits map[string]BodyLimiter) http.H
 		if s.loopback && !loopbackRequestHost(r.Host) {
 			// A page of another site whose name was made to resolve to
 			// 127.0.0.1 (DNS rebinding) sends its own name as Host.
-			writeJSON(w, http.StatusForbidden, errorBody{"this server answers only requests for localhost, 127.0.0.1 or [::1]"})
+			refuse(w, r, http.StatusForbidden, "this server answers only requests for localhost, 127.0.0.1 or [::1]")
 			return
 		}
 		limit := s.opts.MaxBody
@@ -52,7 +52,7 @@ func (s *Server) secure(next http.Handler, limits map[string]BodyLimiter) http.H
 			}
 		}
 		if r.ContentLength > limit {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{"request body over the limit"})
+			refuse(w, r, http.StatusRequestEntityTooLarge, "request body over the limit")
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
@@ -81,7 +81,11 @@ func (s *Server) authorized(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.validToken(r, want) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="runlog"`)
-			writeJSON(w, http.StatusUnauthorized, errorBody{"missing or wrong token: send Authorization: Bearer <token>, or open /login?token=<token> in a browser"})
+			msg := "missing or wrong token: send Authorization: Bearer <token>, or open /login?token=<token> in a browser"
+			if mlflowPath(r.URL.Path) {
+				msg = "missing or wrong token: set MLFLOW_TRACKING_TOKEN to the runlog server's token"
+			}
+			refuse(w, r, http.StatusUnauthorized, msg)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -94,12 +98,74 @@ func (s *Server) authorized(next http.Handler) http.Handler {
 func (s *Server) validToken(r *http.Request, want [sha256.Size]byte) bool {
 	got, ok := "", false
 	if a := r.Header.Get("Authorization"); a != "" {
-		got, ok = strings.CutPrefix(a, "Bearer ")
+		got, ok = bearer(a)
 	} else if c, err := r.Cookie(tokenCookie); err == nil {
 		got, ok = c.Value, true
 	}
 	sum := sha256.Sum256([]byte(got))
 	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1 && ok
+}
+
+// bearer returns the token of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 7235: "bearer" and "BEARER"
+// are the same scheme).
+func bearer(authorization string) (string, bool) {
+	scheme, token, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(token, " "), true
+}
+
+// mlflowPrefixes are the paths of MLflow's APIs: tracking, artifacts and
+// the ajax-api paths that MLflow's own web UI calls.
+var mlflowPrefixes = []string{"/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/ajax-api/"}
+
+// mlflowPath reports whether a path belongs to MLflow's APIs, whose
+// clients read errors only in MLflow's form.
+func mlflowPath(path string) bool {
+	for _, p := range mlflowPrefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuse answers a request that the middleware stops, in the error format
+// of the API that its path belongs to: MLflow's {"error_code", "message"}
+// under MLflow's paths, from which its client shows the reason (given
+// {"error": …} it reports an INTERNAL_ERROR), and {"error": …} everywhere
+// else. It is the one place where the middleware picks the format.
+func refuse(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if !mlflowPath(r.URL.Path) {
+		writeJSON(w, code, errorBody{msg})
+		return
+	}
+	writeJSON(w, code, struct {
+		Code    string `json:"error_code"`
+		Message string `json:"message"`
+	}{mlflowCode(code), msg})
+}
+
+// mlflowCode returns MLflow's error code for a status the middleware
+// answers with: the code that MLflow's client maps back to the same status
+// (mlflow/exceptions.py).
+func mlflowCode(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "UNAUTHENTICATED"
+	case http.StatusForbidden:
+		return "PERMISSION_DENIED"
+	case http.StatusRequestEntityTooLarge:
+		return "RESOURCE_LIMIT_EXCEEDED"
+	case http.StatusServiceUnavailable:
+		return "TEMPORARILY_UNAVAILABLE"
+	}
+	if status >= 500 {
+		return "INTERNAL_ERROR"
+	}
+	return "BAD_REQUEST"
 }
 
 // clientOnly wraps the native API: a request that changes anything must
@@ -111,7 +177,7 @@ func clientOnly(next http.Handler) http.Handler {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
 			if r.Header.Get(remote.ClientHeader) == "" {
-				writeJSON(w, http.StatusForbidden, errorBody{"a " + r.Method + " must name its client in the " + remote.ClientHeader + " header"})
+				refuse(w, r, http.StatusForbidden, "a "+r.Method+" must name its client in the "+remote.ClientHeader+" header")
 				return
 			}
 		}
@@ -133,7 +199,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{http.StatusUnauthorized, "wrong token"}
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: tokenCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		Name: tokenCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil || s.opts.BehindTLS,
 		SameSite: http.SameSiteStrictMode, MaxAge: int((30 * 24 * time.Hour).Seconds()),
 	})
 	http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"github.com/runlog/runlog/internal/analyze"
+	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -66,15 +69,58 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &mbe):
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("request body over the limit of %d bytes", mbe.Limit)})
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, errorBody{err.Error()})
+		writeJSON(w, http.StatusNotFound, errorBody{s.notIndexed(r, err)})
 	case errors.Is(err, store.ErrAmbiguous), errors.Is(err, analyze.ErrTarget):
 		writeJSON(w, http.StatusBadRequest, errorBody{err.Error()})
 	case errors.Is(err, store.ErrReadOnly):
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{"the server's home is read-only"})
+	case diskFull(err):
+		s.opts.Logf("runlog: %s %s: %v", r.Method, r.URL.Path, err)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{"the server's disk is full: " + fullReason(err) +
+			"; free space on the server, and clients resend what was refused"})
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads an answer.
 	default:
 		s.opts.Logf("runlog: %s %s: %v", r.Method, r.URL.Path, err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{"internal error; the server's log says more"})
 	}
+}
+
+// diskFull reports whether err says that the disk, the user's quota or the
+// store's size limit is full: a state of the server, answered 503, from
+// which a client retries later.
+func diskFull(err error) bool {
+	return errors.Is(err, store.ErrFull) || noSpace(err)
+}
+
+// fullReason names what is full, without the server's paths: the
+// innermost error, such as "no space left on device".
+func fullReason(err error) string {
+	if errors.Is(err, store.ErrFull) {
+		return "the store cannot grow (" + store.ErrFull.Error() + ")"
+	}
+	for next := errors.Unwrap(err); next != nil; next = errors.Unwrap(err) {
+		err = next
+	}
+	return err.Error()
+}
+
+// notIndexed returns the message of a 404: for a run whose folder is on
+// disk but that the store lacks because indexing fails, it says so and
+// why, instead of leaving the run invisible without a word.
+func (s *Server) notIndexed(r *http.Request, err error) string {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	ierr := s.indexErr
+	s.mu.Unlock()
+	if id == "" || ierr == nil || layout.CheckID(id) != nil {
+		return err.Error()
+	}
+	if _, serr := os.Stat(filepath.Join(layout.RunDir(s.home, id), layout.RunLogFile)); serr != nil {
+		return err.Error()
+	}
+	if _, rerr := s.db.Run(r.Context(), id); !errors.Is(rerr, store.ErrNotFound) {
+		return err.Error() // the run is indexed: something in it is missing
+	}
+	return fmt.Sprintf("run %s is on disk, but the server could not index it: %v", id, ierr)
 }

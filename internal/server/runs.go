@@ -18,17 +18,24 @@ import (
 	"github.com/runlog/runlog/internal/summary"
 )
 
-// health answers whether the server is up, its version and how many runs
-// it holds.
+// health answers whether the server is up, its version, how many runs it
+// holds and how many run folders it found: while indexing fails (a full
+// disk) the two differ, and index_error says why.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Lock()
-	n := s.runs
+	n, onDisk, ierr := s.runs, s.onDisk, s.indexErr
 	s.mu.Unlock()
+	var msg string
+	if ierr != nil {
+		msg = ierr.Error()
+	}
 	writeJSON(w, http.StatusOK, struct {
-		OK      bool   `json:"ok"`
-		Version string `json:"version"`
-		Runs    int    `json:"runs"`
-	}{true, s.opts.Version, n})
+		OK         bool   `json:"ok"`
+		Version    string `json:"version"`
+		Runs       int    `json:"runs"`
+		RunsOnDisk int    `json:"runs_on_disk"`
+		IndexError string `json:"index_error,omitempty"`
+	}{true, s.opts.Version, n, onDisk, msg})
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/remote"
@@ -39,6 +40,17 @@ const DefaultAddr = "127.0.0.1:7707"
 // beyond the loopback interface without an access token.
 var ErrTokenRequired = errors.New("an access token is required to listen on an address other than loopback")
 
+// ErrWeakToken is returned by New for a server that would listen beyond
+// the loopback interface with a token shorter than MinTokenLen.
+var ErrWeakToken = errors.New("the access token is too short to listen on an address other than loopback")
+
+// MinTokenLen is the fewest characters of a token off loopback: 16 hex
+// digits, 64 random bits, are far beyond guessing over a network.
+const MinTokenLen = 16
+
+// tokenAdvice says how to make a token and how to pass it.
+const tokenAdvice = "make one with `openssl rand -hex 16` and pass it in $" + remote.EnvToken + " (or --token)"
+
 // Options configure a Server.
 type Options struct {
 	// Home is the runlog home served; it is created if missing.
@@ -50,6 +62,11 @@ type Options struct {
 	// Token, when set, is required by every API call and mount: as
 	// "Authorization: Bearer <token>" or the cookie that /login sets.
 	Token string
+	// BehindTLS says that browsers reach the server over HTTPS through a
+	// TLS-terminating proxy: the login cookie is then Secure, so that a
+	// browser never sends it over plain HTTP. (Served over TLS directly,
+	// the cookie is Secure anyway.)
+	BehindTLS bool
 	// Version is reported by /api/v1/health.
 	Version string
 	// Mounts returns further handlers by path prefix, such as
@@ -94,9 +111,17 @@ type Server struct {
 
 	stop      context.CancelFunc
 	done      chan struct{}
-	runs      int // run folders found by the last indexing; guarded by mu
+	runs      int   // runs in the store after the last indexing; guarded by mu
+	onDisk    int   // run folders found by the last indexing; guarded by mu
+	indexErr  error // why the last indexing stopped, nil if it did not; guarded by mu
 	mu        sync.Mutex
 	closeOnce sync.Once
+
+	// indexStore is the store that indexing writes, and appendFile what
+	// ingest appends with: s.db and appendSync, or in tests ones that fail
+	// as a full disk does.
+	indexStore store.Store
+	appendFile func(dir, name string, data []byte) error
 }
 
 // New opens the store of the home, indexes it and starts the periodic
@@ -110,7 +135,10 @@ func New(opts Options) (*Server, error) {
 	}
 	loopback := IsLoopback(opts.Addr)
 	if !loopback && opts.Token == "" {
-		return nil, fmt.Errorf("%w (%s): pass --token or set %s", ErrTokenRequired, opts.Addr, remote.EnvToken)
+		return nil, fmt.Errorf("%w (%s): %s", ErrTokenRequired, opts.Addr, tokenAdvice)
+	}
+	if n := utf8.RuneCountInString(opts.Token); !loopback && n < MinTokenLen {
+		return nil, fmt.Errorf("%w (%s): it has %d characters, at least %d are needed: %s", ErrWeakToken, opts.Addr, n, MinTokenLen, tokenAdvice)
 	}
 	if opts.IndexInterval <= 0 {
 		opts.IndexInterval = time.Second
@@ -138,15 +166,21 @@ func New(opts Options) (*Server, error) {
 		opts: opts, home: opts.Home, db: db, loopback: loopback,
 		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(),
 		done: make(chan struct{}), ingestSlots: make(chan struct{}, maxIngests),
+		indexStore: db, appendFile: appendSync,
 	}
 	s.handler = s.routes()
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	w := newWarnings(opts.Logf)
+	// A full disk does not keep the server from serving what is indexed:
+	// /api/v1/health says why the rest is not.
 	if _, err := s.index(ctx, w); err != nil && !db.ReadOnly() {
-		stop()
-		db.Close()
-		return nil, err
+		if !diskFull(err) {
+			stop()
+			db.Close()
+			return nil, err
+		}
+		w.warn(err)
 	}
 	go s.indexLoop(ctx, w)
 	return s, nil
