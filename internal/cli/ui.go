@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,6 +25,7 @@ func newUI(e *env) *cobra.Command {
 	var (
 		addr, token string
 		open        bool
+		behindTLS   bool
 		maxArtifact int64
 	)
 	cmd := &cobra.Command{
@@ -34,27 +38,37 @@ machines stream their runs here (RUNLOG_URL; see docs/server.md). New data in
 the run folders is indexed every second and shown live.
 
 The server listens on 127.0.0.1:7707 — this machine only — unless --addr says
-otherwise. Listening on any other address needs an access token (--token or
-$RUNLOG_TOKEN), which every API call must then carry; browsers log in once
-with /login?token=<token>. Ctrl-C stops the server gracefully.`,
+otherwise. Listening on any other address needs an access token of at least
+16 characters in $RUNLOG_TOKEN (--token works too, but shows in ps to every
+user of the machine), which every API call must then carry; browsers log in
+once with /login?token=<token>. Behind a TLS-terminating proxy, --behind-tls
+makes the login cookie Secure. Ctrl-C stops the server gracefully.`,
 		Example: `  runlog ui                                    # http://127.0.0.1:7707/
   runlog ui --addr 127.0.0.1:8080
   RUNLOG_TOKEN=$(openssl rand -hex 16) runlog serve --addr 0.0.0.0:7707 --open
+  runlog ui --addr 10.0.0.5:7707 --behind-tls  # HTTPS through a proxy, with $RUNLOG_TOKEN set
   ssh -L 7707:127.0.0.1:7707 gpu-box           # reach a loopback server from your laptop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if token == "" {
+			if token != "" {
+				fmt.Fprintf(e.stderr, "runlog: warning: --token shows in ps to every user of this machine; set %s instead\n", remote.EnvToken)
+			} else {
 				token = os.Getenv(remote.EnvToken)
 			}
 			home := e.homeDir()
 			opts := server.Options{
-				Home: home, Addr: addr, Token: token, Version: version.String(), Mounts: mounts(home, e.warn, maxArtifact),
+				Home: home, Addr: addr, Token: token, BehindTLS: behindTLS, Version: version.String(), Mounts: mounts(home, e.warn, maxArtifact),
 				Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) },
 			}
 			if web.Built() {
 				opts.UI = web.Dist()
 			}
 			srv, err := server.New(opts)
+			if errors.Is(err, server.ErrTokenRequired) || errors.Is(err, server.ErrWeakToken) {
+				if t, terr := newToken(); terr == nil {
+					return fmt.Errorf("%w; for example, one made just now:\n  %s=%s runlog ui --addr %s", err, remote.EnvToken, t, addr)
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -84,10 +98,21 @@ with /login?token=<token>. Ctrl-C stops the server gracefully.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&addr, "addr", server.DefaultAddr, "address to listen on; anything but loopback needs --token")
-	fl.StringVar(&token, "token", "", "access token every API call must carry (default $RUNLOG_TOKEN)")
+	fl.StringVar(&token, "token", "", "access token every API call must carry, at least 16 characters off loopback; prefer $RUNLOG_TOKEN, which ps does not show (default $RUNLOG_TOKEN)")
+	fl.BoolVar(&behindTLS, "behind-tls", false, "browsers reach the server over HTTPS through a TLS-terminating proxy: make the login cookie Secure")
 	fl.BoolVar(&open, "open", false, "print the address to open in a browser, with the token to log in")
 	fl.Int64Var(&maxArtifact, "max-artifact-bytes", mlflow.DefaultMaxArtifactBytes, "largest MLflow artifact upload accepted, in bytes (uploads stream to disk)")
 	return cmd
+}
+
+// newToken returns a random token of 32 hex digits, as
+// `openssl rand -hex 16` makes.
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // mounts returns the handlers served beside the native API, by path
