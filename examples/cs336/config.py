@@ -24,7 +24,19 @@ ARCHITECTURE_FIELDS = (
     "num_heads",
     "d_ff",
     "tie_embeddings",
+    "norm",
+    "position",
+    "ffn",
 )
+
+#: The ablation switches of the assignment and the values each takes; the
+#: first value is the baseline.
+CHOICES = {
+    "norm": ("pre", "post", "none"),
+    "position": ("rope", "none"),
+    "ffn": ("swiglu", "silu"),
+    "dtype": ("float32", "bfloat16"),
+}
 
 
 @dataclass
@@ -33,7 +45,12 @@ class TrainConfig:
 
     Model: a decoder-only Transformer with ``num_layers`` pre-norm blocks of
     ``num_heads``-head causal attention (RoPE with base ``rope_theta``) and a
-    SwiGLU feed-forward of width ``d_ff``.
+    SwiGLU feed-forward of width ``d_ff``. The assignment's ablations switch
+    parts of it: ``norm`` ``post`` puts each RMSNorm after the residual add,
+    ``none`` removes every RMSNorm; ``position`` ``none`` drops RoPE (NoPE);
+    ``ffn`` ``silu`` replaces SwiGLU by ``W2 SiLU(W1 x)``, which at the same
+    ``d_ff`` has two thirds of SwiGLU's weights: give it ``d_ff`` = 4 ·
+    ``d_model`` where SwiGLU has 8/3 · ``d_model`` to match the count.
 
     Schedule: ``max_steps`` AdamW updates of ``batch_size`` sequences of
     ``context_length`` tokens; the learning rate rises linearly to ``lr`` over
@@ -54,6 +71,9 @@ class TrainConfig:
     d_ff: int
     rope_theta: float = 10000.0
     tie_embeddings: bool = False
+    norm: str = "pre"
+    position: str = "rope"
+    ffn: str = "swiglu"
     # optimisation
     batch_size: int = 32
     max_steps: int = 1000
@@ -117,7 +137,10 @@ class TrainConfig:
                 raise ValueError(f"config: {name} must be a positive integer, not {value!r}")
         if self.d_model % self.num_heads != 0:
             raise ValueError(f"config: d_model {self.d_model} is not divisible by num_heads {self.num_heads}")
-        if (self.d_model // self.num_heads) % 2 != 0:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"config: {name} {getattr(self, name)!r}: want one of {', '.join(allowed)}")
+        if self.position == "rope" and (self.d_model // self.num_heads) % 2 != 0:
             raise ValueError("config: RoPE needs an even head dimension (d_model / num_heads)")
         if not 0.0 <= self.min_lr <= self.lr:
             raise ValueError(f"config: want 0 <= min_lr <= lr, got min_lr={self.min_lr}, lr={self.lr}")
@@ -130,8 +153,6 @@ class TrainConfig:
             raise ValueError("config: give both train_path and valid_path, or neither (generated corpus)")
         if self.train_path is None and self.vocab_size != 256:
             raise ValueError("config: the generated corpus is byte-level: vocab_size must be 256")
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ValueError(f"config: dtype {self.dtype!r}: want float32 or bfloat16")
 
     @property
     def decay_steps(self) -> int:
@@ -153,6 +174,12 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"config: unknown keys {', '.join(unknown)}")
         return cls(**dict(data))
+
+
+def field_default(name: str) -> Any:
+    """The default of a field of ``TrainConfig`` (None for a required one)."""
+    f = TrainConfig.__dataclass_fields__[name]
+    return None if f.default is dataclasses.MISSING else f.default
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -3,6 +3,14 @@
 Pre-norm blocks: ``x + MHA(RMSNorm(x))`` then ``x + SwiGLU(RMSNorm(x))``;
 causal multi-head self-attention with rotary position embeddings (RoPE);
 a final RMSNorm and a linear head, optionally tied to the token embeddings.
+
+The assignment's ablations are switches of the config (the first is the
+baseline): ``norm`` ``pre`` | ``post`` (``RMSNorm(x + MHA(x))`` then
+``RMSNorm(z + FFN(z))``; the final RMSNorm stays) | ``none`` (no RMSNorm
+anywhere); ``position`` ``rope`` | ``none`` (NoPE: attention sees no
+positions, only the causal mask); ``ffn`` ``swiglu`` | ``silu``
+(``W2 SiLU(W1 x)``, no gate).
+
 Only ``nn.Module``, ``nn.Parameter`` and tensor operations are used: no
 ``nn.Linear``, ``nn.Embedding``, ``nn.MultiheadAttention`` or
 ``nn.Transformer``.
@@ -84,6 +92,21 @@ class SwiGLU(nn.Module):
         return self.w2(gate * torch.sigmoid(gate) * self.w3(x))
 
 
+class SiLUFeedForward(nn.Module):
+    """The ungated feed-forward ``W2 SiLU(W1 x)`` of the SwiGLU ablation: two
+    matrices instead of three, so ``d_ff`` = 4 · d_model gives it SwiGLU's
+    parameter count at 8/3 · d_model."""
+
+    def __init__(self, d_model: int, d_ff: int) -> None:
+        super().__init__()
+        self.w1 = Linear(d_model, d_ff)
+        self.w2 = Linear(d_ff, d_model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        hidden = self.w1(x)
+        return self.w2(hidden * torch.sigmoid(hidden))
+
+
 class RotaryEmbedding(nn.Module):
     """Rotates each pair of dimensions (2i, 2i+1) of a query or key at
     position p by the angle ``p · θ^(-2i/K)``.
@@ -137,9 +160,10 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Optional
 
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention in which each position attends to itself
-    and to earlier positions only; RoPE is applied to queries and keys."""
+    and to earlier positions only; RoPE is applied to queries and keys, unless
+    ``rope`` is None (NoPE)."""
 
-    def __init__(self, d_model: int, num_heads: int, rope: RotaryEmbedding) -> None:
+    def __init__(self, d_model: int, num_heads: int, rope: Optional[RotaryEmbedding]) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.q_proj = Linear(d_model, d_model)
@@ -155,25 +179,47 @@ class CausalSelfAttention(nn.Module):
         def heads(y: Tensor) -> Tensor:  # (B, T, D) -> (B, H, T, K)
             return y.view(b, t, h, d // h).transpose(1, 2)
 
-        q = self.rope(heads(self.q_proj(x)), token_positions)
-        k = self.rope(heads(self.k_proj(x)), token_positions)
+        q, k = heads(self.q_proj(x)), heads(self.k_proj(x))
+        if self.rope is not None:
+            q, k = self.rope(q, token_positions), self.rope(k, token_positions)
         v = heads(self.v_proj(x))
         causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
         out = scaled_dot_product_attention(q, k, v, causal)  # (B, H, T, K)
         return self.output_proj(out.transpose(1, 2).reshape(b, t, d))
 
 
-class TransformerBlock(nn.Module):
-    """One pre-norm block: attention then feed-forward, each with a residual."""
+NORMS = ("pre", "post", "none")
+FFNS = ("swiglu", "silu")
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, rope: RotaryEmbedding) -> None:
+
+class TransformerBlock(nn.Module):
+    """Attention then feed-forward, each with a residual. ``norm`` places the
+    RMSNorms: ``pre`` on each sublayer's input (the baseline), ``post`` on the
+    sum after each residual add, ``none`` nowhere (``ln1``/``ln2`` are then
+    None and the block has no norm parameters)."""
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, rope: Optional[RotaryEmbedding],
+                 norm: str = "pre", ffn: str = "swiglu") -> None:
         super().__init__()
-        self.ln1 = RMSNorm(d_model)
+        if norm not in NORMS:
+            raise ValueError(f"norm {norm!r}: want one of {', '.join(NORMS)}")
+        if ffn not in FFNS:
+            raise ValueError(f"ffn {ffn!r}: want one of {', '.join(FFNS)}")
+        self.norm = norm
+        # The same modules in the same order as before the switches existed:
+        # the baseline keeps its parameter names and, for a seed, its weights.
+        self.ln1 = RMSNorm(d_model) if norm != "none" else None
         self.attn = CausalSelfAttention(d_model, num_heads, rope)
-        self.ln2 = RMSNorm(d_model)
-        self.ffn = SwiGLU(d_model, d_ff)
+        self.ln2 = RMSNorm(d_model) if norm != "none" else None
+        self.ffn: nn.Module = SwiGLU(d_model, d_ff) if ffn == "swiglu" else SiLUFeedForward(d_model, d_ff)
 
     def forward(self, x: Tensor, token_positions: Tensor) -> Tensor:
+        if self.ln1 is None or self.ln2 is None:
+            x = x + self.attn(x, token_positions)
+            return x + self.ffn(x)
+        if self.norm == "post":
+            x = self.ln1(x + self.attn(x, token_positions))
+            return self.ln2(x + self.ffn(x))
         x = x + self.attn(self.ln1(x), token_positions)
         return x + self.ffn(self.ln2(x))
 
@@ -185,16 +231,25 @@ class TransformerLM(nn.Module):
     With ``tie_embeddings`` the head reuses the embedding matrix, which is
     then initialised like a Linear layer (std sqrt(2 / (V + D))) rather than
     N(0, 1), so that the first logits stay small.
+
+    ``norm``, ``position`` and ``ffn`` are the ablation switches (see the
+    module's doc); with ``norm`` ``none`` there is no final RMSNorm either
+    (``ln_final`` is None), with ``position`` ``none`` no RoPE and
+    ``rope_theta`` is unused.
     """
 
     def __init__(self, vocab_size: int, context_length: int, d_model: int, num_layers: int, num_heads: int,
-                 d_ff: int, rope_theta: float, tie_embeddings: bool = False) -> None:
+                 d_ff: int, rope_theta: float, tie_embeddings: bool = False, norm: str = "pre",
+                 position: str = "rope", ffn: str = "swiglu") -> None:
         super().__init__()
+        if position not in ("rope", "none"):
+            raise ValueError(f"position {position!r}: want rope or none")
         self.context_length = context_length
         self.token_embeddings = Embedding(vocab_size, d_model)
-        rope = RotaryEmbedding(rope_theta, d_model // num_heads, context_length)
-        self.layers = nn.ModuleList(TransformerBlock(d_model, num_heads, d_ff, rope) for _ in range(num_layers))
-        self.ln_final = RMSNorm(d_model)
+        rope = RotaryEmbedding(rope_theta, d_model // num_heads, context_length) if position == "rope" else None
+        self.layers = nn.ModuleList(TransformerBlock(d_model, num_heads, d_ff, rope, norm, ffn)
+                                    for _ in range(num_layers))
+        self.ln_final = RMSNorm(d_model) if norm != "none" else None
         self.lm_head: Optional[Linear] = None
         if tie_embeddings:
             std = math.sqrt(2.0 / (vocab_size + d_model))
@@ -205,7 +260,7 @@ class TransformerLM(nn.Module):
     @classmethod
     def from_config(cls, cfg: TrainConfig) -> "TransformerLM":
         return cls(cfg.vocab_size, cfg.context_length, cfg.d_model, cfg.num_layers, cfg.num_heads, cfg.d_ff,
-                   cfg.rope_theta, cfg.tie_embeddings)
+                   cfg.rope_theta, cfg.tie_embeddings, norm=cfg.norm, position=cfg.position, ffn=cfg.ffn)
 
     def forward(self, token_ids: Tensor) -> Tensor:
         t = token_ids.shape[-1]
@@ -215,7 +270,8 @@ class TransformerLM(nn.Module):
         x = self.token_embeddings(token_ids)
         for layer in self.layers:
             x = layer(x, positions)
-        x = self.ln_final(x)
+        if self.ln_final is not None:
+            x = self.ln_final(x)
         if self.lm_head is None:
             return x @ self.token_embeddings.weight.T
         return self.lm_head(x)

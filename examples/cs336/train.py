@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import math
 import os
+import random
 import sys
 import time
 from typing import Any, Callable, ContextManager, Dict, Optional, Sequence, Tuple
@@ -32,7 +33,7 @@ import torch
 from torch import Tensor
 
 from checkpoint import read_checkpoint, restore_checkpoint, save_checkpoint
-from config import ARCHITECTURE_FIELDS, TrainConfig, load_config
+from config import ARCHITECTURE_FIELDS, TrainConfig, field_default, load_config
 from data import eval_batches, generated_corpus, get_batch, load_tokens
 from model import TransformerLM, cross_entropy
 from optim import AdamW, clip_grad_norm, lr_at, parameter_groups
@@ -176,9 +177,14 @@ def perplexity(loss: float) -> float:
 
 
 def check_same_architecture(cfg: TrainConfig, saved: Dict[str, Any]) -> None:
-    """Refuse a checkpoint whose parameters have other shapes than the config's model."""
-    diff = [f"{k}: checkpoint {saved.get(k)!r}, config {getattr(cfg, k)!r}"
-            for k in ARCHITECTURE_FIELDS if saved.get(k) != getattr(cfg, k)]
+    """Refuse a checkpoint whose model differs from the config's (other
+    shapes, or another ablation switch). A field the checkpoint's config
+    lacks (one written before the field existed) had its default."""
+    def saved_value(k: str) -> Any:
+        return saved[k] if k in saved else field_default(k)
+
+    diff = [f"{k}: checkpoint {saved_value(k)!r}, config {getattr(cfg, k)!r}"
+            for k in ARCHITECTURE_FIELDS if saved_value(k) != getattr(cfg, k)]
     if diff:
         raise ValueError("the checkpoint's model differs from the config's: " + "; ".join(diff))
 
@@ -191,6 +197,10 @@ def train(cfg: TrainConfig, run: runlog.Run, state: Optional[Dict[str, Any]]) ->
         torch.set_num_threads(cfg.num_threads)
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")
+    # seed: the initial weights (torch), the batch order (the NumPy generator,
+    # saved in checkpoints) and the generated corpus; Python's own generator
+    # is unused, seeded all the same.
+    random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     train_tokens, valid_tokens = load_data(cfg)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config import TrainConfig, load_config, parse_override
+from config import ARCHITECTURE_FIELDS, CHOICES, TrainConfig, field_default, load_config, parse_override
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 TINY = {"vocab_size": 256, "context_length": 16, "d_model": 16, "num_layers": 1, "num_heads": 2, "d_ff": 32,
@@ -82,6 +82,14 @@ def test_fallback_config_is_used_without_a_file(monkeypatch: pytest.MonkeyPatch)
     ({"train_path": "x.bin"}, "both train_path and valid_path"),
     ({"vocab_size": 10000}, "byte-level"),
     ({"warmup_steps": 100, "max_steps": 50}, "warmup"),
+    ({"dtype": "float16"}, "dtype 'float16': want one of float32, bfloat16"),
+    ({"norm": "layernorm"}, "norm 'layernorm': want one of pre, post, none"),
+    ({"norm": "Pre"}, "norm 'Pre': want one of pre, post, none"),
+    ({"norm": None}, "norm must be str"),
+    ({"position": "alibi"}, "position 'alibi': want one of rope, none"),
+    ({"position": False}, "position must be str"),
+    ({"ffn": "gelu"}, "ffn 'gelu': want one of swiglu, silu"),
+    ({"num_heads": 4, "d_model": 12}, "RoPE needs an even head dimension"),
 ])
 def test_invalid_configs_are_rejected(bad: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -91,3 +99,29 @@ def test_invalid_configs_are_rejected(bad: dict, message: str) -> None:
 def test_cosine_defaults_to_max_steps() -> None:
     assert TrainConfig.from_dict({**TINY, "max_steps": 50}).decay_steps == 50
     assert TrainConfig.from_dict({**TINY, "max_steps": 50, "cosine_steps": 40}).decay_steps == 40
+
+
+def test_ablation_switches_default_to_the_baseline() -> None:
+    cfg = TrainConfig.from_dict(TINY)
+    assert (cfg.norm, cfg.position, cfg.ffn) == ("pre", "rope", "swiglu")
+    assert {name: values[0] for name, values in CHOICES.items() if name != "dtype"} == {
+        "norm": "pre", "position": "rope", "ffn": "swiglu"}
+    assert [field_default(k) for k in ("norm", "position", "ffn", "d_model")] == ["pre", "rope", "swiglu", None]
+
+
+@pytest.mark.parametrize("key, values", [("norm", ["pre", "post", "none"]), ("position", ["rope", "none"]),
+                                         ("ffn", ["swiglu", "silu"])])
+def test_every_ablation_value_is_accepted_and_overridable(key: str, values: list) -> None:
+    for value in values:
+        assert getattr(TrainConfig.from_dict({**TINY, key: value}), key) == value
+        assert getattr(load_config(None, [f"{key}={value}"], fallback=TINY), key) == value
+
+
+def test_ablation_switches_are_architecture_fields() -> None:
+    # a checkpoint of a post-norm model must not load into a pre-norm one
+    assert {"norm", "position", "ffn"} <= set(ARCHITECTURE_FIELDS)
+
+
+def test_nope_allows_an_odd_head_dimension() -> None:
+    cfg = TrainConfig.from_dict({**TINY, "d_model": 12, "num_heads": 4, "position": "none"})
+    assert cfg.d_model // cfg.num_heads == 3

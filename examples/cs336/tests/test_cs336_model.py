@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -15,12 +17,16 @@ from model import (  # noqa: E402
     Linear,
     RMSNorm,
     RotaryEmbedding,
+    SiLUFeedForward,
     SwiGLU,
     TransformerLM,
     cross_entropy,
     scaled_dot_product_attention,
     softmax,
 )
+from config import TrainConfig  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +34,9 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
-def small_lm(tie: bool = False) -> TransformerLM:
+def small_lm(tie: bool = False, **switches: str) -> TransformerLM:
     return TransformerLM(vocab_size=50, context_length=16, d_model=32, num_layers=2, num_heads=4, d_ff=64,
-                         rope_theta=10000.0, tie_embeddings=tie)
+                         rope_theta=10000.0, tie_embeddings=tie, **switches)
 
 
 def test_rmsnorm_matches_its_formula_and_keeps_dtype() -> None:
@@ -176,3 +182,149 @@ def test_compiled_bfloat16_gradients_are_finite() -> None:
     loss.backward()
     for name, p in lm.named_parameters():
         assert torch.isfinite(p.grad).all(), name
+
+
+# The assignment's ablations: norm pre | post | none, position rope | none, ffn swiglu | silu.
+
+VARIANTS = [{}, {"norm": "post"}, {"norm": "none"}, {"position": "none"}, {"ffn": "silu"},
+            {"norm": "none", "position": "none", "ffn": "silu"}]
+
+
+def test_default_model_is_unchanged_by_the_switches() -> None:
+    """The baseline keeps the parameters it had before the switches existed:
+    the same names in the same order, the same count (cpu_tiny: 381,600, as
+    its README says) and the same initial weights for a seed."""
+    names = ["token_embeddings.weight"]
+    for i in range(2):
+        names += [f"layers.{i}.{n}.weight" for n in ("ln1", "attn.q_proj", "attn.k_proj", "attn.v_proj",
+                                                     "attn.output_proj", "ln2", "ffn.w1", "ffn.w2", "ffn.w3")]
+    names += ["ln_final.weight", "lm_head.weight"]
+    lm = small_lm()
+    assert [n for n, _ in lm.named_parameters()] == names
+    assert lm.num_parameters() == 50 * 32 * 2 + 2 * (2 * 32 + 4 * 32 * 32 + 3 * 32 * 64) + 32
+    assert set(lm.state_dict()) == set(names), "RoPE's tables stay out of checkpoints"
+    torch.manual_seed(5)
+    a = small_lm().state_dict()
+    torch.manual_seed(5)
+    b = small_lm(norm="pre", position="rope", ffn="swiglu").state_dict()
+    assert all(torch.equal(a[n], b[n]) for n in names)
+
+    cfg = TrainConfig.from_dict(json.loads((CONFIGS / "cpu_tiny.json").read_text()))
+    assert TransformerLM.from_config(cfg).num_parameters() == 381_600
+
+
+@pytest.mark.parametrize("switches", VARIANTS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()) or "baseline")
+def test_every_variant_has_the_lm_shapes_and_is_causal(switches: dict) -> None:
+    lm = small_lm(**switches)
+    ids = torch.randint(0, 50, (3, 12))
+    changed = ids.clone()
+    changed[:, 8:] = (changed[:, 8:] + 1) % 50
+    a, b = lm(ids), lm(changed)
+    assert a.shape == (3, 12, 50)
+    torch.testing.assert_close(a[:, :8], b[:, :8])
+    assert not torch.allclose(a[:, 8:], b[:, 8:])
+    cross_entropy(a[:, :-1], ids[:, 1:]).backward()
+    for name, p in lm.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_parameter_count_of_each_switch() -> None:
+    d, layers, d_ff = 32, 2, 64
+    base = small_lm().num_parameters()
+    assert small_lm(norm="post").num_parameters() == base
+    assert small_lm(position="none").num_parameters() == base
+    assert small_lm(norm="none").num_parameters() == base - (2 * layers + 1) * d  # ln1, ln2 per block, ln_final
+    assert small_lm(ffn="silu").num_parameters() == base - layers * d * d_ff  # no w3
+    names = set(dict(small_lm(norm="none", ffn="silu").named_parameters()))
+    assert not [n for n in names if "ln" in n or "w3" in n]
+    assert set(dict(small_lm(norm="post").named_parameters())) == set(dict(small_lm().named_parameters()))
+
+
+def test_silu_at_4_d_model_matches_swiglu_at_8_thirds() -> None:
+    """The assignment's parameter-matched widths: d_ff = 4·d_model for SiLU,
+    8/3·d_model for SwiGLU (cpu_tiny: 384 and 256)."""
+    def lm(ffn: str, d_ff: int) -> TransformerLM:
+        return TransformerLM(vocab_size=256, context_length=8, d_model=96, num_layers=3, num_heads=4, d_ff=d_ff,
+                             rope_theta=10000.0, ffn=ffn)
+
+    assert lm("silu", 384).num_parameters() == lm("swiglu", 256).num_parameters() == 381_600
+
+
+def test_silu_feed_forward_is_w2_silu_w1() -> None:
+    ffn = SiLUFeedForward(8, 32)
+    assert sorted(dict(ffn.named_parameters())) == ["w1.weight", "w2.weight"]
+    x = torch.randn(2, 3, 8)
+    expected = torch.nn.functional.silu(x @ ffn.w1.weight.T) @ ffn.w2.weight.T
+    torch.testing.assert_close(ffn(x), expected)
+
+
+def test_post_norm_normalises_after_the_residual_and_differs_from_pre_norm() -> None:
+    pre, post = small_lm(), small_lm(norm="post")
+    post.load_state_dict(pre.state_dict())  # the same weights: only the placement differs
+    ids = torch.randint(0, 50, (2, 10))
+    assert not torch.allclose(pre(ids), post(ids))
+
+    block = post.layers[0]
+    x = torch.randn(2, 10, 32) * 7
+    y = block(x, torch.arange(10))
+    # the gains are 1 at init, so the block's output has unit RMS at every position
+    torch.testing.assert_close(y.pow(2).mean(-1), torch.ones(2, 10), atol=1e-3, rtol=0)
+    z = block.ln1(x + block.attn(x, torch.arange(10)))
+    torch.testing.assert_close(y, block.ln2(z + block.ffn(z)))
+
+
+def test_no_norm_removes_every_rmsnorm_and_differs_from_pre_norm() -> None:
+    pre, bare = small_lm(), small_lm(norm="none")
+    assert not [m for m in bare.modules() if isinstance(m, RMSNorm)]
+    assert bare.ln_final is None and bare.layers[0].ln1 is None
+    missing, unexpected = bare.load_state_dict(pre.state_dict(), strict=False)
+    assert not missing and sorted(unexpected) == sorted(n for n in pre.state_dict() if ".ln" in n or "ln_" in n)
+    ids = torch.randint(0, 50, (2, 10))
+    assert not torch.allclose(pre(ids), bare(ids))
+    block, x = bare.layers[0], torch.randn(2, 10, 32)
+    h = x + block.attn(x, torch.arange(10))
+    torch.testing.assert_close(block(x, torch.arange(10)), h + block.ffn(h))
+
+
+def test_nope_attention_sees_the_set_of_earlier_tokens_not_their_order() -> None:
+    """Without positions, the last position's attention output is a function
+    of the set of tokens before it: permuting them changes nothing. With RoPE
+    it does. (Causal masking still lets deeper NoPE models infer positions,
+    so the whole-model check uses one layer.)"""
+    t = 10
+    perm = torch.cat([torch.randperm(t - 1), torch.tensor([t - 1])])
+    x = torch.randn(2, t, 32)
+    nope = CausalSelfAttention(32, 4, None)
+    rope = CausalSelfAttention(32, 4, RotaryEmbedding(10000.0, 8, 16))
+    rope.load_state_dict(nope.state_dict())
+    pos = torch.arange(t)
+    torch.testing.assert_close(nope(x, pos)[:, -1], nope(x[:, perm], pos)[:, -1])
+    assert not torch.allclose(rope(x, pos)[:, -1], rope(x[:, perm], pos)[:, -1])
+
+    lm = TransformerLM(vocab_size=50, context_length=16, d_model=32, num_layers=1, num_heads=4, d_ff=64,
+                       rope_theta=10000.0, position="none")
+    assert lm.layers[0].attn.rope is None
+    ids = torch.randint(0, 50, (3, t))
+    torch.testing.assert_close(lm(ids)[:, -1], lm(ids[:, perm])[:, -1])
+    with_rope = TransformerLM(vocab_size=50, context_length=16, d_model=32, num_layers=1, num_heads=4, d_ff=64,
+                              rope_theta=10000.0)
+    with_rope.load_state_dict(lm.state_dict())
+    assert not torch.allclose(with_rope(ids)[:, -1], with_rope(ids[:, perm])[:, -1])
+
+
+@pytest.mark.parametrize("switches, message", [({"norm": "middle"}, "norm 'middle'"),
+                                               ({"position": "alibi"}, "position 'alibi'"),
+                                               ({"ffn": "gelu"}, "ffn 'gelu'")])
+def test_unknown_switch_values_are_rejected(switches: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        small_lm(**switches)
+
+
+def test_from_config_passes_the_switches() -> None:
+    cfg = TrainConfig.from_dict({"vocab_size": 256, "context_length": 16, "d_model": 12, "num_layers": 1,
+                                 "num_heads": 4, "d_ff": 48, "warmup_steps": 1, "norm": "post",
+                                 "position": "none", "ffn": "silu"})
+    lm = TransformerLM.from_config(cfg)
+    assert lm.layers[0].norm == "post" and lm.layers[0].attn.rope is None
+    assert isinstance(lm.layers[0].ffn, SiLUFeedForward)
+    assert lm(torch.randint(0, 256, (1, 16))).shape == (1, 16, 256)  # head dimension 3: NoPE needs no even one

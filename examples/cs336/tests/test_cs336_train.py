@@ -193,3 +193,45 @@ def test_a_diverging_loss_raises_an_alert_and_fails_the_run(home: Path, tmp_path
     alerts = [p for k, p in others if k == "event" and p.get("kind") == "alert"]
     assert alerts and alerts[0]["level"] == "error"
     assert [p["status"] for k, p in others if k == "status"] == ["failed"]
+
+
+@pytest.mark.parametrize("switch", ["norm=post", "norm=none", "position=none", "ffn=silu"])
+def test_each_ablation_trains_and_is_recorded_in_the_config(home: Path, tmp_path: Path, switch: str) -> None:
+    cfg = write_config(tmp_path / "c.json", max_steps=20, checkpoint_interval=20)
+    assert train.main(["--config", cfg, "--set", switch]) == 0
+    run_dir = only_run(home)
+    series, _ = read_run(run_dir)
+    val = dict(series["val_loss"])
+    assert val[20] < val[0] - 0.5, val
+    key, value = switch.split("=")
+    assert json.loads((run_dir / "config.json").read_text())[key] == value
+    assert read_checkpoint(str(run_dir / "checkpoints" / "step_000020.pt"))["config"][key] == value
+
+
+def test_resume_refuses_a_checkpoint_of_another_ablation(home: Path, tmp_path: Path) -> None:
+    assert train.main(["--config", write_config(tmp_path / "c.json", max_steps=20, norm="post")]) == 0
+    ckpt = only_run(home) / "checkpoints" / "step_000020.pt"
+    with pytest.raises(ValueError, match="norm: checkpoint 'post', config 'pre'"):
+        train.main(["--resume", str(ckpt), "--set", "norm=pre"])
+
+
+def test_a_checkpoint_from_before_the_switches_is_the_baseline() -> None:
+    cfg = TrainConfig.from_dict(TINY)
+    old = {k: v for k, v in cfg.to_dict().items() if k not in ("norm", "position", "ffn")}
+    train.check_same_architecture(cfg, old)
+    with pytest.raises(ValueError, match="ffn: checkpoint 'swiglu', config 'silu'"):
+        train.check_same_architecture(TrainConfig.from_dict({**TINY, "ffn": "silu"}), old)
+
+
+def test_the_seed_fixes_weights_and_batches_and_changes_with_it(home: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    losses = []
+    for i, seed in enumerate([0, 0, 1]):
+        home_i = tmp_path / f"h{i}"
+        cfg = write_config(tmp_path / f"c{i}.json", max_steps=5, eval_interval=5, checkpoint_interval=5, seed=seed)
+        monkeypatch.setenv("RUNLOG_HOME", str(home_i))
+        assert train.main(["--config", cfg]) == 0
+        series, _ = read_run(only_run(home_i))
+        losses.append([v for _, v in series["train_loss"]])
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
