@@ -32,6 +32,9 @@ type Curve struct {
 	Raw      Line // the points, downsampled
 	Smoothed Line // their EMA, downsampled; empty without smoothing
 	Points   int  // points before downsampling
+	// Lo and Hi are the edges of a group's band at Raw.X, drawn filled
+	// behind Raw, its mean (GroupCurves); nil for a run's curve.
+	Lo, Hi []float64
 	// Diverged is the first point whose value is NaN or infinite; nil if
 	// none is.
 	Diverged *Divergence

@@ -36,12 +36,20 @@ type Figure struct {
 	Width, Height int
 	// Location is the time zone of date axes; nil means time.Local.
 	Location *time.Location
+	// Cols lays the panels out in rows of Cols (one row of all when 0),
+	// each row DefaultHeight high by default: panels of keys whose values
+	// are ten times apart.
+	Cols int
+	// Unit names what Runs are in the legend's note when there are more
+	// than Palette has colours: "runs" or "groups".
+	Unit string
 }
 
 // Panel is one chart of a figure: curves against one x-axis.
 type Panel struct {
 	Axis   series.Axis
 	Curves []Curve
+	YLabel string // what the panel's values are, when not the figure's YLabel
 }
 
 // Default sizes of figures, in pixels.
@@ -58,16 +66,27 @@ const (
 // size returns the figure's size in pixels.
 func (f *Figure) size() (w, h int) {
 	w, h = f.Width, f.Height
+	cols, rows := f.grid()
 	if w <= 0 {
-		w = DefaultPanelWidth * max(1, len(f.Panels))
-		if len(f.Panels) == 1 {
+		w = DefaultPanelWidth * cols
+		if cols == 1 {
 			w = SinglePanelWidth
 		}
 	}
 	if h <= 0 {
-		h = DefaultHeight
+		h = DefaultHeight * rows
 	}
-	return max(w, minPanelWidth*max(1, len(f.Panels))), max(h, minHeight)
+	return max(w, minPanelWidth*cols), max(h, minHeight*rows)
+}
+
+// grid returns the number of panels a row and of rows.
+func (f *Figure) grid() (cols, rows int) {
+	n := max(1, len(f.Panels))
+	cols = n
+	if f.Cols > 0 && f.Cols < n {
+		cols = f.Cols
+	}
+	return cols, (n + cols - 1) / cols
 }
 
 // pt converts pixels to points.
@@ -154,7 +173,11 @@ func (f *Figure) plot(i int, w, h vg.Length, bold font.Font) *plot.Plot {
 	pn := &f.Panels[i]
 	p := plot.New()
 	p.BackgroundColor = color.White
-	title := f.YLabel + " " + axisTitle(pn.Axis)
+	ylabel := f.YLabel
+	if pn.YLabel != "" {
+		ylabel = pn.YLabel
+	}
+	title := ylabel + " " + axisTitle(pn.Axis)
 	p.Title.Text = string(unicode.ToUpper(rune(title[0]))) + title[1:]
 	p.Title.TextStyle = textStyle(bold, titleSize)
 	p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
@@ -168,7 +191,6 @@ func (f *Figure) plot(i int, w, h vg.Length, bold font.Font) *plot.Plot {
 	if pn.Axis == series.AxisTime {
 		xlabel = "time (" + zoneName(loc) + ")"
 	}
-	ylabel := f.YLabel
 	if f.LogY {
 		ylabel += " (log scale)"
 	}
@@ -251,6 +273,13 @@ func (f *Figure) plot(i int, w, h vg.Length, bold font.Font) *plot.Plot {
 	marks := &divergence{}
 	for j := range pn.Curves {
 		c := &pn.Curves[j]
+		if c.Lo != nil {
+			col := f.curveStyle(c).line.Color.(color.RGBA)
+			p.Add(&bandFill{x: scaled(c.Raw.X, div), lo: scaled(c.Lo, ydiv), hi: scaled(c.Hi, ydiv), color: faded(col, bandAlpha), logY: f.LogY})
+		}
+	}
+	for j := range pn.Curves {
+		c := &pn.Curves[j]
 		s := f.curveStyle(c)
 		if c.Smoothed.Len() > 0 {
 			faint := s.line
@@ -280,7 +309,7 @@ func (pn *Panel) ranges(logY bool) (xmin, xmax, ymin, ymax float64) {
 	xmin, ymin = math.Inf(1), math.Inf(1)
 	xmax, ymax = math.Inf(-1), math.Inf(-1)
 	for _, c := range pn.Curves {
-		for _, l := range []Line{c.Raw, c.Smoothed} {
+		for _, l := range []Line{c.Raw, c.Smoothed, {X: c.Raw.X, Y: c.Lo}, {X: c.Raw.X, Y: c.Hi}} {
 			for i, y := range l.Y {
 				if !drawable(y, logY) {
 					continue
@@ -371,6 +400,14 @@ func (f *Figure) legend() plot.Legend {
 			}
 			l.Add(key, &polyline{line: line, marker: m})
 		}
+	}
+	if len(f.Runs) > len(Palette) {
+		unit := f.Unit
+		if unit == "" {
+			unit = "runs"
+		}
+		l.Add(fmt.Sprintf("%d %s, %d colours: from the %dth, dotted", len(f.Runs), unit, len(Palette), len(Palette)+1),
+			&polyline{line: draw.LineStyle{Color: neutralKey, Width: lineWidth, Dashes: dashes(len(Palette))}})
 	}
 	if f.Smooth > 0 && f.smoothed() {
 		faint := draw.LineStyle{Color: faded(neutralKey, rawAlpha*1.5), Width: rawLineWidth * 1.5}

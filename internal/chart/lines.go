@@ -115,3 +115,44 @@ func (m message) Plot(c draw.Canvas, _ *plot.Plot) {
 	sty.XAlign, sty.YAlign = draw.XCenter, draw.YCenter
 	c.FillText(sty, c.Center(), m.text)
 }
+
+// bandFill fills the area between a group's lower and upper edges, in
+// stretches between the x where either is not drawable.
+type bandFill struct {
+	x, lo, hi []float64
+	color     color.Color
+	logY      bool
+}
+
+// Plot fills the band into the data area c of p.
+func (b *bandFill) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, ty := p.Transforms(&c)
+	flush := func(from, to int) {
+		if to-from < 2 {
+			return
+		}
+		var path vg.Path
+		for i := from; i < to; i++ {
+			pt := vg.Point{X: tx(b.x[i]), Y: ty(b.hi[i])}
+			if i == from {
+				path.Move(pt)
+			} else {
+				path.Line(pt)
+			}
+		}
+		for i := to - 1; i >= from; i-- {
+			path.Line(vg.Point{X: tx(b.x[i]), Y: ty(b.lo[i])})
+		}
+		path.Close()
+		c.SetColor(b.color)
+		c.Fill(path)
+	}
+	from := 0
+	for i := range b.x {
+		if !drawable(b.lo[i], b.logY) || !drawable(b.hi[i], b.logY) {
+			flush(from, i)
+			from = i + 1
+		}
+	}
+	flush(from, len(b.x))
+}

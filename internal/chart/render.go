@@ -55,9 +55,11 @@ func (f *Figure) frame() frame {
 	lw := px(leg.Rectangle(draw.Canvas{}).Size().X + vg.Points(14))
 	lw = min(lw, w/3)
 	l.legend = image.Rect(w-lw, l.title+px(titleSize*2.2), w, h)
-	n := max(1, len(f.Panels))
+	cols, rows := f.grid()
+	top := l.title + px(vg.Points(6))
 	for i := range f.Panels {
-		l.panels = append(l.panels, image.Rect(i*(w-lw)/n, l.title+px(vg.Points(6)), (i+1)*(w-lw)/n, h))
+		c, r := i%cols, i/cols
+		l.panels = append(l.panels, image.Rect(c*(w-lw)/cols, top+r*(h-top)/rows, (c+1)*(w-lw)/cols, top+(r+1)*(h-top)/rows))
 	}
 	return l
 }

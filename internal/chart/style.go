@@ -80,6 +80,7 @@ const (
 	lineWidth     = vg.Length(1.3)
 	rawLineWidth  = vg.Length(0.8)
 	rawAlpha      = 0.28
+	bandAlpha     = 0.2 // a group's band behind its mean
 	markerRadius  = vg.Length(2.2)
 	titleSize     = vg.Length(11)
 	labelSize     = vg.Length(10)
