@@ -22,7 +22,7 @@ func BenchmarkLogBatch(b *testing.B) {
 	defer st.Close()
 	h := NewHandler(st, home, Options{})
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, TrackingPrefix+"runs/create", bytes.NewReader([]byte(`{"experiment_id":"0"}`))))
+	h.ServeHTTP(rec, jsonPost(TrackingPrefix+"runs/create", bytes.NewReader([]byte(`{"experiment_id":"0"}`))))
 	id := decodeRunID(b, rec.Body.Bytes())
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -37,7 +37,7 @@ func BenchmarkLogBatch(b *testing.B) {
 		}
 		buf.WriteString(`],"params":[],"tags":[]}`)
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, TrackingPrefix+"runs/log-batch", &buf))
+		h.ServeHTTP(rec, jsonPost(TrackingPrefix+"runs/log-batch", &buf))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("log-batch: %d %s", rec.Code, rec.Body)
 		}

@@ -58,7 +58,11 @@ func (s *server) call(method, path, body string) (int, map[string]any) {
 		path = TrackingPrefix + path
 	}
 	rec := httptest.NewRecorder()
-	s.h.ServeHTTP(rec, httptest.NewRequest(method, path, r))
+	req := httptest.NewRequest(method, path, r)
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // as the mlflow client sends
+	}
+	s.h.ServeHTTP(rec, req)
 	var out map[string]any
 	if rec.Body.Len() > 0 && strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
@@ -437,7 +441,7 @@ func TestMetrics(t *testing.T) {
 	h2 := NewHandler(s.st, s.home, Options{})
 	for range 2 {
 		rec := httptest.NewRecorder()
-		h2.ServeHTTP(rec, httptest.NewRequest("POST", TrackingPrefix+"runs/log-batch", strings.NewReader(batch)))
+		h2.ServeHTTP(rec, jsonPost(TrackingPrefix+"runs/log-batch", strings.NewReader(batch)))
 		if rec.Code != 200 {
 			t.Fatal(rec.Body)
 		}

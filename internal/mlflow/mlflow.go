@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -123,6 +124,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if !ok || fn == nil {
 		return errorf(codeEndpointNotFound, "No API endpoint %s %s on this runlog server", r.Method, r.URL.Path)
 	}
+	if r.Method == http.MethodPost {
+		if err := requireJSON(r); err != nil {
+			return err
+		}
+	}
 	if rest != "runs/log-metric" && rest != "runs/log-batch" {
 		if err := h.catchUp(r.Context()); err != nil {
 			return err
@@ -157,6 +163,24 @@ func decode(r *http.Request, v any) error {
 	return decodeJSON(data, v)
 }
 
+// requireJSON refuses a POST whose body is not declared JSON, with the
+// error MLflow's server answers (_validate_content_type in
+// mlflow/server/validation.py). The mlflow client always sends
+// application/json; a page of another site can send text/plain or a form
+// without the browser asking the server first, never application/json.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return invalidf("Bad Request. Content-Type header is missing.")
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return invalidf("Bad Request. Content-Type must be one of ['application/json'].")
+	}
+	return nil
+}
+
+// decodeJSON decodes a request body (or a GET's query as JSON) into v; a
+// POST's body is known to be declared JSON (requireJSON).
 func decodeJSON(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		data = []byte("{}")
