@@ -134,6 +134,7 @@ answers, so what you see is always current.`,
 	root.AddCommand(newImport(e))
 	root.AddCommand(newUI(e))
 	root.AddCommand(newSync(e))
+	root.AddCommand(newSweep(e))
 	return root
 }
 

@@ -39,6 +39,7 @@ type monitor struct {
 	spikeAt     map[string]int64
 	checkpoints []checkpoint
 	stopped     string // why the run was stopped, if it was
+	byObserver  bool   // by Options.Observe
 	started     time.Time
 }
 
@@ -174,12 +175,20 @@ func (m *monitor) observe(step int64, values map[string]float64) {
 			alerts = append(alerts, *a)
 		}
 	}
+	observer := false
+	if stop == "" && m.stopped == "" && m.opt.Observe != nil {
+		stop = m.opt.Observe(step, values)
+		observer = stop != ""
+	}
 	if stop != "" && m.stopped == "" {
-		m.stopped = stop
+		m.stopped, m.byObserver = stop, observer
 	} else {
 		stop = ""
 	}
 	m.mu.Unlock()
+	if observer {
+		m.run.Note("stopped early", stop)
+	}
 	for _, a := range alerts {
 		m.run.Alert(a[0], a[1], "error")
 	}
@@ -216,6 +225,13 @@ func (m *monitor) spike(k string, step int64, v float64) *[2]string {
 // isLossKey reports whether k is watched for NaN and spikes.
 func isLossKey(k string) bool {
 	return strings.Contains(strings.ToLower(k), "loss")
+}
+
+// observerStopped reports whether Options.Observe stopped the run.
+func (m *monitor) observerStopped() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byObserver
 }
 
 // stopReason returns why the monitor stopped the run, if it did.

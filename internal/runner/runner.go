@@ -45,6 +45,18 @@ type Options struct {
 	Hypothesis string
 	Config     map[string]any // the final config (LoadConfig)
 	Command    []string       // the program and its arguments
+	ID         string         // the id of a new run; "" for a random one
+
+	// Setenv adds to the program's environment (a sweep's
+	// CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS).
+	Setenv map[string]string
+	// Environment describes what the program runs with, as Environment
+	// returns it; nil asks Python and nvidia-smi. Runs of one command,
+	// such as a sweep's, share one.
+	Environment map[string]string
+	// Observe, if set, sees the values of every step the program logs; a
+	// reason it returns stops the program, and the run ends as stopped.
+	Observe func(step int64, values map[string]float64) (stop string)
 
 	Resume     string // id of a run to continue
 	Checkpoint string // with Resume: the checkpoint to restore ("" for none)
@@ -84,7 +96,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("cannot run %q: %w", o.Command[0], err)
 	}
-	env := Environment(ctx, o.Command)
+	env := o.Environment
+	if env == nil {
+		env = Environment(ctx, o.Command)
+	}
 	run, err := start(o, env)
 	if err != nil {
 		return Result{}, err
@@ -158,6 +173,8 @@ func start(o Options, env map[string]string) (*runlog.Run, error) {
 	}
 	if o.Resume != "" {
 		ro.ID, ro.Resume = o.Resume, "must"
+	} else {
+		ro.ID = o.ID
 	}
 	// The runner's own environment must not make it attach to a run.
 	if id, ok := os.LookupEnv(runlog.EnvRunID); ok {
@@ -212,6 +229,9 @@ func childEnv(o Options, run *runlog.Run) []string {
 		// Python writes through pipes in blocks unless told otherwise; the
 		// output would arrive late and out of order.
 		"PYTHONUNBUFFERED": "1",
+	}
+	for k, v := range o.Setenv {
+		set[k] = v
 	}
 	if o.Checkpoint != "" {
 		set[EnvCheckpoint] = o.Checkpoint
@@ -375,6 +395,8 @@ func (s *supervisor) outcome(waitErr error) (int, string) {
 	signaled := s.signaled
 	s.mu.Unlock()
 	switch {
+	case s.mon.stopReason() != "" && s.mon.observerStopped():
+		return exitCode(code, ws), runfmt.StatusStopped
 	case s.mon.stopReason() != "":
 		return exitCode(code, ws), runfmt.StatusFailed
 	case ws.Signaled():
