@@ -99,6 +99,8 @@ func (s *Sweep) plot(format string) *plot.Plot {
 	}
 	p.Title.Text = fmt.Sprintf("%s %s by %s", stat, d.Key, d.Param)
 	p.Title.TextStyle = textStyle(boldFor(format), titleSize)
+	p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
+	p.Title.Padding = vg.Points(6)
 	p.X.Label.Text, p.Y.Label.Text = d.Param, stat+" "+d.Key
 	if s.logX {
 		p.X.Label.Text += " (log scale)"
@@ -112,6 +114,8 @@ func (s *Sweep) plot(format string) *plot.Plot {
 		a.Tick.Label = textStyle(sansFont, tickSize)
 		a.Color, a.Tick.Color = axisColor, axisColor
 	}
+	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XCenter, draw.YTop
+	p.Y.Tick.Label.XAlign, p.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	grid := plotter.NewGrid()
 	grid.Vertical = draw.LineStyle{Color: gridColor, Width: vg.Points(0.5)}
 	grid.Horizontal = grid.Vertical
@@ -129,7 +133,7 @@ func (s *Sweep) plot(format string) *plot.Plot {
 		ylo, yhi = 0, 1
 	}
 	pad := math.Max((yhi-ylo)*0.08, math.Abs(yhi)*1e-3+1e-9)
-	p.Y.Min, p.Y.Max = ylo-pad, yhi+pad
+	p.Y.Min, p.Y.Max = ylo-pad, yhi+5*pad // room for the legend and the marks of diverged runs
 	var means plotter.XYs
 	var bars plotter.XYs
 	var errs plotter.YErrors
@@ -166,7 +170,7 @@ func (s *Sweep) plot(format string) *plot.Plot {
 			if !s.diverged[i] {
 				continue
 			}
-			sc, _ := plotter.NewScatter(plotter.XYs{{X: x, Y: p.Y.Max - pad/2}})
+			sc, _ := plotter.NewScatter(plotter.XYs{{X: x, Y: yhi + pad}})
 			sc.GlyphStyle = draw.GlyphStyle{Color: noteColor, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}
 			p.Add(sc)
 			continue

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
@@ -20,6 +22,9 @@ func newPlot(e *env) *cobra.Command {
 		keys   []string
 		x      string
 		output string
+		by     []string
+		band   string
+		value  string
 	)
 	cmd := &cobra.Command{
 		Use:   "plot RUN...",
@@ -43,11 +48,21 @@ millions of points draw in well under a second. Points a resume superseded
 are not drawn. NaN and infinite values leave a gap; where a run first
 diverged is marked with a dotted line and said in the legend. With
 --smooth, an exponential moving average (TensorBoard's slider; weighted by
-time on time axes) is drawn over the faint raw curve.`,
+time on time axes) is drawn over the faint raw curve.
+
+--group-by KEY (a config path such as lr, several comma-separated, or group)
+draws one line per group of runs instead — the mean of its runs, aligned by
+step or interpolated in time, in a band of ±1 standard deviation (--band
+minmax: the range), a colour per group, n in the legend; a run that became
+NaN is left out of the mean and counted. With a numeric KEY it also writes
+METRIC_vs_KEY.png: each run's final validation loss (--value best: its
+best) against the value, the group means joined, log-x when the values
+span two decades.`,
 		Example: `  runlog plot lr-1e-2                        # loss_curves.png, lr_schedule.png in the run folder
   runlog plot lr-1e-2 lr-3e-3 --smooth 0.9   # both runs overlaid, into ./
   runlog plot k3v9 --x active --log-y -o fig/loss.pdf
-  runlog plot k3v9 --keys tokens_per_sec,grad_norm --x step`,
+  runlog plot k3v9 --keys tokens_per_sec,grad_norm --x step
+  runlog plot a1 a2 b1 b2 c1 c2 --group-by lr -o plots/   # loss_curves.png, val_loss_vs_lr.png`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt.X = series.Axis(x)
@@ -58,6 +73,13 @@ time on time axes) is drawn over the faint raw curve.`,
 				return fmt.Errorf("--smooth %v: use a weight from 0 (none) to below 1 (0.9 smooths much)", opt.Smooth)
 			}
 			opt.Keys = splitKeys(keys)
+			minmax, err := parseBand(band)
+			if err != nil {
+				return err
+			}
+			if value != "final" && value != "best" {
+				return fmt.Errorf("--value %q: use final or best", value)
+			}
 			ctx := cmd.Context()
 			st, err := e.open(ctx)
 			if err != nil {
@@ -80,6 +102,21 @@ time on time axes) is drawn over the faint raw curve.`,
 			file, dir, err := plotTarget(output, runs)
 			if err != nil {
 				return err
+			}
+			if g := analyze.ParseGroupBy(by); len(g) > 0 {
+				if dir == "" {
+					dir = filepath.Dir(file)
+				} else if len(runs) == 1 && output == "" {
+					dir = "."
+				}
+				paths, err := groupPlots(ctx, st, runs, groupPlot{by: g, minmax: minmax, best: value == "best", opt: opt, dir: dir, file: file})
+				for _, p := range paths {
+					fmt.Fprintln(e.stdout, p)
+				}
+				return err
+			}
+			if len(runs) > len(chart.Palette) {
+				e.warn(fmt.Errorf("%d runs, %d colours: from the %dth run on colours repeat, dotted (--group-by draws groups)", len(runs), len(chart.Palette), len(chart.Palette)+1))
 			}
 			if file != "" {
 				if opt.Format, err = chart.FormatOf(file); err != nil {
@@ -129,10 +166,102 @@ time on time axes) is drawn over the faint raw curve.`,
 	f.Float64Var(&opt.Smooth, "smooth", 0, "EMA smoothing weight from 0 (none) to below 1, drawn over the faint raw curve")
 	f.BoolVar(&opt.LogY, "log-y", false, "logarithmic y-axis")
 	f.StringVarP(&output, "output", "o", "", "FILE.png|.svg|.pdf for the loss curves alone, or DIR/ for all files (default: the run folder for one run, ./ for several)")
+	f.StringSliceVar(&by, "group-by", nil, "one line per group of runs sharing these config values (dotted paths, comma-separated), or group: their mean in a band")
+	f.StringVar(&band, "band", "std", "with --group-by, the band: std (±1 standard deviation) or minmax")
+	f.StringVar(&value, "value", "final", "with --group-by, the value of each run against the config value: final or best")
 	f.StringVar(&opt.Format, "format", "png", "format of files written into a folder: png, svg or pdf")
 	f.IntVar(&opt.Width, "width", 0, fmt.Sprintf("width in pixels (default %d for two panels, %d for one; the learning-rate plot %d)", 2*chart.DefaultPanelWidth, chart.SinglePanelWidth, chart.ScheduleWidth))
 	f.IntVar(&opt.Height, "height", 0, fmt.Sprintf("height in pixels (default %d; the learning-rate plot %d)", chart.DefaultHeight, chart.ScheduleHeight))
 	return cmd
+}
+
+// groupPlot says what groupPlots draws.
+type groupPlot struct {
+	by     []string
+	minmax bool
+	best   bool // the sweep chart shows best values, not final ones
+	opt    chart.Options
+	dir    string // where the files go
+	file   string // the band chart alone to this file, if set
+}
+
+// groupPlots draws runs grouped by g.by: the band chart (loss_curves, or
+// the keys' name) and, when the first numeric key has several values,
+// METRIC_vs_KEY; it returns the paths written.
+func groupPlots(ctx context.Context, st store.Store, runs []store.Run, g groupPlot) ([]string, error) {
+	groups, err := analyze.GroupRuns(runs, g.by)
+	if err != nil {
+		return nil, err
+	}
+	cg := chart.Groups{MinMax: g.minmax}
+	groupOf := make([]int, len(runs))
+	for gi, gr := range groups {
+		cg.Labels = append(cg.Labels, gr.Label(g.by))
+		cg.Members = append(cg.Members, gr.Members)
+		for _, m := range gr.Members {
+			groupOf[m] = gi
+		}
+	}
+	fig, err := chart.GroupCurves(ctx, st, runs, cg, g.opt)
+	if err != nil {
+		return nil, err
+	}
+	format := formatOr(g.opt.Format)
+	if g.file != "" {
+		if format, err = chart.FormatOf(g.file); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(g.dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := g.file
+	if path == "" {
+		name := chart.LossCurves
+		if len(g.opt.Keys) > 0 {
+			name = keysFileName(g.opt.Keys)
+		}
+		path = filepath.Join(g.dir, name+"."+format)
+	}
+	if err := fig.WriteFile(path); err != nil {
+		return nil, err
+	}
+	written := []string{path}
+	if g.file != "" {
+		return written, nil
+	}
+	// The metric against the first numeric key that has two values.
+	for k, key := range g.by {
+		xs := make([]float64, len(runs))
+		values := map[float64]bool{}
+		numeric := true
+		for _, gr := range groups {
+			x, ok := analyze.Numeric(gr.Values[k])
+			numeric = numeric && ok
+			values[x] = true
+			for _, m := range gr.Members {
+				xs[m] = x
+			}
+		}
+		if !numeric || len(values) < 2 {
+			continue
+		}
+		metric := fig.Keys[len(fig.Keys)-1] // the validation loss when logged
+		if len(g.opt.Keys) > 0 {
+			metric = fig.Keys[0]
+		}
+		sw, err := chart.SweepChart(ctx, st, runs, chart.SweepData{Param: key, Key: metric, Best: g.best,
+			Goal: analyze.Goal(metric, ""), X: xs, Group: groupOf, Labels: cg.Labels})
+		if err != nil {
+			return written, err
+		}
+		p := filepath.Join(g.dir, keysFileName([]string{metric + "_vs_" + key})+"."+format)
+		if err := sw.WriteFile(p); err != nil {
+			return written, err
+		}
+		return append(written, p), nil
+	}
+	return written, nil
 }
 
 // plotTarget says where plot writes: a file, or a folder.

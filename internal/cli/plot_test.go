@@ -153,3 +153,36 @@ func TestExportWritesPlots(t *testing.T) {
 		t.Errorf("export --plots=false wrote plots:\n%s", out)
 	}
 }
+
+func TestPlotGroupBy(t *testing.T) {
+	home, ids := groupHome(t)
+	out := t.TempDir()
+	tests := []struct {
+		name  string
+		args  []string
+		files []string
+		sizes [][2]int
+	}{
+		{"bands and the metric against lr", []string{"--group-by", "lr", "-o", out + "/"},
+			[]string{filepath.Join(out, "loss_curves.png"), filepath.Join(out, "val_loss_vs_lr.png")}, [][2]int{{1600, 600}, {1000, 500}}},
+		{"min-max, best, by step", []string{"--group-by", "lr", "--band", "minmax", "--value", "best", "--x", "step", "-o", filepath.Join(out, "b") + "/"},
+			[]string{filepath.Join(out, "b", "loss_curves.png"), filepath.Join(out, "b", "val_loss_vs_lr.png")}, [][2]int{{1000, 600}, {1000, 500}}},
+		{"by group: no value to plot against", []string{"--group-by", "group", "-o", filepath.Join(out, "g") + "/"},
+			[]string{filepath.Join(out, "g", "loss_curves.png")}, [][2]int{{1600, 600}}},
+		{"a file", []string{"--group-by", "lr", "-o", filepath.Join(out, "bands.svg")},
+			[]string{filepath.Join(out, "bands.svg")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := lines(mustRun(t, home, append(append([]string{"plot"}, ids...), tt.args...)...))
+			if !slices.Equal(got, tt.files) {
+				t.Fatalf("printed %q, want %q", got, tt.files)
+			}
+			for i, size := range tt.sizes {
+				if w, h := pngSize(t, got[i]); w != size[0] || h != size[1] {
+					t.Errorf("%s: %dx%d, want %v", got[i], w, h, size)
+				}
+			}
+		})
+	}
+}
