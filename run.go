@@ -272,13 +272,13 @@ func (r *Run) Finish(exitCode int) error {
 }
 
 // FinishStatus records the run's end with an explicit status (finished,
-// failed, killed), exit code and error text — a traceback, or why a
-// supervisor stopped the run — and then finishes as Finish does.
+// failed, killed, stopped), exit code and error text — a traceback, or why
+// a supervisor stopped the run — and then finishes as Finish does.
 func (r *Run) FinishStatus(status string, exitCode int, errText string) error {
 	switch status {
-	case runfmt.StatusFinished, runfmt.StatusFailed, runfmt.StatusKilled:
+	case runfmt.StatusFinished, runfmt.StatusFailed, runfmt.StatusKilled, runfmt.StatusStopped:
 	default:
-		return fmt.Errorf("%w: final status %q: want finished, failed or killed", ErrInvalid, status)
+		return fmt.Errorf("%w: final status %q: want finished, failed, killed or stopped", ErrInvalid, status)
 	}
 	if len(errText) > runfmt.MaxTextLen {
 		errText = errText[len(errText)-runfmt.MaxTextLen:] // the end of a traceback says most
