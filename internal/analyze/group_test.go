@@ -43,14 +43,14 @@ func writeSweep(t *testing.T, home string) []string {
 				}
 				l.Point(s, start+1+float64(s), kv...)
 			}
-			l.Finish(start + 102).WriteRun(t, home, id)
+			l.Finish(start+102).WriteRun(t, home, id)
 			ids = append(ids, id)
 		}
 	}
 	runfmttest.New(runfmt.Header{ID: "solo0001", Name: "solo", Project: "sweep", Time: t0 + 9000}).
 		Config(`{"lr":0.01,"seed":0,"batch_size":16}`).
 		Point(0, t0+9001, "train_loss", 4.0).Point(10, t0+9011, "train_loss", 3.0).
-		Finish(t0 + 9012).WriteRun(t, home, "solo0001")
+		Finish(t0+9012).WriteRun(t, home, "solo0001")
 	return ids
 }
 
@@ -170,5 +170,39 @@ func TestCompareGroupBy(t *testing.T) {
 	}
 	if gc.Groups[gc.Best].Label != "0.01" {
 		t.Errorf("best group %q, want 0.01 (lowest val_loss of the groups where no run diverged)", gc.Groups[gc.Best].Label)
+	}
+}
+
+func TestReportGroupSet(t *testing.T) {
+	st, runs := openSweep(t)
+	ctx := context.Background()
+	solo, err := st.Run(ctx, "solo0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(runs, solo)
+	opt := ReportOptions{Now: now, Alpha: DefaultAlpha, Targets: []Target{{Key: "val_loss", Value: 2}},
+		Plots: map[string][]string{GroupSetKey("lr-sweep"): {"plots/group-lr-sweep/loss_curves.png", "plots/group-lr-sweep/val_loss_vs_lr.png"}}}
+	doc, err := Report(ctx, st, all, nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "EXPERIMENT_LOG-sweep.md", doc)
+	s := string(doc)
+	head, folded, ok := strings.Cut(s, "<details><summary>The 6 runs of lr-sweep")
+	if !ok {
+		t.Fatal("the sweep's runs are not folded")
+	}
+	sweep := head[strings.Index(head, "### Group lr-sweep"):]
+	if n := strings.Count(sweep, "\n"); n > 30 {
+		t.Errorf("the sweep's section is %d lines before its folded runs", n)
+	}
+	for _, want := range []string{"| ★ | 0.01 | 2 |", "val_loss_vs_lr.png", "| # | Run | batch_size | lr | seed |"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if !strings.Contains(folded, `name="run-swp00000"`) || !strings.Contains(s, `name="run-solo0001"`) {
+		t.Error("runs' own sections missing")
 	}
 }

@@ -27,6 +27,11 @@ type ReportOptions struct {
 	// runs together.
 	Plots map[string][]string
 	Now   time.Time
+	// GroupBy are the keys the runs of a group (a sweep) are grouped by in
+	// its section; none means SweepKeys of its runs. MinMax shows min–max
+	// spreads instead of ±1 std.
+	GroupBy []string
+	MinMax  bool
 }
 
 // Default texts of new keep blocks. A block of a run that is gone is kept
@@ -62,8 +67,23 @@ func Report(ctx context.Context, st store.Store, runs []store.Run, old []byte, o
 		w.byID[r.ID] = i
 	}
 	w.header()
+	w.varied()
 	w.summary()
+	sets := GroupSets(runs)
+	done := map[int]bool{}
 	for i := range c.Runs {
+		if done[i] {
+			continue
+		}
+		if set := sets[runs[i].Group]; len(set) > 1 {
+			if err := w.groupSet(ctx, st, runs[i].Group, set); err != nil {
+				return nil, err
+			}
+			for _, m := range set {
+				done[m] = true
+			}
+			continue
+		}
 		if err := w.run(ctx, st, i); err != nil {
 			return nil, err
 		}
@@ -80,6 +100,9 @@ type reportWriter struct {
 	used map[string]bool
 	opt  ReportOptions
 	byID map[string]int
+	// cols are the config keys that differ between runs, shown in the
+	// summary table (at most maxVaried).
+	cols []ConfigDiff
 }
 
 func (w *reportWriter) p(format string, args ...any) { fmt.Fprintf(&w.b, format, args...) }
@@ -116,8 +139,14 @@ func anchor(id string) string { return "run-" + id }
 func (w *reportWriter) summary() {
 	c := w.c
 	w.p("## Summary\n\n")
-	w.p("| # | Run | Date | Status | Last step | Wallclock |")
-	align := "|--:|---|---|---|--:|--:|"
+	w.p("| # | Run |")
+	align := "|--:|---|"
+	for _, d := range w.cols {
+		w.p(" %s |", mdCell(d.Key))
+		align += "--:|"
+	}
+	w.p(" Date | Status | Last step | Wallclock |")
+	align += "---|---|--:|--:|"
 	for _, k := range c.Keys {
 		w.p(" Final %s |", mdCell(k))
 		align += "--:|"
@@ -136,7 +165,11 @@ func (w *reportWriter) summary() {
 		if r.Run.MaxStep >= 0 {
 			steps = fmt.Sprint(r.Run.MaxStep)
 		}
-		w.p("| %d | [%s](#%s) | %s | %s | %s | %s |", i+1, mdCell(runName(r.Run)), anchor(r.Run.ID), day(r.Run.Start), r.Status, steps, duration(r.Wallclock))
+		w.p("| %d | [%s](#%s) |", i+1, mdCell(runName(r.Run)), anchor(r.Run.ID))
+		for _, d := range w.cols {
+			w.p(" %s |", mdCell(clip(configValue(d.Values[i]), 24)))
+		}
+		w.p(" %s | %s | %s | %s |", day(r.Run.Start), r.Status, steps, duration(r.Wallclock))
 		for k, m := range r.Metrics {
 			final, best := "-", "-"
 			if m.Logged {
