@@ -38,7 +38,8 @@ func Main(args []string) int {
 	// A short-lived process: collecting garbage less often is faster.
 	debug.SetGCPercent(400)
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
-	e := &env{stdout: out, rawOut: os.Stdout, stderr: os.Stderr, now: time.Now, tty: isTerminal(os.Stdout), cols: width(os.Stdout)}
+	e := &env{stdout: out, rawOut: os.Stdout, stderr: os.Stderr, now: time.Now, tty: isTerminal(os.Stdout), cols: width(os.Stdout),
+		stdin: os.Stdin, stdinTTY: isTerminal(os.Stdin)}
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -67,6 +68,10 @@ type env struct {
 	quiet  bool
 	tty    bool // stdout is a terminal
 	cols   int  // its width
+	// stdin is where confirmations are read, when it is a terminal
+	// (stdinTTY): commands never wait for a script's stdin.
+	stdin    io.Reader
+	stdinTTY bool
 }
 
 // unbuffered flushes stdout and returns a writer that reaches the terminal
@@ -128,6 +133,11 @@ answers, so what you see is always current.`,
 	root.AddCommand(newReport(e))
 	root.AddCommand(newNote(e))
 	root.AddCommand(newTag(e))
+	root.AddCommand(newRename(e))
+	root.AddCommand(newArchive(e))
+	root.AddCommand(newUnarchive(e))
+	root.AddCommand(newRm(e))
+	root.AddCommand(newRestore(e))
 	root.AddCommand(newRun(e))
 	root.AddCommand(newCheckpoints(e))
 	root.AddCommand(newDoctor(e))

@@ -21,6 +21,7 @@ func newLs(e *env) *cobra.Command {
 	var f store.Filter
 	var asJSON bool
 	var groupBy []string
+	var archived, all bool
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List runs, newest first",
@@ -29,6 +30,8 @@ they ran and their final train and validation loss.
 
 A run whose process died without saying so (kill -9, a lost machine) is shown
 as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `.
+Archived runs (runlog archive) are left out: --archived lists only them,
+--all every run.
 
 --group-by KEY (a config path such as lr, several comma-separated, or group
 for the runs' group) lists one row per group instead: its values, how many
@@ -55,6 +58,12 @@ runs it has by status, and the mean final losses of its runs.`,
 			}
 			q := f
 			q.Brief = !asJSON && len(by) == 0
+			q.Archived = store.NotArchived
+			if archived {
+				q.Archived = store.OnlyArchived
+			} else if all {
+				q.Archived = store.AnyArchived
+			}
 			if status == runfmt.StatusCrashed {
 				q.Status = runfmt.StatusRunning // crashed runs are stored as running
 			}
@@ -91,6 +100,9 @@ runs it has by status, and the mean final losses of its runs.`,
 	fl.StringVar(&f.Tag, "tag", "", "only runs with this tag")
 	fl.StringVar(&f.Name, "name", "", "only runs whose name contains this text (any case)")
 	fl.IntVarP(&f.Limit, "limit", "n", 0, "show at most this many runs")
+	fl.BoolVar(&archived, "archived", false, "only archived runs")
+	fl.BoolVar(&all, "all", false, "archived runs too")
+	cmd.MarkFlagsMutuallyExclusive("archived", "all")
 	fl.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	fl.StringSliceVar(&groupBy, "group-by", nil, "one row per group of runs sharing these config values (dotted paths, comma-separated), or group")
 	return cmd

@@ -166,12 +166,13 @@ func reportCommand(cmd *cobra.Command, args []string) string {
 }
 
 // reportRuns returns the runs of a report, with all their fields: those
-// named, in order; else those of project, or of the home, oldest first.
+// named, in order; else those of project, or of the home, oldest first,
+// archived runs left out.
 func (e *env) reportRuns(ctx context.Context, st store.Store, refs []string, project string) ([]store.Run, error) {
 	if len(refs) > 0 {
 		return e.resolveAll(ctx, st, refs)
 	}
-	list, err := st.Runs(ctx, store.Filter{Project: project, Brief: true})
+	list, err := st.Runs(ctx, store.Filter{Project: project, Archived: store.NotArchived, Brief: true})
 	if err != nil {
 		return nil, err
 	}
