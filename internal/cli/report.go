@@ -41,6 +41,8 @@ func newReport(e *env) *cobra.Command {
 		project, output string
 		title           string
 		noPlots, force  bool
+		groupBy         []string
+		band            string
 	)
 	cmd := &cobra.Command{
 		Use:   "report [RUN...]",
@@ -60,7 +62,14 @@ Write in the file between the markers
 and run the same command again: the text between markers is kept, and the
 rest is regenerated. A block whose run is no longer in the log moves to an
 "Orphaned notes" section. If you edited text outside the markers, it is
-replaced, and the previous file is copied to FILE.bak first.`,
+replaced, and the previous file is copied to FILE.bak first.
+
+Runs that share a group (a sweep's members) get one section together: a
+table of the runs grouped by the config keys that vary among them (seeds
+aside; --group-by names the keys), the mean ± std (--band minmax: the
+range) of their results, a plot of each group's mean in a band and one of
+the metric against the varied value, with the runs' own sections folded
+below. The summary table shows the config keys that differ between runs.`,
 		Example: `  runlog report --project tinylm
   runlog report lr-1e-2 lr-3e-3 --target val_loss=1.0 -o docs/EXPERIMENT_LOG.md
   runlog report --project tinylm -o -      # print it, without plots`,
@@ -82,8 +91,12 @@ replaced, and the previous file is copied to FILE.bak first.`,
 			if err != nil {
 				return err
 			}
+			minmax, err := parseBand(band)
+			if err != nil {
+				return err
+			}
 			opt := analyze.ReportOptions{Title: title, Targets: targets, Alpha: af.alpha, Now: e.now(),
-				Command: reportCommand(cmd, args)}
+				Command: reportCommand(cmd, args), GroupBy: analyze.ParseGroupBy(groupBy), MinMax: minmax}
 			if output == "-" {
 				doc, err := analyze.Report(ctx, st, runs, nil, opt)
 				if err != nil {
@@ -105,7 +118,7 @@ replaced, and the previous file is copied to FILE.bak first.`,
 				backup = !generated || edited
 			}
 			if !noPlots {
-				if opt.Plots, err = e.reportPlots(ctx, st, runs, filepath.Dir(output)); err != nil {
+				if opt.Plots, err = e.reportPlots(ctx, st, runs, filepath.Dir(output), opt); err != nil {
 					return err
 				}
 			}
@@ -136,6 +149,8 @@ replaced, and the previous file is copied to FILE.bak first.`,
 	fl.StringVarP(&output, "output", "o", "EXPERIMENT_LOG.md", "the file to write; - prints it (without plots)")
 	fl.StringVar(&title, "title", "", "the title of the log (default \"Experiment log\")")
 	fl.BoolVar(&noPlots, "no-plots", false, "do not draw or link plots")
+	fl.StringSliceVar(&groupBy, "group-by", nil, "the config keys a group's runs are grouped by in its section (default: those that vary, but seeds)")
+	fl.StringVar(&band, "band", "std", "the spread of groups: std (±1 standard deviation) or minmax")
 	fl.BoolVar(&force, "force", false, "replace a file that runlog report did not write (a copy goes to FILE.bak)")
 	return cmd
 }
@@ -147,7 +162,7 @@ func reportCommand(cmd *cobra.Command, args []string) string {
 		parts = append(parts, analyze.ShellQuote(a))
 	}
 	fl := cmd.Flags()
-	for _, name := range []string{"project", "target", "smooth", "title", "output", "no-plots"} {
+	for _, name := range []string{"project", "target", "smooth", "title", "output", "no-plots", "group-by", "band"} {
 		f := fl.Lookup(name)
 		switch {
 		case !f.Changed:
@@ -196,18 +211,43 @@ func (e *env) reportRuns(ctx context.Context, st store.Store, refs []string, pro
 // of all runs together into dir/plots/all/, and returns their paths
 // relative to dir by run id ("" for all runs). A run's plots newer than
 // its last record are up to date and not drawn again.
-func (e *env) reportPlots(ctx context.Context, st store.Store, runs []store.Run, dir string) (map[string][]string, error) {
+func (e *env) reportPlots(ctx context.Context, st store.Store, runs []store.Run, dir string, opt analyze.ReportOptions) (map[string][]string, error) {
 	type job struct {
-		key  string
-		runs []store.Run
-		dir  string
+		key   string
+		runs  []store.Run
+		dir   string
+		group []string // group by these keys: a group set's plots
 	}
 	var jobs []job
-	for _, r := range runs {
-		jobs = append(jobs, job{r.ID, []store.Run{r}, filepath.Join(dir, "plots", r.ID)})
+	sets := analyze.GroupSets(runs)
+	for name, set := range sets {
+		if len(set) < 2 {
+			continue
+		}
+		members := make([]store.Run, len(set))
+		for i, m := range set {
+			members[i] = runs[m]
+		}
+		keys := opt.GroupBy
+		if len(keys) == 0 {
+			var err error
+			if keys, err = analyze.SweepKeys(members); err != nil {
+				return nil, err
+			}
+		}
+		if len(keys) == 0 {
+			keys = []string{analyze.GroupField}
+		}
+		jobs = append(jobs, job{analyze.GroupSetKey(name), members, filepath.Join(dir, "plots", "group-"+keysFileName([]string{name})), keys})
 	}
-	if len(runs) > 1 && len(runs) <= maxOverlaid {
-		jobs = append(jobs, job{"", runs, filepath.Join(dir, "plots", "all")})
+	for _, r := range runs {
+		if len(sets[r.Group]) > 1 { // a group's runs are drawn together
+			continue
+		}
+		jobs = append(jobs, job{r.ID, []store.Run{r}, filepath.Join(dir, "plots", r.ID), nil})
+	}
+	if len(runs) > 1 && len(runs) <= maxOverlaid && len(sets[runs[0].Group]) < len(runs) { // one group: its bands show them
+		jobs = append(jobs, job{"", runs, filepath.Join(dir, "plots", "all"), nil})
 	}
 	out := make(map[string][]string, len(jobs))
 	var mu sync.Mutex
@@ -221,11 +261,18 @@ func (e *env) reportPlots(ctx context.Context, st store.Store, runs []store.Run,
 			for j := range work {
 				var files []string
 				fresh := false
-				if j.key != "" { // the set of runs overlaid may change without new data
+				if j.key != "" && j.group == nil { // the set of runs overlaid may change without new data
 					files, fresh = upToDate(j.dir, j.runs)
 				}
 				var err error
-				if !fresh {
+				switch {
+				case fresh:
+				case j.group != nil:
+					files, err = groupPlots(ctx, st, j.runs, groupPlot{by: j.group, minmax: opt.MinMax, dir: j.dir})
+					if errors.Is(err, chart.ErrNoData) {
+						err = nil
+					}
+				default:
 					files, err = plotFiles(ctx, st, j.runs, j.dir)
 				}
 				mu.Lock()

@@ -125,3 +125,31 @@ func TestReportForeignFile(t *testing.T) {
 		}
 	}
 }
+
+func TestReportSweep(t *testing.T) {
+	home, _ := groupHome(t)
+	out := filepath.Join(t.TempDir(), "EXPERIMENT_LOG.md")
+	msg := mustRun(t, home, "report", "--project", "sweep", "--target", "val_loss=2.5", "-o", out)
+	if !strings.Contains(msg, "6 runs, 2 plots") {
+		t.Errorf("report said %q, want the group's 2 plots and none per run", msg)
+	}
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	for _, want := range []string{"### Group lr-sweep: 6 runs by lr", "| ★ | 0.01 | 2 |", "(plots/group-lr-sweep/loss_curves.png)",
+		"(plots/group-lr-sweep/val_loss_vs_lr.png)", "<details><summary>The 6 runs of lr-sweep", "| # | Run | lr | seed |"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, f := range []string{"loss_curves.png", "val_loss_vs_lr.png"} {
+		if w, h := pngSize(t, filepath.Join(filepath.Dir(out), "plots", "group-lr-sweep", f)); w == 0 || h == 0 {
+			t.Errorf("%s: %dx%d", f, w, h)
+		}
+	}
+	if strings.Count(s, "\n") > 400 {
+		t.Errorf("the report of a 6-run sweep is %d lines", strings.Count(s, "\n"))
+	}
+}
