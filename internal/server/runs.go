@@ -221,6 +221,16 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	f := store.Filter{Project: p.Get("project"), Tag: p.Get("tag"), Name: p.Get("name"), Status: status}
+	switch p.Get("archived") { // archived runs are left out unless asked for
+	case "", "false":
+		f.Archived = store.NotArchived
+	case "true":
+		f.Archived = store.OnlyArchived
+	case "all":
+		f.Archived = store.AnyArchived
+	default:
+		return badRequest("archived %q: use false (the default), true or all", p.Get("archived"))
+	}
 	if status == runfmt.StatusCrashed {
 		f.Status = runfmt.StatusRunning // crashed runs are stored as running
 	}
