@@ -17,6 +17,7 @@ import (
 	"github.com/runlog/runlog/internal/bench/manykeysbench"
 	"github.com/runlog/runlog/internal/bench/serverbench"
 	"github.com/runlog/runlog/internal/bench/storebench"
+	"github.com/runlog/runlog/internal/bench/sweepbench"
 )
 
 // suite is what `all` runs: every benchmark's configuration, from the
@@ -30,7 +31,7 @@ type suite struct {
 }
 
 // benchmarks lists what `all` runs, in order.
-var benchmarks = []string{"store", "analyze", "chart", "server", "manykeys", "compat"}
+var benchmarks = []string{"store", "analyze", "chart", "server", "manykeys", "compat", "sweep"}
 
 func newAll(stdout, stderr io.Writer) *cobra.Command {
 	var s suite
@@ -120,6 +121,16 @@ func (s suite) run(ctx context.Context, stdout, stderr io.Writer) error {
 			}
 			c.Out, c.Log = stdout, stderr
 			_, err := manykeysbench.Run(ctx, c)
+			return err
+		},
+		"sweep": func(ctx context.Context) error {
+			c := sweepbench.Default
+			c.Dir, c.Keep = s.dir, s.keep
+			if s.quick {
+				c.Members, c.Parallel = c.Members/3, []int{2}
+			}
+			c.Out, c.Log = stdout, stderr
+			_, err := sweepbench.Run(ctx, c)
 			return err
 		},
 		"compat": func(ctx context.Context) error {

@@ -100,6 +100,7 @@ machine; the machines are shared and noisy, so compare ratios and medians.`,
 	root.AddCommand(newServer(stdout, stderr))
 	root.AddCommand(newManyKeys(stdout, stderr))
 	root.AddCommand(newCompat(stdout, stderr))
+	root.AddCommand(newSweep(stdout, stderr))
 	root.AddCommand(newAll(stdout, stderr))
 	return root
 }
