@@ -47,7 +47,7 @@ type Group struct {
 func (g Group) Label(keys []string) string {
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		v := configValue(g.Values[i])
+		v := showValue(g.Values[i])
 		if len(keys) == 1 {
 			return v
 		}
@@ -142,6 +142,15 @@ func compareValues(a, b string) int {
 		return 1
 	}
 	return strings.Compare(a, b)
+}
+
+// showValue shows a config value for people, numbers with at most 5
+// significant digits (a sweep's 0.04641588833612777 as 0.046416).
+func showValue(v string) string {
+	if x, ok := Numeric(v); ok {
+		return num(x)
+	}
+	return configValue(v)
 }
 
 // Numeric returns the value of a group's key as a number, if it is one.

@@ -89,7 +89,7 @@ func (c *Comparison) GroupBy(keys []string, minmax bool) (*GroupComparison, erro
 		first := &runs[g.Members[0]]
 		flat, _ := Flatten(first.Config)
 		for _, k := range columns {
-			gr.Columns = append(gr.Columns, configValue(valueOf(first, flat, k)))
+			gr.Columns = append(gr.Columns, showValue(valueOf(first, flat, k)))
 		}
 		for k := range c.Keys {
 			var finals, bests []float64

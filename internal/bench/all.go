@@ -14,6 +14,7 @@ import (
 	"github.com/runlog/runlog/internal/bench/analyzebench"
 	"github.com/runlog/runlog/internal/bench/chartbench"
 	"github.com/runlog/runlog/internal/bench/compatbench"
+	"github.com/runlog/runlog/internal/bench/groupbench"
 	"github.com/runlog/runlog/internal/bench/manykeysbench"
 	"github.com/runlog/runlog/internal/bench/serverbench"
 	"github.com/runlog/runlog/internal/bench/storebench"
@@ -31,14 +32,14 @@ type suite struct {
 }
 
 // benchmarks lists what `all` runs, in order.
-var benchmarks = []string{"store", "analyze", "chart", "server", "manykeys", "compat", "sweep"}
+var benchmarks = []string{"store", "analyze", "chart", "groups", "server", "manykeys", "compat", "sweep"}
 
 func newAll(stdout, stderr io.Writer) *cobra.Command {
 	var s suite
 	cmd := &cobra.Command{
 		Use:   "all",
 		Short: "Every benchmark in turn, each at its default sizes (~9 min, ~11 min with --python)",
-		Long: `Run store, analyze, chart, server, manykeys and compat in turn, each at its
+		Long: `Run store, analyze, chart, groups, server, manykeys and compat in turn, each at its
 default sizes, and print every table under a heading. A benchmark that fails
 is reported and the others still run.
 
@@ -103,6 +104,15 @@ func (s suite) run(ctx context.Context, stdout, stderr io.Writer) error {
 			}
 			c.Out, c.Log = stdout, stderr
 			return chartbench.Run(ctx, c)
+		},
+		"groups": func(ctx context.Context) error {
+			c := groupbench.Default
+			c.Dir, c.Keep, c.Runlog = s.subdir("groups"), s.keep, s.runlog
+			if s.quick {
+				c.Points, c.Repeat = c.Points/10, 1
+			}
+			c.Out, c.Log = stdout, stderr
+			return groupbench.Run(ctx, c)
 		},
 		"server": func(ctx context.Context) error {
 			c := serverbench.Default

@@ -2,7 +2,7 @@
 // subcommand each, every one printing the Markdown tables that
 // docs/benchmarks.md records. The benchmarks themselves live in the
 // packages below this one (storebench, analyzebench, chartbench,
-// serverbench, manykeysbench, compatbench); this package only turns flags
+// groupbench, serverbench, manykeysbench, compatbench); this package turns flags
 // into their configurations, one file per subcommand.
 package bench
 
@@ -97,6 +97,7 @@ machine; the machines are shared and noisy, so compare ratios and medians.`,
 	root.AddCommand(newStore(stdout, stderr))
 	root.AddCommand(newAnalyze(stdout, stderr))
 	root.AddCommand(newChart(stdout, stderr))
+	root.AddCommand(newGroups(stdout, stderr))
 	root.AddCommand(newServer(stdout, stderr))
 	root.AddCommand(newManyKeys(stdout, stderr))
 	root.AddCommand(newCompat(stdout, stderr))
