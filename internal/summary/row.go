@@ -35,6 +35,7 @@ type Row struct {
 	TrainLoss  *Point          `json:"train_loss"`
 	ValLoss    *Point          `json:"val_loss"`
 	Hypothesis string          `json:"hypothesis"`
+	Archived   bool            `json:"archived"` // hidden from default listings
 	Path       string          `json:"path"`
 	Config     json.RawMessage `json:"config"`
 	Summary    json.RawMessage `json:"summary"` // the values the run set
@@ -85,7 +86,7 @@ func NewRow(r *store.Run, ser []store.Series, now time.Time) Row {
 		ID: r.ID, Name: r.Name, Project: r.Project, Group: r.Group, Tags: r.Tags, Status: Status(r, now),
 		ExitCode: r.ExitCode, Host: r.Host, Start: Time(r.Start), End: Time(r.End), Last: Time(r.Last),
 		Wallclock: round3(r.Wallclock()), Active: round3(r.Active), TrainLoss: pointOf(r.TrainLoss),
-		ValLoss: pointOf(r.ValLoss), Hypothesis: r.Hypothesis, Path: r.Path, Config: r.Config, Summary: r.Summary,
+		ValLoss: pointOf(r.ValLoss), Hypothesis: r.Hypothesis, Archived: r.Archived, Path: r.Path, Config: r.Config, Summary: r.Summary,
 		Metrics: make(map[string]runfmt.Float, len(ser)),
 	}
 	if row.Tags == nil {
