@@ -81,7 +81,7 @@ type Result struct {
 	RunID    string
 	Dir      string
 	ExitCode int    // the program's, or 128+signal
-	Status   string // finished, failed or killed
+	Status   string // finished, failed, killed or stopped (by Observe)
 }
 
 // Run starts the program and supervises it to its end.
