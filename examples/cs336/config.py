@@ -38,6 +38,12 @@ CHOICES = {
     "dtype": ("float32", "bfloat16"),
 }
 
+#: Keys runlog itself puts in a run's config, which are no training setting:
+#: ``sweep`` ({name, member}) in each run of ``runlog sweep``. Loading leaves
+#: them out; the runlog client keeps them in the run's config, since the
+#: config the script records under ``runlog run`` updates the runner's.
+RUNLOG_KEYS = ("sweep",)
+
 
 @dataclass
 class TrainConfig:
@@ -200,8 +206,9 @@ def parse_override(text: str) -> tuple[str, Any]:
 def load_config(path: Optional[str], overrides: Iterable[str] = (),
                 fallback: Optional[Mapping[str, Any]] = None) -> TrainConfig:
     """Read the config from ``path``, else ``$RUNLOG_CONFIG`` (set by ``runlog
-    run``), else ``fallback`` (the config stored in a checkpoint), and apply
-    the ``key=value`` overrides."""
+    run``), else ``fallback`` (the config stored in a checkpoint), leave out
+    runlog's own keys (``RUNLOG_KEYS``) and apply the ``key=value``
+    overrides."""
     source = path or os.environ.get("RUNLOG_CONFIG") or None
     if source is not None:
         with open(source, encoding="utf-8") as f:
@@ -212,6 +219,8 @@ def load_config(path: Optional[str], overrides: Iterable[str] = (),
         data = dict(fallback)
     else:
         raise ValueError("no config: pass --config PATH (or run under `runlog run --config PATH`)")
+    for key in RUNLOG_KEYS:
+        data.pop(key, None)
     for text in overrides:
         key, value = parse_override(text)
         data[key] = value

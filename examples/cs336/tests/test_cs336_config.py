@@ -125,3 +125,15 @@ def test_ablation_switches_are_architecture_fields() -> None:
 def test_nope_allows_an_odd_head_dimension() -> None:
     cfg = TrainConfig.from_dict({**TINY, "d_model": 12, "num_heads": 4, "position": "none"})
     assert cfg.d_model // cfg.num_heads == 3
+
+
+def test_the_sweep_entry_runlog_sweep_adds_is_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what `runlog sweep` hands a member in $RUNLOG_CONFIG: the config with sweep: {name, member}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**TINY, "norm": "post", "seed": 1, "sweep": {"name": "cs336-ablations", "member": 3}}))
+    monkeypatch.setenv("RUNLOG_CONFIG", str(path))
+    cfg = load_config(None)
+    assert (cfg.norm, cfg.seed) == ("post", 1)
+    assert "sweep" not in cfg.to_dict()
+    with pytest.raises(ValueError, match="unknown keys sweep"):
+        TrainConfig.from_dict({**TINY, "sweep": {}})  # only loading drops it

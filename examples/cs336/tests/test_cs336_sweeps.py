@@ -32,7 +32,7 @@ def runs(sweep: Dict[str, Any]) -> Iterator[Tuple[str, Dict[str, Any]]]:
     """Each run of a grid sweep as (variant name, config): the base config,
     then the parameters (``value`` fixed, ``values`` a grid axis), then the
     variant's ``set``, then the seed."""
-    with open(REPO / sweep["config"], encoding="utf-8") as f:
+    with open(SWEEPS / sweep["config"], encoding="utf-8") as f:
         base = json.load(f)
     params = sweep.get("parameters", {})
     names = sorted(params)
@@ -50,7 +50,10 @@ def test_sweep_files_set_only_config_fields(name: str) -> None:
     assert sweep["method"] == "grid"
     assert sweep["metric"] == {"name": "val_loss", "goal": "minimize"}
     assert sweep["command"] == ["python", "examples/cs336/train.py"]
-    assert (REPO / sweep["config"]).is_file()
+    # runlog sweep reads the base config relative to the sweep file; the
+    # command runs in the directory runlog sweep is started in, the repository's root
+    assert (SWEEPS / sweep["config"]).resolve() == EXAMPLE / "configs" / "cpu_tiny.json"
+    assert (REPO / sweep["command"][1]).is_file()
     fields = set(TrainConfig.__dataclass_fields__)
     keys = set(sweep.get("parameters", {}))
     for variant in sweep.get("variants", []):
@@ -67,6 +70,7 @@ def test_every_run_of_a_sweep_has_a_valid_config(name: str) -> None:
     assert configs
     for cfg in configs:
         assert cfg.device == "cpu" and cfg.num_threads == 1, "two runs at a time on two cores"
+        assert cfg.checkpoint_interval == cfg.max_steps, "one checkpoint a run"
         # small enough for a 2-core CPU: cpu_tiny's model and length
         assert (cfg.d_model, cfg.num_layers, cfg.max_steps) == (96, 3, 600)
 
