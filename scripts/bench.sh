@@ -19,12 +19,12 @@ go build -o bin/runlog-bench ./cmd/runlog-bench
 go build -o bin/tinylm ./examples/tinylm
 cmd=all
 case "${1:-}" in
-  all | store | analyze | chart | server | manykeys | compat) cmd=$1; shift ;;
+  all | store | analyze | chart | server | manykeys | compat | groups | sweep) cmd=$1; shift ;;
 esac
 # The binaries just built come first, so that flags given here override them.
 case $cmd in
   all | store) set -- --runlog bin/runlog --tinylm bin/tinylm "$@" ;;
-  analyze | chart | manykeys) set -- --runlog bin/runlog "$@" ;;
+  analyze | chart | manykeys | groups) set -- --runlog bin/runlog "$@" ;;
 esac
 echo "runlog-bench $cmd, $(git rev-parse --short HEAD 2>/dev/null || echo "not a git checkout") in $(pwd)" >&2
 exec bin/runlog-bench "$cmd" "$@"
