@@ -58,6 +58,7 @@ runs it has by status, and the mean final losses of its runs.`,
 			}
 			q := f
 			q.Brief = !asJSON && len(by) == 0
+			q.Summary = asJSON
 			q.Archived = store.NotArchived
 			if archived {
 				q.Archived = store.OnlyArchived
@@ -250,21 +251,19 @@ func clip(s string, n int) string {
 // with the values each run set and the final value of each series, which
 // the listing does not hold.
 func (e *env) lsJSON(ctx context.Context, st store.Store, runs []store.Run) error {
+	ids := make([]string, len(runs))
+	for i := range runs {
+		ids[i] = runs[i].ID
+	}
+	ser, more, err := summary.RowsSeries(ctx, st, ids)
+	if err != nil {
+		return err
+	}
 	out := make([]summary.Row, 0, len(runs))
 	now := e.now()
 	for i := range runs {
-		r := runs[i]
-		full, err := st.Run(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		r.Summary = full.Summary // Runs leaves it out
-		ser, more, err := summary.RowSeries(ctx, st, r.ID)
-		if err != nil {
-			return err
-		}
-		row := summary.NewRow(&r, ser, now)
-		row.MoreMetrics = more
+		row := summary.NewRow(&runs[i], ser[runs[i].ID], now)
+		row.MoreMetrics = more[runs[i].ID]
 		out = append(out, row)
 	}
 	enc := json.NewEncoder(e.stdout)

@@ -85,6 +85,10 @@ type Store interface {
 	// FindSeries returns the series of a run that q selects, in key
 	// order, at most q.Limit of them, and whether more match after them.
 	FindSeries(ctx context.Context, runID string, q SeriesQuery) (found []Series, more bool, err error)
+	// FirstSeries returns, for each of the runs, its first limit series in
+	// key order, and the runs that have more than limit: FindSeries of
+	// many runs at once, for listings.
+	FirstSeries(ctx context.Context, runIDs []string, limit int) (first map[string][]Series, more map[string]bool, err error)
 	// Points returns the points of one series in step order (points with
 	// equal steps in the order they were logged).
 	Points(ctx context.Context, runID, key string, opt PointsOptions) (series.Points, error)
@@ -199,6 +203,9 @@ type Filter struct {
 	// final losses. Reading fewer columns of thousands of runs is markedly
 	// faster.
 	Brief bool
+	// Summary fills in each run's Summary, which a listing leaves out
+	// otherwise.
+	Summary bool
 }
 
 // Archived says which runs a Filter selects by their archived state.

@@ -56,20 +56,33 @@ const RowSeriesLimit = 200
 // carries — its loss series and the first RowSeriesLimit by key — and
 // whether it has more.
 func RowSeries(ctx context.Context, st store.Store, id string) ([]store.Series, bool, error) {
-	ser, more, err := st.FindSeries(ctx, id, store.SeriesQuery{Limit: RowSeriesLimit})
-	if err != nil || !more {
-		return ser, more, err
-	}
-	loss, _, err := st.FindSeries(ctx, id, store.SeriesQuery{Keys: append(slices.Clone(series.TrainLossKeys), series.ValLossKeys...)})
+	ser, more, err := RowsSeries(ctx, st, []string{id})
+	return ser[id], more[id], err
+}
+
+// RowsSeries is RowSeries of many runs, in as few queries as the store
+// can.
+func RowsSeries(ctx context.Context, st store.Store, ids []string) (map[string][]store.Series, map[string]bool, error) {
+	first, more, err := st.FirstSeries(ctx, ids, RowSeriesLimit)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
-	for _, l := range loss {
-		if l.Key > ser[len(ser)-1].Key {
-			ser = append(ser, l)
+	lossKeys := append(slices.Clone(series.TrainLossKeys), series.ValLossKeys...)
+	for id := range more {
+		// The losses the row shows on their own, wherever they sort.
+		loss, _, err := st.FindSeries(ctx, id, store.SeriesQuery{Keys: lossKeys})
+		if err != nil {
+			return nil, nil, err
 		}
+		ser := first[id]
+		for _, l := range loss {
+			if l.Key > ser[len(ser)-1].Key {
+				ser = append(ser, l)
+			}
+		}
+		first[id] = ser
 	}
-	return ser, true, nil
+	return first, more, nil
 }
 
 // Point is a value of a series at a step.

@@ -105,11 +105,23 @@ func scanBrief(sc interface{ Scan(...any) error }) (store.Run, error) {
 }
 
 func scanListed(sc interface{ Scan(...any) error }) (store.Run, error) {
+	return scanListedWith(sc)
+}
+
+func scanListedSummary(sc interface{ Scan(...any) error }) (store.Run, error) {
+	var summary string
+	r, err := scanListedWith(sc, &summary)
+	r.Summary = json.RawMessage(summary)
+	return r, err
+}
+
+// scanListedWith scans the listColumns and then more.
+func scanListedWith(sc interface{ Scan(...any) error }, more ...any) (store.Run, error) {
 	var r store.Run
 	var tags, config string
 	var train, val []byte
-	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Hypothesis, &r.Status, &r.ExitCode,
-		&r.Start, &r.End, &r.Last, &r.Host, &r.Path, &config, &r.MaxStep, &r.Active, &r.Segments, &train, &val, &r.Archived)
+	err := sc.Scan(append([]any{&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Hypothesis, &r.Status, &r.ExitCode,
+		&r.Start, &r.End, &r.Last, &r.Host, &r.Path, &config, &r.MaxStep, &r.Active, &r.Segments, &train, &val, &r.Archived}, more...)...)
 	if err != nil {
 		return r, err
 	}
@@ -167,8 +179,11 @@ func (db *DB) Runs(ctx context.Context, f store.Filter) ([]store.Run, error) {
 		where = append(where, "r.archived != 0")
 	}
 	cols, scan := listColumns, scanListed
-	if f.Brief {
+	switch {
+	case f.Brief:
 		cols, scan = briefColumns, scanBrief
+	case f.Summary:
+		cols, scan = listColumns+", r.summary", scanListedSummary
 	}
 	q := "SELECT " + cols + " FROM runs r"
 	if len(where) > 0 {
@@ -287,6 +302,52 @@ func (db *DB) Series(ctx context.Context, runID string) ([]store.Series, error) 
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// FirstSeries returns the first limit series of each of the runs. See
+// store.Store. A window over each run's series, in the order of the
+// (run_id, key) index, numbers them; only the first limit+1 are decoded.
+func (db *DB) FirstSeries(ctx context.Context, runIDs []string, limit int) (map[string][]store.Series, map[string]bool, error) {
+	first, more := map[string][]store.Series{}, map[string]bool{}
+	const part = 500 // runs a query
+	for i := 0; i < len(runIDs); i += part {
+		ids := runIDs[i:min(i+part, len(runIDs))]
+		args := make([]any, 0, len(ids)+1)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		args = append(args, limit+1)
+		rows, err := db.r.QueryContext(ctx, `SELECT run_id, key, goal, stats FROM (
+			SELECT run_id, key, goal, stats, row_number() OVER (PARTITION BY run_id ORDER BY key) AS n
+			FROM series WHERE run_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)) WHERE n <= ? ORDER BY run_id, key`, args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("series of runs: %w", mapErr(err))
+		}
+		for rows.Next() {
+			var id string
+			var s store.Series
+			var raw []byte
+			if err := rows.Scan(&id, &s.Key, &s.Goal, &raw); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			if len(first[id]) == limit {
+				more[id] = true
+				continue
+			}
+			if err := s.Stats.UnmarshalBinary(raw); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("run %s series %q: %w", id, s.Key, err)
+			}
+			first[id] = append(first[id], s)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, nil, mapErr(err)
+		}
+	}
+	return first, more, nil
 }
 
 // FindSeries returns the series of a run that q selects. See store.Store.

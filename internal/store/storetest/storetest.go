@@ -43,6 +43,7 @@ func Run(t *testing.T, open Open) {
 		{"Annotations", testAnnotations},
 		{"AttachedDefaults", testAttachedDefaults},
 		{"FindSeries", testFindSeries},
+		{"FirstSeries", testFirstSeries},
 		{"ManyKeysInOneBatch", testManyKeysInOneBatch},
 	}
 	for _, tt := range tests {
@@ -702,5 +703,38 @@ func testManyKeysInOneBatch(t *testing.T, s store.Store) {
 		}
 		want := ramp(0, 2, func(step int64) float64 { return float64(i) + float64(step)/10 })
 		samePoints(t, pts, want)
+	}
+}
+
+func testFirstSeries(t *testing.T, s store.Store) {
+	for run, n := range map[string]int{"a": 5, "b": 2, "c": 0} {
+		w := newWriter(t, s, run)
+		w.header(run, "p")
+		for i := range n {
+			w.points(fmt.Sprintf("k%d", n-1-i), ramp(0, int64(i+1), func(step int64) float64 { return float64(step) }))
+		}
+	}
+	first, more, err := s.FirstSeries(ctx, []string{"a", "b", "c", "nope"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := func(id string) []string {
+		var out []string
+		for _, sr := range first[id] {
+			out = append(out, sr.Key)
+		}
+		return out
+	}
+	if got := keys("a"); !slices.Equal(got, []string{"k0", "k1", "k2"}) || !more["a"] {
+		t.Errorf("run a: %q, more %v; want k0 k1 k2 and more", got, more["a"])
+	}
+	if got := keys("b"); !slices.Equal(got, []string{"k0", "k1"}) || more["b"] {
+		t.Errorf("run b: %q, more %v; want k0 k1 and no more", got, more["b"])
+	}
+	if len(first["c"]) != 0 || len(first["nope"]) != 0 || more["c"] {
+		t.Errorf("runs without series: %v %v", first["c"], first["nope"])
+	}
+	if a := first["a"]; len(a) > 0 && a[0].Stats.Count != 5 {
+		t.Errorf("k0 of run a has %d points, want 5", a[0].Stats.Count)
 	}
 }
