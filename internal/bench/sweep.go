@@ -21,8 +21,9 @@ recording the end, the sweep recording it, the next run's folder, git state
 and config, and starting its process. One table: median, p90 and max idle
 (goal: max ≤ 100 ms). It takes about 15 s on a 2-core machine.
 
-The runner records the git state (and the uncommitted diff) of the working
-directory for every member: run it where your sweeps run.`,
+The sweep probes the git checkout of the working directory (and its
+uncommitted diff) once, as runlog sweep does; each run still records the
+commit in its header: run it where your sweeps run.`,
 		Example: `  runlog-bench sweep
   runlog-bench sweep --members 48 --parallel 8`,
 		Args: cobra.NoArgs,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/export"
+	"github.com/runlog/runlog/internal/gitinfo"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
@@ -167,8 +168,12 @@ func (e *env) runSweep(ctx context.Context, st *sweep.State, todo []*sweep.Membe
 	home := e.homeDir()
 	x := &sweep.Exec{Home: home, State: st, Warn: e.warn, Resume: resume}
 	if len(todo) > 0 {
+		// What every member runs with and from is the same: probe it once,
+		// not in each member's start (docs/sweeps.md, the idle benchmark).
 		files := sweep.Files{ArgsJSON: "args.json", Config: "config.json"}
 		x.Environment = runner.Environment(ctx, sweep.Command(st.Command, st.Program, &todo[0].Member, files))
+		wd, _ := os.Getwd()
+		x.Git = gitinfo.Probe(ctx, wd)
 	}
 	if st.Early != nil && st.Metric != nil {
 		x.Median = sweep.NewMedian(st.Metric, *st.Early)

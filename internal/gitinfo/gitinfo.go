@@ -44,6 +44,26 @@ func Inspect(ctx context.Context, dir string) (*runfmt.Git, error) {
 	return g, nil
 }
 
+// Info is the code a run starts from: the checkout's state and its
+// uncommitted changes. Runs that start from the same code, such as a
+// sweep's members, share one, probed once (Probe).
+type Info struct {
+	Git  *runfmt.Git // nil outside a git checkout
+	Diff []byte      // the uncommitted changes (Diff); empty when there are none
+}
+
+// Probe returns the Info of the checkout that holds dir: an Info with no
+// Git outside a checkout. A diff git cannot make is left out.
+func Probe(ctx context.Context, dir string) *Info {
+	g, err := Inspect(ctx, dir)
+	if err != nil {
+		return &Info{}
+	}
+	info := &Info{Git: g}
+	info.Diff, _ = Diff(ctx, dir)
+	return info
+}
+
 // Limits on the untracked files Diff includes: training code that was never
 // added to git is worth keeping, datasets and checkpoints are not.
 const (

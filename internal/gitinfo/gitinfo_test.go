@@ -1,6 +1,7 @@
 package gitinfo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -19,6 +20,9 @@ func TestInspect(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Inspect(ctx, dir); !errors.Is(err, ErrNoRepo) {
 		t.Fatalf("outside a checkout: %v, want ErrNoRepo", err)
+	}
+	if info := Probe(ctx, dir); info.Git != nil || info.Diff != nil {
+		t.Errorf("probe outside a checkout: %+v", info)
 	}
 	run := func(args ...string) {
 		cmd := exec.Command("git", args...)
@@ -52,5 +56,9 @@ func TestInspect(t *testing.T) {
 	if err != nil || !strings.Contains(string(patch), "+lr = 3e-3") || !strings.Contains(string(patch), "+d_model = 512") ||
 		!strings.Contains(string(patch), "b/src/model.py") || strings.Contains(string(patch), "big.pt") {
 		t.Errorf("diff (tracked change and untracked file, ignored file left out): %v\n%s", err, patch)
+	}
+	info := Probe(ctx, dir)
+	if info.Git == nil || info.Git.Commit != g.Commit || !info.Git.Dirty || !bytes.Equal(info.Diff, patch) {
+		t.Errorf("probe: %+v, diff %q", info.Git, info.Diff)
 	}
 }

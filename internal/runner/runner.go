@@ -54,6 +54,10 @@ type Options struct {
 	// returns it; nil asks Python and nvidia-smi. Runs of one command,
 	// such as a sweep's, share one.
 	Environment map[string]string
+	// Git is the code the program runs from, as gitinfo.Probe returns it;
+	// nil probes the working directory. Runs of the same code, such as a
+	// sweep's, share one: its diff is written into each run's folder.
+	Git *gitinfo.Info
 	// Observe, if set, sees the values of every step the program logs; a
 	// reason it returns stops the program, and the run ends as stopped.
 	Observe func(step int64, values map[string]float64) (stop string)
@@ -105,7 +109,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{RunID: run.ID(), Dir: run.Dir()}
-	if g := recordDiff(ctx, run); g != nil {
+	if g := recordDiff(ctx, run, o.Git); g != nil {
 		o.Warn(g)
 	}
 	tlog, err := openTrainingLog(filepath.Join(run.Dir(), layout.TrainingLog))
@@ -196,15 +200,16 @@ func start(o Options, env map[string]string) (*runlog.Run, error) {
 
 // recordDiff saves the uncommitted changes of the working tree, if any —
 // changed tracked files and new untracked ones — as an artifact of the run,
-// so that the code that ran can be recovered.
-func recordDiff(ctx context.Context, run *runlog.Run) error {
-	wd, _ := os.Getwd()
-	if _, err := gitinfo.Inspect(ctx, wd); err != nil {
-		return nil // not a git checkout
+// so that the code that ran can be recovered. code is what gitinfo.Probe
+// found, nil to probe the working directory now.
+func recordDiff(ctx context.Context, run *runlog.Run, code *gitinfo.Info) error {
+	if code == nil {
+		wd, _ := os.Getwd()
+		code = gitinfo.Probe(ctx, wd)
 	}
-	patch, err := gitinfo.Diff(ctx, wd)
-	if err != nil || len(patch) == 0 {
-		return nil
+	patch := code.Diff
+	if code.Git == nil || len(patch) == 0 {
+		return nil // not a git checkout, or nothing uncommitted
 	}
 	dir := filepath.Join(run.Dir(), layout.ArtifactsDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

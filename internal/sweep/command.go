@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Macros are the ${…} words a command may hold: W&B's, and runlog's
@@ -127,9 +128,10 @@ func argText(v Value) string {
 	return compact(v.V)
 }
 
-func interpreter() string {
+// interpreter is looked up once: every member of a sweep gets the same.
+var interpreter = sync.OnceValue(func() string {
 	if _, err := exec.LookPath("python3"); err == nil {
 		return "python3"
 	}
 	return "python"
-}
+})

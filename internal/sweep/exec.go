@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/runlog/runlog/internal/atomicfile"
+	"github.com/runlog/runlog/internal/gitinfo"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/runner"
@@ -22,9 +23,13 @@ type Exec struct {
 	// Environment describes what the command runs with, probed once for
 	// the whole sweep (runner.Environment); nil probes it for each member.
 	Environment map[string]string
-	Median      *Median   // the early stopping rule, if any
-	Output      io.Writer // the members' output besides training.log; nil for none
-	Warn        func(error)
+	// Git is the code the members run from (gitinfo.Probe), probed once
+	// for the whole sweep: every member records the same commit and diff.
+	// nil probes it for each member.
+	Git    *gitinfo.Info
+	Median *Median   // the early stopping rule, if any
+	Output io.Writer // the members' output besides training.log; nil for none
+	Warn   func(error)
 	// Resume holds, by member index, the checkpoint a member resumed from
 	// a run continues from (RUNLOG_CHECKPOINT) and its step.
 	Resume map[int]Checkpoint
@@ -54,7 +59,7 @@ func (x *Exec) Launch(ctx context.Context, m *MemberState, slot Slot) Outcome {
 	o := runner.Options{
 		Home: x.Home, Project: st.Project, Name: m.Name, Group: st.Name,
 		Config: m.Config, Command: Command(st.Command, st.Program, &m.Member, files),
-		Setenv: env, Environment: x.Environment,
+		Setenv: env, Environment: x.Environment, Git: x.Git,
 		Parse: "auto", SpikeFactor: 10,
 		Stdout: out, Stderr: out, Warn: x.Warn,
 	}

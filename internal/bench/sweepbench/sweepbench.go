@@ -1,7 +1,9 @@
 // Package sweepbench measures how long a slot of `runlog sweep` sits idle
 // between one member's end and the next one's start (goal ≤ 100 ms): the
 // runner finishing the run, the sweep recording it, and the runner
-// starting the next (run folder, git state, config, the process).
+// starting the next (run folder, git state, config, the process). As
+// runlog sweep does, it probes the environment and the checkout's diff
+// once for the sweep, not for each member.
 package sweepbench
 
 import (
@@ -18,6 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runlog/runlog/internal/gitinfo"
 	"github.com/runlog/runlog/internal/runner"
 	"github.com/runlog/runlog/internal/sweep"
 )
@@ -97,7 +100,8 @@ func one(ctx context.Context, home string, c Config, parallel int) (Row, error) 
 		return Row{}, err
 	}
 	st := sweep.NewState(spec, "", nil, members, time.Now())
-	x := &sweep.Exec{Home: home, State: st, Environment: runner.Environment(ctx, spec.Command)}
+	wd, _ := os.Getwd()
+	x := &sweep.Exec{Home: home, State: st, Environment: runner.Environment(ctx, spec.Command), Git: gitinfo.Probe(ctx, wd)}
 	start := time.Now()
 	sum := sweep.Run(ctx, st, st.Members, sweep.Options{Home: home, Slots: sweep.Slots(parallel, nil, runtime.NumCPU()), Launch: x.Launch})
 	row := Row{Parallel: parallel, Members: c.Members, Wall: time.Since(start)}
