@@ -177,6 +177,7 @@ func (e *env) runSweep(ctx context.Context, st *sweep.State, todo []*sweep.Membe
 	}
 	if st.Early != nil && st.Metric != nil {
 		x.Median = sweep.NewMedian(st.Metric, *st.Early)
+		e.seedMedian(ctx, x.Median, st, todo)
 	}
 	// Indexing an ended member and writing its files happens beside the
 	// sweep, one member at a time, so that no slot waits for it.
@@ -201,6 +202,41 @@ func (e *env) runSweep(ctx context.Context, st *sweep.State, todo []*sweep.Membe
 	}
 	fmt.Fprintf(e.stderr, "runlog: %s; see `runlog sweep show %s`\n", msg, st.Name)
 	return nil
+}
+
+// seedMedian gives the median rule the history of the members that ended
+// before this run of the sweep (finished or stopped, and not run again), so
+// that a resumed sweep judges its members by them too.
+func (e *env) seedMedian(ctx context.Context, md *sweep.Median, st *sweep.State, todo []*sweep.MemberState) {
+	again := map[int]bool{}
+	for _, m := range todo {
+		again[m.Index] = true
+	}
+	var ended []*sweep.MemberState
+	for _, m := range st.Members {
+		if m.RunID != "" && !again[m.Index] && (m.State == runfmt.StatusFinished || m.State == runfmt.StatusStopped) {
+			ended = append(ended, m)
+		}
+	}
+	if len(ended) == 0 {
+		return
+	}
+	db, err := e.open(ctx)
+	if err != nil {
+		e.warn(fmt.Errorf("early stopping: the members that ran before are not compared with: %w", err))
+		return
+	}
+	defer db.Close()
+	for _, m := range ended {
+		p, err := db.Points(ctx, m.RunID, st.Metric.Name, store.PointsOptions{})
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				e.warn(fmt.Errorf("early stopping: member %d: %w", m.Index, err))
+			}
+			continue
+		}
+		md.Seed(m.Index, p.Steps, p.Values)
+	}
 }
 
 // finishMembers indexes each ended member's run and writes its files, as

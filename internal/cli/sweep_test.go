@@ -141,6 +141,33 @@ for i in 0 1 2 3 4 5; do echo "step=$i val_loss=$v"; sleep 0.05; done
 	}
 }
 
+// TestSweepResumeMedianSeeded: a resumed sweep judges its members by the
+// history of the members that finished before it, read from the store.
+func TestSweepResumeMedianSeeded(t *testing.T) {
+	home := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "second")
+	prog := script(t, `
+v=${1#--lr=}
+[ "$v" = 9 ] && [ ! -e `+marker+` ] && exit 3
+for i in 0 1 2 3 4 5; do echo "step=$i val_loss=$v"; done
+`)
+	file := sweepFile(t, prog, "metric: {name: val_loss}\nearly_terminate: {type: median, min_steps: 2, min_members: 3}\n", "1", "2", "3", "9")
+	if _, errOut, err := run(t, home, "sweep", file); err == nil || !strings.Contains(err.Error(), "3 finished, 1 failed") {
+		t.Fatalf("sweep: %v\n%s", err, errOut)
+	}
+	os.WriteFile(marker, nil, 0o644)
+	if _, errOut, err := run(t, home, "sweep", "resume", "s"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, errOut)
+	}
+	s := showSweep(t, home)
+	if got := states(s); got != "finished finished finished stopped" {
+		t.Errorf("after resume: %q", got)
+	}
+	if r := s.Members[3].Reason; !strings.Contains(r, "median 2 of 3 members") {
+		t.Errorf("reason %q", r)
+	}
+}
+
 // TestSweepRunnerKilled kills the runner (and its members) with kill -9
 // mid-sweep; a second sweep is refused while it runs, and sweep resume
 // then runs the rest, continuing the member that was running.

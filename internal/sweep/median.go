@@ -34,15 +34,21 @@ func NewMedian(m *Metric, rule EarlyTerminate) *Median {
 	return &Median{metric: m, rule: rule, history: map[int][]point{}}
 }
 
-// Observe takes the values a member logged at a step and returns why it
-// should stop, or "". Values of other keys are ignored.
-func (md *Median) Observe(member int, step int64, values map[string]float64) string {
-	v, ok := values[md.metric.Name]
-	if !ok {
-		return ""
-	}
+// Seed gives the rule what a member logged before this run of the sweep —
+// the metric's values of a finished or stopped member, in step order — so
+// that a resumed sweep judges its members by the members that ran before
+// it. It judges nothing.
+func (md *Median) Seed(member int, steps []int64, values []float64) {
 	md.mu.Lock()
 	defer md.mu.Unlock()
+	for i := range min(len(steps), len(values)) {
+		md.add(member, steps[i], values[i])
+	}
+}
+
+// add records value v of a member at step and returns the member's best
+// value by step. md.mu is held.
+func (md *Median) add(member int, step int64, v float64) float64 {
 	h := md.history[member]
 	// A resumed member rewinds: what it logged after step is abandoned.
 	i := sort.Search(len(h), func(i int) bool { return h[i].step >= step })
@@ -52,6 +58,19 @@ func (md *Median) Observe(member int, step int64, values map[string]float64) str
 		best = h[n-1].best
 	}
 	md.history[member] = append(h, point{step, best})
+	return best
+}
+
+// Observe takes the values a member logged at a step and returns why it
+// should stop, or "". Values of other keys are ignored.
+func (md *Median) Observe(member int, step int64, values map[string]float64) string {
+	v, ok := values[md.metric.Name]
+	if !ok {
+		return ""
+	}
+	md.mu.Lock()
+	defer md.mu.Unlock()
+	best := md.add(member, step, v)
 	if step < md.rule.MinSteps {
 		return ""
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,26 @@ func TestMedianRule(t *testing.T) {
 	max.Observe(0, 0, map[string]float64{"acc": 0.9})
 	if r := max.Observe(1, 0, map[string]float64{"acc": 0.5}); r == "" {
 		t.Error("maximize: a worse member not stopped")
+	}
+}
+
+// TestMedianSeed: members seeded from a past run of the sweep are judged
+// against like members of this one, and are never judged themselves.
+func TestMedianSeed(t *testing.T) {
+	md := NewMedian(&Metric{Name: "loss", Goal: "minimize"}, EarlyTerminate{Type: "median", MinSteps: 2, MinMembers: 3})
+	steps := []int64{0, 1, 2, 3, 4}
+	md.Seed(0, steps, []float64{5, 4, 3, 2, 1})
+	md.Seed(1, steps, []float64{6, 5, 4, 3, 2})
+	md.Seed(2, steps[:3], []float64{5, math.NaN(), 2}) // stopped at step 2
+	obs := func(m int, step int64, v float64) string { return md.Observe(m, step, map[string]float64{"loss": v}) }
+	if r := obs(3, 2, 3.5); r == "" || !strings.Contains(r, "median 3 of 3 members") {
+		t.Errorf("step 2, worse than the seeded median 3: %q", r)
+	}
+	if r := obs(4, 2, 2.5); r != "" {
+		t.Errorf("step 2, better than the median 3.25 of 4 members: %q", r)
+	}
+	if r := obs(5, 4, 9); r != "" {
+		t.Errorf("step 4: only 2 others past it, fewer than min_members: %q", r)
 	}
 }
 
