@@ -76,11 +76,12 @@ func (t *terminal) write(w io.Writer, p []byte) {
 // setStatus shows s as the status line, unless output is in the middle of
 // a line.
 func (t *terminal) setStatus(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Under the lock: the watcher may draw once more as finish turns it off.
 	if !t.enabled {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.line = s
 	if !t.atBOL {
 		return
