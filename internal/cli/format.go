@@ -39,6 +39,7 @@ var statusColor = map[string]string{
 	runfmt.StatusFailed:   "\x1b[31m",
 	runfmt.StatusKilled:   "\x1b[35m",
 	runfmt.StatusCrashed:  "\x1b[1;31m",
+	runfmt.StatusStopped:  "\x1b[36m", // ended early on purpose: not a failure
 }
 
 // paint wraps s in the color of status when color is on.

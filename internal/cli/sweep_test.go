@@ -139,6 +139,19 @@ for i in 0 1 2 3 4 5; do echo "step=$i val_loss=$v"; sleep 0.05; done
 	if sh.Status != "stopped" || !found {
 		t.Errorf("run %s status %s, events %v", sh.ID, sh.Status, sh.Events)
 	}
+	var listed []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, home, "ls", "--status", "stopped", "--json")), &listed); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, r := range listed {
+		ids[r.ID] = true
+	}
+	if len(listed) != 2 || !ids[s.Members[2].RunID] || !ids[s.Members[3].RunID] {
+		t.Errorf("ls --status stopped: %v, want the runs of members 2 and 3", listed)
+	}
 }
 
 // TestSweepResumeMedianSeeded: a resumed sweep judges its members by the

@@ -2,7 +2,7 @@
 
 import { h } from './dom.js';
 
-export const STATUSES = ['running', 'finished', 'failed', 'crashed', 'killed'];
+export const STATUSES = ['running', 'finished', 'failed', 'crashed', 'killed', 'stopped'];
 
 const STATUS_TITLE = {
   running: 'running: the run is writing records',
@@ -10,6 +10,7 @@ const STATUS_TITLE = {
   failed: 'failed: ended with an error',
   crashed: 'crashed: no heartbeat for 2 minutes and no end recorded (killed -9, machine lost)',
   killed: 'killed: stopped by a signal (Ctrl-C, SIGTERM)',
+  stopped: 'stopped: ended early on purpose by the median stopping rule of a sweep; not a failure',
 };
 
 /** badge(status): the status as a coloured label (the word is always there: colour is not the only cue). */
