@@ -284,7 +284,8 @@ func newSweepResume(e *env) *cobra.Command {
 those that failed, were killed or crashed (the runner itself killed, too).
 A member whose run began continues that run from its latest checkpoint, as
 runlog run --resume does, where the program takes RUNLOG_CHECKPOINT.
-Members that finished or were stopped by the early stopping rule are kept.`,
+Members that finished or were stopped by the early stopping rule are kept,
+and the median rule judges the members run again by their history too.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
