@@ -44,8 +44,10 @@ runs it has by status, and the mean final losses of its runs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			status := f.Status
-			if status != "" && !runfmt.ValidStatus(status) {
-				return fmt.Errorf("unknown status %q: use running, finished, failed, killed or crashed", status)
+			if status != "" {
+				if err := runfmt.CheckStatus(status); err != nil {
+					return err
+				}
 			}
 			st, err := e.open(cmd.Context())
 			if err != nil {
@@ -97,7 +99,7 @@ runs it has by status, and the mean final losses of its runs.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.Project, "project", "", "only runs of this project")
-	fl.StringVar(&f.Status, "status", "", "only runs with this status: running, finished, failed, killed, crashed")
+	fl.StringVar(&f.Status, "status", "", "only runs with this status: "+runfmt.Statuses)
 	fl.StringVar(&f.Tag, "tag", "", "only runs with this tag")
 	fl.StringVar(&f.Name, "name", "", "only runs whose name contains this text (any case)")
 	fl.IntVarP(&f.Limit, "limit", "n", 0, "show at most this many runs")

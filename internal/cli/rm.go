@@ -129,7 +129,7 @@ type runFilter struct {
 func (p *runFilter) flags(cmd *cobra.Command, archivedFlags bool) {
 	fl := cmd.Flags()
 	fl.StringVar(&p.f.Project, "project", "", "runs of this project")
-	fl.StringVar(&p.f.Status, "status", "", "runs with this status: running, finished, failed, killed, crashed")
+	fl.StringVar(&p.f.Status, "status", "", "runs with this status: "+runfmt.Statuses)
 	fl.StringVar(&p.f.Tag, "tag", "", "runs with this tag")
 	fl.StringVar(&p.f.Name, "name", "", "runs whose name contains this text (any case)")
 	if archivedFlags {
@@ -171,8 +171,10 @@ func (e *env) pick(ctx context.Context, st store.Store, args []string, p *runFil
 		return out, nil
 	}
 	status := p.f.Status
-	if status != "" && !runfmt.ValidStatus(status) {
-		return nil, fmt.Errorf("unknown status %q: use running, finished, failed, killed or crashed", status)
+	if status != "" {
+		if err := runfmt.CheckStatus(status); err != nil {
+			return nil, err
+		}
 	}
 	q := p.f
 	switch {

@@ -1,6 +1,9 @@
 package runfmt
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Run statuses, as written in Status records and shown by every view.
 const (
@@ -13,6 +16,17 @@ const (
 	// a sweep's median stopping rule: not a failure.
 	StatusStopped = "stopped"
 )
+
+// Statuses names every status, for messages and help.
+const Statuses = "running, finished, failed, killed, stopped or crashed"
+
+// CheckStatus returns an error that names the statuses unless s is one.
+func CheckStatus(s string) error {
+	if !ValidStatus(s) {
+		return fmt.Errorf("unknown status %q: use %s", s, Statuses)
+	}
+	return nil
+}
 
 // ValidStatus reports whether s is one of the run statuses.
 func ValidStatus(s string) bool {

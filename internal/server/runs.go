@@ -189,8 +189,10 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := r.URL.Query()
 	status := p.Get("status")
-	if status != "" && !runfmt.ValidStatus(status) {
-		return badRequest("unknown status %q: use running, finished, failed, killed or crashed", status)
+	if status != "" {
+		if err := runfmt.CheckStatus(status); err != nil {
+			return badRequest("%v", err)
+		}
 	}
 	q, err := parseQuery(p.Get("q"))
 	if err != nil {
