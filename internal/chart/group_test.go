@@ -174,9 +174,21 @@ func TestSweepChart(t *testing.T) {
 			}
 		}
 	}
-	s, _ := SweepChart(context.Background(), st, runs[:4], SweepData{Param: "lr", Key: "train_loss", X: []float64{1, 1, 2, 2}, Group: groupOf[:4], Labels: g.Labels[:2]})
-	if s.LogX() {
-		t.Error("values 1 and 2 on a log axis")
+	for _, tt := range []struct {
+		param string
+		xs    []float64
+		log   bool
+	}{
+		{"lr", []float64{1, 1, 2, 2}, false},
+		{"lr", []float64{3e-3, 3e-3, 3e-2, 3e-2}, true}, // a decade of learning rates
+		{"optimizer.weight_decay", []float64{0.01, 0.01, 0.1, 0.1}, true},
+		{"batch_size", []float64{32, 32, 256, 256}, false}, // 8×, not a rate
+		{"batch_size", []float64{8, 8, 1024, 1024}, true},  // two decades
+	} {
+		s, _ := SweepChart(context.Background(), st, runs[:4], SweepData{Param: tt.param, Key: "train_loss", X: tt.xs, Group: groupOf[:4], Labels: g.Labels[:2]})
+		if s.LogX() != tt.log {
+			t.Errorf("%s %v: log x-axis %v, want %v", tt.param, tt.xs, s.LogX(), tt.log)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -47,13 +48,14 @@ type Sweep struct {
 
 // SweepChart reads the final (or best) value of d.Key of every run from
 // the store's statistics and returns the chart. The x-axis is logarithmic
-// when every value is positive and they span two decades or more.
+// when every value is positive and they span two decades or more, or, for
+// a rate such as a learning rate or weight decay, a factor of 3 or more.
 func SweepChart(ctx context.Context, st store.Store, runs []store.Run, d SweepData) (*Sweep, error) {
 	s := &Sweep{data: d, y: make([]float64, len(runs)), diverged: make([]bool, len(runs)), Width: SinglePanelWidth, Height: ScheduleHeight}
 	any := false
 	for i, r := range runs {
 		s.y[i] = math.NaN()
-		ss, err := st.Series(ctx, r.ID)
+		ss, _, err := st.FindSeries(ctx, r.ID, store.SeriesQuery{Keys: []string{d.Key}})
 		if err != nil {
 			return nil, fmt.Errorf("run %s series: %w", r.ID, err)
 		}
@@ -81,8 +83,20 @@ func SweepChart(ctx context.Context, st store.Store, runs []store.Run, d SweepDa
 	for _, x := range d.X {
 		lo, hi = math.Min(lo, x), math.Max(hi, x)
 	}
-	s.logX = lo > 0 && hi/lo >= 100
+	s.logX = lo > 0 && (hi/lo >= 100 || isRate(d.Param) && hi/lo >= 3)
 	return s, nil
+}
+
+// isRate reports whether a config key names a rate that sweeps vary by
+// factors: a learning rate, a weight decay, a dropout's or a schedule's
+// rate.
+func isRate(key string) bool {
+	k := strings.ToLower(key[strings.LastIndexAny(key, "./")+1:])
+	switch k {
+	case "lr", "learning_rate", "learningrate", "weight_decay", "wd", "eta", "alpha":
+		return true
+	}
+	return strings.HasSuffix(k, "_lr") || strings.HasSuffix(k, "_rate") || strings.HasPrefix(k, "lr_")
 }
 
 // LogX reports whether the x-axis is logarithmic.
