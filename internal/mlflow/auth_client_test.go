@@ -2,15 +2,9 @@ package mlflow
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
-
-	runlogserver "github.com/runlog/runlog/internal/server"
-	"github.com/runlog/runlog/internal/store"
 )
 
 // authScript asks a runlog server behind a token for experiments with the
@@ -31,26 +25,9 @@ except MlflowException as e:
 // reason (not an INTERNAL_ERROR), and with the right token it works. It
 // needs RUNLOG_MLFLOW_PYTHON, as TestRealClient does.
 func TestRealClientUnauthenticated(t *testing.T) {
-	python := os.Getenv("RUNLOG_MLFLOW_PYTHON")
-	if python == "" {
-		t.Skip("RUNLOG_MLFLOW_PYTHON is not set: to run the real MLflow client, " +
-			"pip install -r internal/mlflow/testdata/requirements.txt into a virtualenv and set RUNLOG_MLFLOW_PYTHON to its python")
-	}
+	python := clientPython(t)
 	const token = "0123456789abcdef0123456789abcdef"
-	home := t.TempDir()
-	srv, err := runlogserver.New(runlogserver.Options{
-		Home: home, Addr: "127.0.0.1:0", Token: token, Logf: t.Logf,
-		Mounts: func(s store.Store) map[string]http.Handler {
-			h := NewHandler(s, home, Options{Warn: func(err error) { t.Log(err) }})
-			return map[string]http.Handler{TrackingPrefix: h, ArtifactsPrefix: h}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	_, _, url := serveRunlog(t, token, nil)
 	for _, tt := range []struct {
 		name, token string
 		ok          bool
@@ -61,8 +38,7 @@ func TestRealClientUnauthenticated(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(python, "-c", authScript)
-			cmd.Env = append(os.Environ(), "MLFLOW_TRACKING_URI="+ts.URL, "MLFLOW_TRACKING_TOKEN="+tt.token,
-				"MLFLOW_HTTP_REQUEST_MAX_RETRIES=0", "GIT_PYTHON_REFRESH=quiet")
+			cmd.Env = clientEnv(url, "MLFLOW_TRACKING_TOKEN="+tt.token)
 			cmd.Dir = t.TempDir()
 			out, err := cmd.Output()
 			if err != nil {

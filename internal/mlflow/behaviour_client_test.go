@@ -2,15 +2,8 @@ package mlflow
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-
-	"github.com/runlog/runlog/internal/store/sqlite"
 )
 
 // TestRealClientBehaviour drives the handler with the unmodified MLflow
@@ -23,14 +16,9 @@ import (
 func TestRealClientBehaviour(t *testing.T) {
 	pythons := map[string]string{"pinned": os.Getenv("RUNLOG_MLFLOW_PYTHON"), "latest": os.Getenv("RUNLOG_MLFLOW_PYTHON_LATEST")}
 	if pythons["pinned"] == "" && pythons["latest"] == "" {
-		t.Skip("RUNLOG_MLFLOW_PYTHON is not set: to run the real MLflow client, " +
-			"pip install -r internal/mlflow/testdata/requirements.txt into a virtualenv and set RUNLOG_MLFLOW_PYTHON to its python")
+		t.Skip(noClientPython)
 	}
-	bin := filepath.Join(t.TempDir(), "runlog")
-	build := exec.Command("go", "build", "-o", bin, "github.com/runlog/runlog/cmd/runlog")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build runlog: %v\n%s", err, out)
-	}
+	bin := buildRunlog(t)
 	for _, name := range []string{"pinned", "latest"} {
 		python := pythons[name]
 		if python == "" {
@@ -41,41 +29,9 @@ func TestRealClientBehaviour(t *testing.T) {
 }
 
 func runBehaviourScript(t *testing.T, python, bin string) {
-	home := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(home, "runlog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	h := NewHandler(st, home, Options{Warn: func(err error) { t.Log(err) }})
-	mux := http.NewServeMux()
-	mux.Handle(TrackingPrefix, h)
-	mux.Handle(ArtifactsPrefix, h)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	result := filepath.Join(t.TempDir(), "result.json")
-	script, err := filepath.Abs(filepath.Join("testdata", "mlflow_behaviour_test.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, script)
-	cmd.Env = append(os.Environ(), "MLFLOW_TRACKING_URI="+srv.URL, "RUNLOG_HOME="+home, "RUNLOG_BIN="+bin,
-		"RESULT_FILE="+result, "MLFLOW_HTTP_REQUEST_MAX_RETRIES=0", "GIT_PYTHON_REFRESH=quiet")
-	cmd.Dir = t.TempDir()
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatalf("the MLflow client script failed: %v", err)
-	}
-	raw, err := os.ReadFile(result)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, home, url := serveHandler(t)
 	var ids struct{ Run, Model string }
-	if err := json.Unmarshal(raw, &ids); err != nil {
-		t.Fatal(err)
-	}
+	runClientScript(t, python, "mlflow_behaviour_test.py", url, home, bin, &ids)
 	arts, err := st.Artifacts(context.Background(), ids.Run)
 	if err != nil {
 		t.Fatal(err)

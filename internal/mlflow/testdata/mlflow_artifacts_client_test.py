@@ -18,20 +18,12 @@ an HTML artifact downloads as it was uploaded.
 import hashlib
 import json
 import os
-import subprocess
 import tempfile
 
 import mlflow
 from mlflow.tracking import MlflowClient
 
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        raise AssertionError(what)
-    checks += 1
+from _client_common import check, finish, runlog_show
 
 
 def sha256(path):
@@ -86,15 +78,10 @@ def main():
     with open(os.path.join(everything, "report.html")) as f:
         check("<script>" in f.read(), "the HTML artifact downloads as uploaded")
 
-    shown = json.loads(subprocess.run(
-        [os.environ["RUNLOG_BIN"], "--home", os.environ["RUNLOG_HOME"], "show", "--json", rid],
-        check=True, capture_output=True, text=True,
-    ).stdout)
+    shown = runlog_show(rid)
     check(want in json.dumps(shown), "runlog show lists the checkpoint's sha256")
 
-    with open(os.environ["RESULT_FILE"], "w") as f:
-        json.dump({"run": rid, "sha256": want}, f)
-    print(f"{checks} checks passed")
+    finish({"run": rid, "sha256": want})
 
 
 if __name__ == "__main__":

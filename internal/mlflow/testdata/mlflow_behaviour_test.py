@@ -12,9 +12,7 @@ artifact_location, a logged model (mlflow.pyfunc.log_model of a tiny
 python_model) and a dataset input (mlflow.data.from_numpy).
 """
 
-import json
 import os
-import subprocess
 import tempfile
 
 import requests
@@ -24,22 +22,7 @@ import mlflow.pyfunc
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        raise AssertionError(what)
-    checks += 1
-
-
-def runlog_show(run_id):
-    out = subprocess.run(
-        [os.environ["RUNLOG_BIN"], "--home", os.environ["RUNLOG_HOME"], "show", "--json", run_id],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(out)
+from _client_common import check, finish, runlog_show
 
 
 class AddN(mlflow.pyfunc.PythonModel):
@@ -147,9 +130,7 @@ def main():
     datasets = (shown.get("summary") or {}).get("datasets") or {}
     check(datasets.get("train", {}).get("digest") == dataset.digest, f"runlog show datasets {datasets}")
     check(datasets["train"].get("tags", {}).get("context") == "training", f"dataset context {datasets}")
-    with open(os.environ["RESULT_FILE"], "w") as f:
-        json.dump(result, f)
-    print(f"{checks} checks passed")
+    finish(result)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,8 @@ reads everything back through the client (search_runs, get_run,
 get_metric_history, artifacts) and through `runlog show --json`.
 """
 
-import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,23 +23,9 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from _client_common import check, finish, runlog_show
+
 EXPERIMENT = "mlflow-client-test"
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        raise AssertionError(what)
-    checks += 1
-
-
-def runlog_show(run_id):
-    out = subprocess.run(
-        [os.environ["RUNLOG_BIN"], "--home", os.environ["RUNLOG_HOME"], "show", "--json", run_id],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(out)
 
 
 def main():
@@ -154,9 +138,7 @@ def main():
     c = runlog_show(cid)
     check(c["name"] == "child" and c["metrics"]["child_metric"]["count"] == 1, "runlog child run")
 
-    with open(os.environ["RESULT_FILE"], "w") as f:
-        json.dump({"experiment_id": exp.experiment_id, "parent": pid, "child": cid}, f)
-    print(f"mlflow client test: {checks} checks passed")
+    finish({"experiment_id": exp.experiment_id, "parent": pid, "child": cid}, "mlflow client test: ")
 
 
 if __name__ == "__main__":
