@@ -351,7 +351,8 @@ func sortRuns(runs []*listedRun, by string, desc bool) {
 // order, after the key series_after, containing series_q; series_more
 // says whether more follow. The summary's statistics cover the page's
 // series and the run's loss series. Concurrent requests for the same page
-// of an unchanged run share one reading and one encoding.
+// of an unchanged run share one reading and one encoding, which is kept
+// (detailCache) until the run changes.
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := r.URL.Query()
@@ -365,12 +366,20 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	key := fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", run.ID, s.gens.of(run.ID), q.Limit, q.Contains, q.After)
+	if body, ok := s.detailBodies.get(key); ok {
+		writeRawJSON(w, http.StatusOK, body)
+		return nil
+	}
 	body, err, _ := s.details.Do(key, func() (any, error) {
 		doc, err := s.runDetail(context.WithoutCancel(ctx), run, q)
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(doc)
+		body, err := json.Marshal(doc)
+		if err == nil {
+			s.detailBodies.put(key, body)
+		}
+		return body, err
 	})
 	if err != nil {
 		return err

@@ -104,8 +104,9 @@ type Server struct {
 	extras *extrasCache
 	// details shares the run detail being built among the requests that
 	// ask for the same page of the same run at once.
-	details singleflight.Group
-	streams streamLocks
+	details      singleflight.Group
+	detailBodies *detailCache
+	streams      streamLocks
 	// ingestSlots bounds the ingest requests whose bodies are in memory.
 	ingestSlots chan struct{}
 
@@ -164,7 +165,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, home: opts.Home, db: db, loopback: loopback,
-		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(),
+		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(), detailBodies: newDetailCache(detailCacheBytes),
 		done: make(chan struct{}), ingestSlots: make(chan struct{}, maxIngests),
 		indexStore: db, appendFile: appendSync,
 	}
