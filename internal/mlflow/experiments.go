@@ -83,7 +83,7 @@ func (h *handler) createExperiment(r *http.Request) (any, error) {
 	if err := checkArtifactLocation(q.ArtifactLocation); err != nil {
 		return nil, err
 	}
-	tags, err := experimentTags(q.Tags)
+	tags, err := kvMap(q.Tags, func(kv keyValue) error { return checkName("key", kv.Key) })
 	if err != nil {
 		return nil, err
 	}
@@ -115,20 +115,6 @@ func checkArtifactLocation(loc string) error {
 	return invalidf("Invalid value %q for parameter 'artifact_location' supplied: runlog keeps an experiment's "+
 		"artifacts in the folders of its runs (artifact_uri mlflow-artifacts:/<experiment>/<run>/artifacts) "+
 		"and cannot store them elsewhere; create the experiment without an artifact_location.", loc)
-}
-
-func experimentTags(kvs []keyValue) (map[string]string, error) {
-	if len(kvs) == 0 {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, t := range kvs {
-		if err := checkName("key", t.Key); err != nil {
-			return nil, err
-		}
-		m[t.Key] = t.Value
-	}
-	return m, nil
 }
 
 func (h *handler) updateExperiment(r *http.Request) (any, error) {

@@ -168,6 +168,8 @@ func (h *handler) writeModel(m *loggedModel) error {
 	return nil
 }
 
+// kvMap turns MLflow's list of key-value pairs (tags, params) into a map,
+// checking each pair with check; an empty list is nil.
 func kvMap(kvs []keyValue, check func(keyValue) error) (map[string]string, error) {
 	if len(kvs) == 0 {
 		return nil, nil
