@@ -21,7 +21,7 @@ func LoadConfig(path string, sets []string) (map[string]any, error) {
 // a run being resumed: the file's values are merged into it key by key, at
 // every depth, and the overrides applied last.
 func BuildConfig(base map[string]any, path string, sets []string) (map[string]any, error) {
-	cfg := deepCopy(base)
+	cfg := CopyConfig(base)
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -33,7 +33,7 @@ func BuildConfig(base map[string]any, path string, sets []string) (map[string]an
 		if err := dec.Decode(&file); err != nil {
 			return nil, fmt.Errorf("config %s: not a JSON object: %w", path, err)
 		}
-		numbers(file)
+		Numbers(file)
 		merge(cfg, file)
 	}
 	for _, s := range sets {
@@ -42,7 +42,7 @@ func BuildConfig(base map[string]any, path string, sets []string) (map[string]an
 		if !ok || key == "" {
 			return nil, fmt.Errorf("--set %q: want key.path=value", s)
 		}
-		if err := setPath(cfg, strings.Split(key, "."), typed(raw)); err != nil {
+		if err := SetKey(cfg, key, typed(raw)); err != nil {
 			return nil, fmt.Errorf("--set %s: %w", s, err)
 		}
 	}
@@ -62,11 +62,13 @@ func merge(dst, src map[string]any) {
 	}
 }
 
-func deepCopy(m map[string]any) map[string]any {
+// CopyConfig copies a config, and the objects in it at every depth, so that
+// setting keys in the copy leaves m as it is.
+func CopyConfig(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		if sub, ok := v.(map[string]any); ok {
-			v = deepCopy(sub)
+			v = CopyConfig(sub)
 		}
 		out[k] = v
 	}
@@ -82,34 +84,26 @@ func typed(raw string) any {
 	if err := dec.Decode(&v); err != nil || dec.More() {
 		return raw
 	}
-	if n, ok := v.(json.Number); ok {
-		return number(n)
-	}
-	numbers(v)
-	return v
+	return Numbers(v)
 }
 
-// numbers turns json.Numbers into int64 where they are integers and
-// float64 otherwise, in place.
-func numbers(v any) {
+// Numbers turns the json.Numbers in v (JSON decoded with UseNumber) into
+// int64 where they are integers and float64 otherwise, in place at every
+// depth, and returns v with them turned.
+func Numbers(v any) any {
 	switch x := v.(type) {
+	case json.Number:
+		return number(x)
 	case map[string]any:
 		for k, e := range x {
-			if n, ok := e.(json.Number); ok {
-				x[k] = number(n)
-			} else {
-				numbers(e)
-			}
+			x[k] = Numbers(e)
 		}
 	case []any:
 		for i, e := range x {
-			if n, ok := e.(json.Number); ok {
-				x[i] = number(n)
-			} else {
-				numbers(e)
-			}
+			x[i] = Numbers(e)
 		}
 	}
+	return v
 }
 
 func number(n json.Number) any {
@@ -120,7 +114,11 @@ func number(n json.Number) any {
 	return f
 }
 
-func setPath(m map[string]any, path []string, v any) error {
+// SetKey sets a dotted key (a.b.c) in a config, creating the objects it
+// goes through; a key that goes through a value that is not an object is
+// an error.
+func SetKey(m map[string]any, key string, v any) error {
+	path := strings.Split(key, ".")
 	for i, k := range path {
 		if k == "" {
 			return fmt.Errorf("empty key in path")

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/runlog/runlog/internal/runner"
 )
 
 // Member is one run of a sweep: the settings that make it differ and the
@@ -75,10 +77,10 @@ func Expand(s *Spec) ([]*Member, error) {
 	names := varying(s)
 	for _, m := range members {
 		m.Name = memberName(m, names, len(s.Seeds) > 1, s.SeedKey)
-		cfg := deepCopy(s.Config)
+		cfg := runner.CopyConfig(s.Config)
 		for _, a := range m.Args {
-			if err := setPath(cfg, a.Key, a.Value.V); err != nil {
-				return nil, fmt.Errorf("member %d: %w", m.Index, err)
+			if err := runner.SetKey(cfg, a.Key, a.Value.V); err != nil {
+				return nil, fmt.Errorf("member %d: set %s: %w in the base config", m.Index, a.Key, err)
 			}
 		}
 		cfg["sweep"] = map[string]any{"name": s.Name, "member": int64(m.Index)}
@@ -237,38 +239,6 @@ func memberName(m *Member, names map[string]string, seeds bool, seedKey string) 
 	return strings.Join(parts, " ")
 }
 
-func deepCopy(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if sub, ok := v.(map[string]any); ok {
-			v = deepCopy(sub)
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// setPath sets a dotted key, creating the objects it goes through.
-func setPath(m map[string]any, key string, v any) error {
-	parts := strings.Split(key, ".")
-	for i, k := range parts {
-		if i == len(parts)-1 {
-			m[k] = v
-			return nil
-		}
-		next, ok := m[k].(map[string]any)
-		if !ok {
-			if _, exists := m[k]; exists {
-				return fmt.Errorf("set %s: %s is not an object in the base config", key, strings.Join(parts[:i+1], "."))
-			}
-			next = map[string]any{}
-			m[k] = next
-		}
-		m = next
-	}
-	return nil
-}
-
 // compact writes a value as compact JSON (strings unquoted), for names
 // and comparisons.
 func compact(v any) string {
@@ -290,25 +260,5 @@ func decodeJSON(b []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	return numbers(v), nil
-}
-
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i
-		}
-		f, _ := strconv.ParseFloat(string(x), 64)
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = numbers(e)
-		}
-	}
-	return v
+	return runner.Numbers(v), nil
 }

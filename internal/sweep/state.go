@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog/internal/atomicfile"
+	"github.com/runlog/runlog/internal/runner"
 )
 
 // Dir is the folder of a home that records its sweeps: <name>.json, the
@@ -92,7 +93,7 @@ func Load(home, name string) (*State, error) {
 		return nil, fmt.Errorf("%s: %w", Path(home, name), err)
 	}
 	for _, m := range st.Members {
-		m.Config, _ = numbers(m.Config).(map[string]any)
+		m.Config, _ = runner.Numbers(m.Config).(map[string]any)
 	}
 	return &st, nil
 }
