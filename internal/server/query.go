@@ -2,23 +2,38 @@ package server
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
-// A query selects runs with conditions joined by "and", as the runs
-// list's q parameter takes them: `config.lr > 1e-3 and status = finished`.
-// Each condition compares a field of a run with a value; a bare word
-// matches the run's name, tags and project.
-type query []condition
+// A query selects runs, as the runs list's q parameter takes it:
+// `config.lr > 1e-3 and (status = finished or tag in (good, best))`.
+// It is a tree of conditions under and, or and not (queryparse.go reads
+// one); String writes it back out in the same syntax, parenthesized only
+// where and binding tighter than or needs it, so that what it writes
+// parses to the same tree.
+type query interface {
+	match(src fieldSource) bool
+	String() string
+}
 
+// allOf holds when each of its queries does; empty, it matches every run.
+type allOf []query
+
+// anyOf holds when one of its queries does.
+type anyOf []query
+
+// not holds when its query does not.
+type not struct{ q query }
+
+// A condition compares a field of a run with a value; a bare word
+// (field "") matches the run's name, tags and project.
 type condition struct {
-	field string // "" for a bare word
-	op    string // = != < <= > >= ~
-	value value
+	field  string  // "" for a bare word
+	op     string  // = != < <= > >= ~ in
+	value  value   // for every op but in
+	values []value // for in: the run's value equals one of them
 }
 
 // value is a field's value or a value in a query: a number or a string.
@@ -130,99 +145,6 @@ func matches(v value, op string, want value) bool {
 	return false
 }
 
-// parseQuery reads a query.
-func parseQuery(s string) (query, error) {
-	toks, err := tokenize(s)
-	if err != nil {
-		return nil, err
-	}
-	var q query
-	for i := 0; i < len(toks); {
-		t := toks[i]
-		switch {
-		case t.op != "":
-			return nil, badRequest("q: %q must follow a field name, as in config.lr %s 1e-3", t.text, t.text)
-		case !t.quoted && strings.EqualFold(t.text, "and"):
-			i++
-			continue
-		}
-		if i+1 < len(toks) && toks[i+1].op != "" {
-			if t.quoted {
-				return nil, badRequest("q: a field name cannot be quoted: %q", t.text)
-			}
-			if i+2 >= len(toks) || toks[i+2].op != "" {
-				return nil, badRequest("q: %s %s needs a value", t.text, toks[i+1].text)
-			}
-			if err := checkField(t.text); err != nil {
-				return nil, err
-			}
-			val := textValue(toks[i+2].text)
-			if toks[i+2].quoted {
-				val = value{s: toks[i+2].text}
-			}
-			q = append(q, condition{field: t.text, op: toks[i+1].text, value: val})
-			i += 3
-			continue
-		}
-		q = append(q, condition{op: "~", value: value{s: t.text}})
-		i++
-	}
-	return q, nil
-}
-
-type token struct {
-	text   string
-	op     string // the operator, if the token is one
-	quoted bool
-}
-
-var operators = []string{"!=", "<=", ">=", "=", "<", ">", "~"}
-
-func isOpChar(r rune) bool { return strings.ContainsRune("=!<>~", r) }
-
-func tokenize(s string) ([]token, error) {
-	var toks []token
-	rs := []rune(s)
-	for i := 0; i < len(rs); {
-		r := rs[i]
-		switch {
-		case unicode.IsSpace(r):
-			i++
-		case r == '"' || r == '\'':
-			j := i + 1
-			for j < len(rs) && rs[j] != r {
-				j++
-			}
-			if j == len(rs) {
-				return nil, badRequest("q: unterminated quote in %q", s)
-			}
-			toks = append(toks, token{text: string(rs[i+1 : j]), quoted: true})
-			i = j + 1
-		case isOpChar(r):
-			op := ""
-			for _, o := range operators {
-				if strings.HasPrefix(string(rs[i:min(i+2, len(rs))]), o) {
-					op = o
-					break
-				}
-			}
-			if op == "" {
-				return nil, badRequest("q: unknown operator at %q; use = != < <= > >= or ~", string(rs[i:]))
-			}
-			toks = append(toks, token{text: op, op: op})
-			i += len(op)
-		default:
-			j := i
-			for j < len(rs) && !unicode.IsSpace(rs[j]) && !isOpChar(rs[j]) && rs[j] != '"' && rs[j] != '\'' {
-				j++
-			}
-			toks = append(toks, token{text: string(rs[i:j])})
-			i = j
-		}
-	}
-	return toks, nil
-}
-
 // plainFields are the fields of a run row that a query or a sort may name
 // directly.
 var plainFields = map[string]bool{
@@ -261,43 +183,128 @@ type fieldSource interface {
 	text() []string // what a bare word is looked for in
 }
 
-// match reports whether the run whose fields src gives satisfies q.
-func (q query) match(src fieldSource) bool {
-	for _, c := range q {
-		if !c.match(src) {
+func (q allOf) match(src fieldSource) bool {
+	for _, x := range q {
+		if !x.match(src) {
 			return false
 		}
 	}
 	return true
 }
 
+func (q anyOf) match(src fieldSource) bool {
+	for _, x := range q {
+		if x.match(src) {
+			return true
+		}
+	}
+	return false
+}
+
+func (q not) match(src fieldSource) bool { return !q.q.match(src) }
+
 func (c condition) match(src fieldSource) bool {
-	if c.field == "" {
+	switch c.field {
+	case "":
 		for _, t := range src.text() {
 			if matches(value{s: t}, "~", c.value) {
 				return true
 			}
 		}
 		return false
-	}
-	if c.field == "tag" || c.field == "tags" {
-		any := false
+	case "tag", "tags":
+		// A run has several tags: tag = x means one of them is x, and
+		// tag != x that none is.
+		op := c.op
+		if op == "!=" {
+			op = "="
+		}
+		has := false
 		for _, t := range src.tags() {
-			if matches(value{s: t}, strings.TrimPrefix(c.op, "!"), c.value) {
-				any = true
+			if c.holds(value{s: t}, op) {
+				has = true
 				break
 			}
 		}
-		if c.op == "!=" {
-			return !any
-		}
-		return any
+		return has != (c.op == "!=")
 	}
 	v, ok := src.field(c.field)
 	if !ok {
 		return c.op == "!="
 	}
-	return matches(v, c.op, c.value)
+	return c.holds(v, c.op)
 }
 
-func (c condition) String() string { return fmt.Sprintf("%s %s %s", c.field, c.op, c.value.s) }
+// holds reports whether v satisfies op against the condition's value or,
+// for in, equals one of its values.
+func (c condition) holds(v value, op string) bool {
+	if op == "in" {
+		for _, w := range c.values {
+			if matches(v, "=", w) {
+				return true
+			}
+		}
+		return false
+	}
+	return matches(v, op, c.value)
+}
+
+func (q allOf) String() string {
+	parts := make([]string, len(q))
+	for i, x := range q {
+		parts[i] = x.String()
+		if _, ok := x.(anyOf); ok {
+			parts[i] = "(" + parts[i] + ")"
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+func (q anyOf) String() string {
+	parts := make([]string, len(q))
+	for i, x := range q {
+		parts[i] = x.String()
+	}
+	return strings.Join(parts, " or ")
+}
+
+func (q not) String() string {
+	switch q.q.(type) {
+	case allOf, anyOf:
+		return "not (" + q.q.String() + ")"
+	}
+	return "not " + q.q.String()
+}
+
+func (c condition) String() string {
+	switch {
+	case c.field == "":
+		return quoteQueryText(c.value.s)
+	case c.op == "in":
+		parts := make([]string, len(c.values))
+		for i, v := range c.values {
+			parts[i] = v.query()
+		}
+		return c.field + " in (" + strings.Join(parts, ", ") + ")"
+	}
+	return c.field + " " + c.op + " " + c.value.query()
+}
+
+// query writes a value as a query takes it: a number as it was written,
+// text quoted.
+func (v value) query() string {
+	if v.num {
+		return v.s
+	}
+	return quoteQueryText(v.s)
+}
+
+// quoteQueryText quotes s with whichever quote it does not hold: the query
+// syntax has no escapes, and a quoted token never holds its own quote, so
+// no text a query held has both.
+func quoteQueryText(s string) string {
+	if strings.ContainsRune(s, '"') {
+		return "'" + s + "'"
+	}
+	return `"` + s + `"`
+}

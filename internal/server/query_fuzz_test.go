@@ -11,7 +11,7 @@ import (
 // FuzzParseQuery checks that parseQuery, which reads the q parameter of
 // /api/v1/runs, never panics, that what it refuses is a 400 with a
 // message, and that a query it accepts, written back out, parses to the
-// same conditions. Accepted queries are matched against a run too, which
+// same tree. Accepted queries are matched against a run too, which
 // must not panic either.
 func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{
@@ -37,6 +37,28 @@ func FuzzParseQuery(f *testing.F) {
 		"config. = 1",
 		"name ~ \xff\xfe",
 		"tags=a,b",
+		"config.lr = 0.001 or config.lr = 0.003",
+		"config.lr in (1e-3, 3e-3) and status = finished",
+		`status not in ("failed", 'killed')`,
+		"not (tag = old or name ~ tmp) and project = sweep",
+		"(a or b) and not c or d",
+		"not not baseline",
+		"tag in (a,b) tags=a,b",
+		"name = in (x)",
+		"((config.lr > 1))",
+		"config.lr in ()",
+		"config.lr in (1,)",
+		"config.lr in 1",
+		"(a or b",
+		"a or",
+		"or a",
+		"a )",
+		"()",
+		"not",
+		"AND a OR NOT b",
+		"'or' \"and\" 'not' in",
+		strings.Repeat("(", 100) + "a" + strings.Repeat(")", 100),
+		strings.Repeat("not ", 100) + "a",
 	} {
 		f.Add(s)
 	}
@@ -54,7 +76,7 @@ func FuzzParseQuery(f *testing.F) {
 			return
 		}
 		q.match(src)
-		again := formatQuery(q)
+		again := q.String()
 		q2, err := parseQuery(again)
 		if err != nil {
 			t.Fatalf("parseQuery(%q) accepted it, but not %q, its conditions written out: %v", s, again, err)
@@ -75,44 +97,45 @@ func (r fuzzRun) field(name string) (value, bool) { v, ok := r.fields[name]; ret
 func (r fuzzRun) tags() []string                  { return r.tagList }
 func (r fuzzRun) text() []string                  { return append([]string{r.fields["name"].s}, r.tagList...) }
 
-// formatQuery writes a query back out: bare words and text values quoted,
-// numbers as they were written.
-func formatQuery(q query) string {
-	var parts []string
-	for _, c := range q {
-		v := quoteQueryText(c.value.s)
-		if c.value.num {
-			v = c.value.s
-		}
-		if c.field == "" {
-			parts = append(parts, quoteQueryText(c.value.s))
-			continue
-		}
-		parts = append(parts, c.field+" "+c.op+" "+v)
-	}
-	return strings.Join(parts, " and ")
-}
-
-// quoteQueryText quotes s with whichever quote it does not hold: the query
-// syntax has no escapes, and a quoted token never holds its own quote.
-func quoteQueryText(s string) string {
-	if strings.ContainsRune(s, '"') {
-		return "'" + s + "'"
-	}
-	return `"` + s + `"`
-}
-
 // sameQuery compares queries, NaN equal to NaN.
 func sameQuery(a, b query) bool {
+	switch x := a.(type) {
+	case allOf:
+		y, ok := b.(allOf)
+		return ok && sameQueries(x, y)
+	case anyOf:
+		y, ok := b.(anyOf)
+		return ok && sameQueries(x, y)
+	case not:
+		y, ok := b.(not)
+		return ok && sameQuery(x.q, y.q)
+	case condition:
+		y, ok := b.(condition)
+		if !ok || x.field != y.field || x.op != y.op || !sameValue(x.value, y.value) || len(x.values) != len(y.values) {
+			return false
+		}
+		for i := range x.values {
+			if !sameValue(x.values[i], y.values[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func sameQueries(a, b []query) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		x, y := a[i], b[i]
-		if x.field != y.field || x.op != y.op || x.value.s != y.value.s || x.value.num != y.value.num ||
-			x.value.f != y.value.f && !(math.IsNaN(x.value.f) && math.IsNaN(y.value.f)) {
+		if !sameQuery(a[i], b[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func sameValue(x, y value) bool {
+	return x.s == y.s && x.num == y.num && (x.f == y.f || math.IsNaN(x.f) && math.IsNaN(y.f))
 }
