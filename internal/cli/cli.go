@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -237,6 +238,9 @@ func (e *env) resolve(ctx context.Context, st store.Store, ref string) (store.Ru
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
+			if near := store.Closest(ctx, st, ref); len(near) > 0 {
+				return store.Run{}, fmt.Errorf("%w; did you mean: %s?", err, strings.Join(near, ", "))
+			}
 			return store.Run{}, fmt.Errorf("%w; `runlog ls` lists the runs", err)
 		}
 		return store.Run{}, err

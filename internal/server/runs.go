@@ -485,6 +485,11 @@ func (s *Server) resolve(ctx context.Context, ref string) (store.Run, error) {
 	if errors.As(err, &amb) && amb.ByName {
 		id, err = amb.IDs[0], nil
 	}
+	if errors.Is(err, store.ErrNotFound) {
+		if near := store.Closest(ctx, s.db, ref); len(near) > 0 {
+			return store.Run{}, fmt.Errorf("%w; did you mean: %s?", err, strings.Join(near, ", "))
+		}
+	}
 	if err != nil {
 		return store.Run{}, err
 	}
