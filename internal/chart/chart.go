@@ -117,6 +117,22 @@ func Files(ctx context.Context, st store.Store, runs []store.Run, dir string, op
 	return written, nil
 }
 
+// curveKeys returns the keys a figure of runs draws: opt.Keys, or by
+// default the runs' loss keys, and ErrNoData when they log none.
+func (opt Options) curveKeys(ctx context.Context, st store.Store, runs []store.Run) ([]string, error) {
+	if len(opt.Keys) > 0 {
+		return opt.Keys, nil
+	}
+	keys, err := LossKeys(ctx, st, runs)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: the runs log no loss (train_loss, val_loss, …); name the series with --keys", ErrNoData)
+	}
+	return keys, nil
+}
+
 // Curves returns the figure of opt.Keys (by default the runs' train and
 // validation losses) of runs: a panel per axis of opt, a colour per run.
 func Curves(ctx context.Context, st store.Store, runs []store.Run, opt Options) (*Figure, error) {
@@ -124,14 +140,9 @@ func Curves(ctx context.Context, st store.Store, runs []store.Run, opt Options) 
 	if err != nil {
 		return nil, err
 	}
-	keys := opt.Keys
-	if len(keys) == 0 {
-		if keys, err = LossKeys(ctx, st, runs); err != nil {
-			return nil, err
-		}
-		if len(keys) == 0 {
-			return nil, fmt.Errorf("%w: the runs log no loss (train_loss, val_loss, …); name the series with --keys", ErrNoData)
-		}
+	keys, err := opt.curveKeys(ctx, st, runs)
+	if err != nil {
+		return nil, err
 	}
 	return figure(ctx, st, runs, keys, axes, opt, yLabel(keys))
 }

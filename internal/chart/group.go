@@ -37,14 +37,9 @@ func GroupCurves(ctx context.Context, st store.Store, runs []store.Run, g Groups
 	if err != nil {
 		return nil, err
 	}
-	keys := opt.Keys
-	if len(keys) == 0 {
-		if keys, err = LossKeys(ctx, st, runs); err != nil {
-			return nil, err
-		}
-		if len(keys) == 0 {
-			return nil, fmt.Errorf("%w: the runs log no loss (train_loss, val_loss, …); name the series with --keys", ErrNoData)
-		}
+	keys, err := opt.curveKeys(ctx, st, runs)
+	if err != nil {
+		return nil, err
 	}
 	fig := &Figure{YLabel: yLabel(keys), LogY: opt.LogY, Smooth: opt.Smooth, Width: opt.Width, Height: opt.Height, Unit: "groups"}
 	for _, a := range axes {
