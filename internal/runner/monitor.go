@@ -34,9 +34,7 @@ type monitor struct {
 	stepSeen    bool
 	rate        []stepAt
 	last        map[string]float64 // latest value of each loss key
-	recent      map[string][]float64
-	nanAlerted  map[string]bool
-	spikeAt     map[string]int64
+	watch       *series.Watch      // NaN and spikes: the rule ingest also judges every run by
 	checkpoints []checkpoint
 	stopped     string // why the run was stopped, if it was
 	byObserver  bool   // by Options.Observe
@@ -63,8 +61,8 @@ type checkpoint struct {
 func newMonitor(run *runlog.Run, opt *Options, stop func(string)) *monitor {
 	return &monitor{
 		run: run, dir: run.Dir(), opt: opt, stopFn: stop,
-		tails: map[string]*tail{}, last: map[string]float64{}, recent: map[string][]float64{},
-		nanAlerted: map[string]bool{}, spikeAt: map[string]int64{}, started: time.Now(),
+		tails: map[string]*tail{}, last: map[string]float64{},
+		watch: series.NewWatch(opt.SpikeFactor), started: time.Now(),
 	}
 }
 
@@ -157,22 +155,17 @@ func (m *monitor) observe(step int64, values map[string]float64) {
 	var alerts [][2]string
 	stop := ""
 	for k, v := range values {
-		if !isLossKey(k) {
+		if !series.IsWatchedKey(k) {
 			continue
 		}
 		m.last[k] = v
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			if !m.nanAlerted[k] {
-				m.nanAlerted[k] = true
-				alerts = append(alerts, [2]string{fmt.Sprintf("%s is %v", k, v), fmt.Sprintf("%s became %v at step %d", k, v, step)})
-				if m.opt.StopOnNaN && stop == "" {
-					stop = fmt.Sprintf("stopped by runlog (--stop-on-nan): %s became %v at step %d", k, v, step)
-				}
-			}
+		a, ok := m.watch.Observe(k, step, v)
+		if !ok {
 			continue
 		}
-		if a := m.spike(k, step, v); a != nil {
-			alerts = append(alerts, *a)
+		alerts = append(alerts, [2]string{a.Title(), a.Text()})
+		if a.Rule == series.RuleNonFinite && m.opt.StopOnNaN && stop == "" {
+			stop = fmt.Sprintf("stopped by runlog (--stop-on-nan): %s became %v at step %d", k, v, step)
 		}
 	}
 	observer := false
@@ -195,36 +188,6 @@ func (m *monitor) observe(step int64, values map[string]float64) {
 	if stop != "" {
 		m.stopFn(stop)
 	}
-}
-
-// spike checks v against the recent median of key; m.mu is held.
-func (m *monitor) spike(k string, step int64, v float64) *[2]string {
-	const window, warmup = 50, 10
-	rec := append(m.recent[k], v)
-	if len(rec) > window {
-		rec = rec[1:]
-	}
-	m.recent[k] = rec
-	if m.opt.SpikeFactor <= 0 || len(rec) < warmup {
-		return nil
-	}
-	sorted := append([]float64(nil), rec[:len(rec)-1]...)
-	sort.Float64s(sorted)
-	med := sorted[len(sorted)/2]
-	if med <= 0 || v <= m.opt.SpikeFactor*med {
-		return nil
-	}
-	if at, ok := m.spikeAt[k]; ok && step-at < 100 {
-		return nil // one alert per spike, not one per step of it
-	}
-	m.spikeAt[k] = step
-	return &[2]string{fmt.Sprintf("%s spiked to %.4g", k, v),
-		fmt.Sprintf("%s was %.4g at step %d, %.1f× its recent median %.4g", k, v, step, v/med, med)}
-}
-
-// isLossKey reports whether k is watched for NaN and spikes.
-func isLossKey(k string) bool {
-	return strings.Contains(strings.ToLower(k), "loss")
 }
 
 // observerStopped reports whether Options.Observe stopped the run.
