@@ -23,10 +23,7 @@ folder.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := strings.TrimSpace(args[1])
-			if name == "" {
-				return fmt.Errorf("%w: empty name", runfmt.ErrInvalid)
-			}
-			if err := runfmt.CheckName("name", name); err != nil {
+			if err := checkLabel("name", name); err != nil {
 				return err
 			}
 			ctx := cmd.Context()

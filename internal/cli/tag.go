@@ -26,10 +26,7 @@ folder (in run.cli.log, beside run.log), so they survive 'runlog index
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tags := args[1:]
 			for _, t := range tags {
-				if strings.TrimSpace(t) == "" {
-					return fmt.Errorf("%w: empty tag", runfmt.ErrInvalid)
-				}
-				if err := runfmt.CheckName("tag", t); err != nil {
+				if err := checkLabel("tag", t); err != nil {
 					return err
 				}
 			}
@@ -64,4 +61,13 @@ folder (in run.cli.log, beside run.log), so they survive 'runlog index
 	}
 	cmd.Flags().BoolVar(&remove, "remove", false, "remove the tags instead of adding them")
 	return cmd
+}
+
+// checkLabel refuses a run name or tag that is blank or that runfmt does
+// not allow; what says which it is.
+func checkLabel(what, s string) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("%w: empty %s", runfmt.ErrInvalid, what)
+	}
+	return runfmt.CheckName(what, s)
 }
