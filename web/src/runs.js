@@ -89,6 +89,7 @@ export class RunsView {
     this.keys = { config: [], summary: [] };
     this.gen = 0;
     this.first = true;
+    this.badFilter = false; // the last answer was a 400 about the filter
     this.build();
   }
 
@@ -214,6 +215,7 @@ export class RunsView {
     try {
       const res = await get('/runs', this.apiParams(0, PAGE));
       if (gen !== this.gen) return;
+      this.badFilter = false;
       text(this.filterError, '');
       this.filter.classList.remove('bad');
       this.pages = new Map([[0, res.runs]]);
@@ -228,8 +230,15 @@ export class RunsView {
     } catch (e) {
       if (gen !== this.gen) return;
       if (e instanceof ApiError && e.status === 400) {
+        // The server's message says where the filter is wrong; the rows of
+        // the last good filter would read as this one's answer, so they go.
+        this.badFilter = true;
         text(this.filterError, e.message);
         this.filter.classList.add('bad');
+        this.pages = new Map();
+        this.total = 0;
+        text(this.count, '');
+        this.renderRows();
       } else {
         replace(this.tbody, h('tr', null, h('td', { colspan: 99 }, errorBox(e, 'Could not list the runs'))));
       }
@@ -245,6 +254,7 @@ export class RunsView {
 
   /** refresh: live update — fetch again the pages in view, keeping the scroll position. */
   async refresh() {
+    if (this.badFilter) return; // the same filter fails again; the next edit reloads
     const gen = this.gen;
     const [a, b] = this.visibleRange();
     const want = new Set([0]);
@@ -320,7 +330,7 @@ export class RunsView {
     const total = this.total ?? 0;
     if (!total) {
       replace(this.tbody, h('tr', null, h('td', { class: 'empty', colspan: cols.length + 1 },
-        this.q || this.status ? 'No run matches this filter.' : h('span', null, 'No runs yet. Start one with ', h('code', null, 'runlog run -- python train.py'), ', or log from Python with runlog.init().'))));
+        this.badFilter ? 'Fix the filter to list runs.' : this.q || this.status ? 'No run matches this filter.' : h('span', null, 'No runs yet. Start one with ', h('code', null, 'runlog run -- python train.py'), ', or log from Python with runlog.init().'))));
       return;
     }
     const [first, last] = this.visibleRange();
