@@ -49,34 +49,38 @@ func writeRun(home, id string, i, points int) error {
 	defer f.Close()
 	rng := rand.New(rand.NewPCG(uint64(i), 7))
 	t := 1764201600.0 + float64(i)*3600
-	seq := uint64(0)
-	next := func() uint64 { seq++; return seq }
-	buf := []byte(runfmt.Magic)
-	buf, _ = runfmt.AppendJSON(buf, runfmt.TypeHeader, next(), runfmt.Header{Format: 1, ID: id, Name: fmt.Sprintf("lr-%d", i+1), Project: "chartbench", Time: t})
-	keys := []string{"train_loss", "val_loss", "learning_rate"}
-	for k, key := range keys {
-		buf = runfmt.AppendKey(buf, next(), uint32(k), key)
+	enc := runfmt.NewEncoder(0, nil)
+	if err := enc.Begin(runfmt.Header{Format: 1, ID: id, Name: fmt.Sprintf("lr-%d", i+1), Project: "chartbench", Time: t}); err != nil {
+		return err
+	}
+	var ids [3]uint32
+	for k, key := range []string{"train_loss", "val_loss", "learning_rate"} {
+		if ids[k], err = enc.Key(key); err != nil {
+			return err
+		}
 	}
 	rate := 1 + 0.15*float64(i)
 	for s := range points {
 		t += 0.05 + 0.003*rng.NormFloat64()
 		base := 1.6 + 2.4*math.Exp(-float64(s)*rate/float64(points)*8)
-		ids, vals := []uint32{0}, []float64{float64(float32(base + 0.08*rng.NormFloat64()))}
+		keys, vals := []uint32{ids[0]}, []float64{float64(float32(base + 0.08*rng.NormFloat64()))}
 		if s%1000 == 0 {
-			ids, vals = append(ids, 1), append(vals, base+0.03)
+			keys, vals = append(keys, ids[1]), append(vals, base+0.03)
 		}
 		if s%100 == 0 {
-			ids, vals = append(ids, 2), append(vals, 3e-4*0.5*(1+math.Cos(math.Pi*float64(s)/float64(points))))
+			keys, vals = append(keys, ids[2]), append(vals, 3e-4*0.5*(1+math.Cos(math.Pi*float64(s)/float64(points))))
 		}
-		buf = runfmt.AppendMetrics(buf, next(), int64(s), math.Round(t*1e6)/1e6, ids, vals)
-		if len(buf) > 1<<20 {
-			if _, err := f.Write(buf); err != nil {
+		enc.Metrics(int64(s), math.Round(t*1e6)/1e6, keys, vals)
+		if enc.Len() > 1<<20 {
+			if _, err := f.Write(enc.Bytes()); err != nil {
 				return err
 			}
-			buf = buf[:0]
+			enc.Take(enc.Bytes()) // written: empty the buffer, keep its storage
 		}
 	}
-	buf, _ = runfmt.AppendJSON(buf, runfmt.TypeStatus, next(), runfmt.Status{Status: runfmt.StatusFinished, Time: t})
-	_, err = f.Write(buf)
+	if err := enc.JSON(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: t}); err != nil {
+		return err
+	}
+	_, err = f.Write(enc.Bytes())
 	return err
 }

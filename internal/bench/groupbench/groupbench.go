@@ -176,14 +176,17 @@ func writeRun(home string, c Config, g, seed int) error {
 	lr := 1e-4 * math.Pow(10, 3*float64(g)/float64(max(1, c.Groups-1)))
 	rng := rand.New(rand.NewPCG(uint64(g), uint64(seed)))
 	t := 1764201600.0 + float64(g*c.Seeds+seed)*7200
-	seq := uint64(0)
-	next := func() uint64 { seq++; return seq }
-	buf := []byte(runfmt.Magic)
-	buf, _ = runfmt.AppendJSON(buf, runfmt.TypeHeader, next(), runfmt.Header{Format: 1, ID: id, Name: fmt.Sprintf("lr%.1e-s%d", lr, seed),
-		Project: "groupbench", Group: "lr-sweep", Time: t})
-	buf = runfmt.AppendRecord(buf, runfmt.TypeConfig, next(), []byte(fmt.Sprintf(`{"lr":%g,"seed":%d,"sweep":"lr-sweep","model":{"d":256}}`, lr, seed)))
+	enc := runfmt.NewEncoder(0, nil)
+	if err := enc.Begin(runfmt.Header{Format: 1, ID: id, Name: fmt.Sprintf("lr%.1e-s%d", lr, seed),
+		Project: "groupbench", Group: "lr-sweep", Time: t}); err != nil {
+		return err
+	}
+	enc.Record(runfmt.TypeConfig, []byte(fmt.Sprintf(`{"lr":%g,"seed":%d,"sweep":"lr-sweep","model":{"d":256}}`, lr, seed)))
+	var ids [2]uint32
 	for k, key := range []string{"train_loss", "val_loss"} {
-		buf = runfmt.AppendKey(buf, next(), uint32(k), key)
+		if ids[k], err = enc.Key(key); err != nil {
+			return err
+		}
 	}
 	rate := 2 + 6*float64(g)/float64(max(1, c.Groups))
 	diverge := g == c.Groups-1 && seed == 0
@@ -194,20 +197,22 @@ func writeRun(home string, c Config, g, seed int) error {
 		if diverge && s > c.Points/2 {
 			v = math.NaN()
 		}
-		ids, vals := []uint32{0}, []float64{v}
+		keys, vals := []uint32{ids[0]}, []float64{v}
 		if s%1000 == 0 {
-			ids, vals = append(ids, 1), append(vals, base+0.03)
+			keys, vals = append(keys, ids[1]), append(vals, base+0.03)
 		}
-		buf = runfmt.AppendMetrics(buf, next(), int64(s), math.Round(t*1e6)/1e6, ids, vals)
-		if len(buf) > 1<<20 {
-			if _, err := f.Write(buf); err != nil {
+		enc.Metrics(int64(s), math.Round(t*1e6)/1e6, keys, vals)
+		if enc.Len() > 1<<20 {
+			if _, err := f.Write(enc.Bytes()); err != nil {
 				return err
 			}
-			buf = buf[:0]
+			enc.Take(enc.Bytes()) // written: empty the buffer, keep its storage
 		}
 	}
-	buf, _ = runfmt.AppendJSON(buf, runfmt.TypeStatus, next(), runfmt.Status{Status: runfmt.StatusFinished, Time: t})
-	_, err = f.Write(buf)
+	if err := enc.JSON(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: t}); err != nil {
+		return err
+	}
+	_, err = f.Write(enc.Bytes())
 	return err
 }
 

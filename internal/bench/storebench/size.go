@@ -64,7 +64,7 @@ func bytesPerPoint(ctx context.Context, c Config, dir string) ([]Row, error) {
 	return rows, nil
 }
 
-// writeRealistic writes a run.log with runfmt directly, so that its wall
+// writeRealistic writes a run.log with runfmt.Encoder directly, so that its wall
 // times are those of a training loop rather than of a benchmark loop.
 func writeRealistic(home string, keys []string, steps int, gen func(int) []float64) (points int, size int64, err error) {
 	dir := layout.RunDir(home, "size")
@@ -79,28 +79,29 @@ func writeRealistic(home string, keys []string, steps int, gen func(int) []float
 	defer f.Close()
 	rng := rand.New(rand.NewPCG(5, 6))
 	t := 1764201600.0
-	seq := uint64(0)
-	next := func() uint64 { seq++; return seq }
-	buf := []byte(runfmt.Magic)
-	buf, _ = runfmt.AppendJSON(buf, runfmt.TypeHeader, next(), runfmt.Header{Format: 1, ID: "size", Time: t})
+	enc := runfmt.NewEncoder(0, nil)
+	if err := enc.Begin(runfmt.Header{Format: 1, ID: "size", Time: t}); err != nil {
+		return 0, 0, err
+	}
 	ids := make([]uint32, len(keys))
 	for i, k := range keys {
-		ids[i] = uint32(i)
-		buf = runfmt.AppendKey(buf, next(), uint32(i), k)
+		if ids[i], err = enc.Key(k); err != nil {
+			return 0, 0, err
+		}
 	}
 	for s := range steps {
 		t += 0.05 + 0.003*rng.NormFloat64()
 		tus := math.Round(t*1e6) / 1e6 // clocks give microseconds
-		buf = runfmt.AppendMetrics(buf, next(), int64(s), tus, ids, gen(s))
+		enc.Metrics(int64(s), tus, ids, gen(s))
 		points += len(keys)
-		if len(buf) > 1<<20 {
-			if _, err := f.Write(buf); err != nil {
+		if enc.Len() > 1<<20 {
+			if _, err := f.Write(enc.Bytes()); err != nil {
 				return 0, 0, err
 			}
-			buf = buf[:0]
+			enc.Take(enc.Bytes()) // written: empty the buffer, keep its storage
 		}
 	}
-	if _, err := f.Write(buf); err != nil {
+	if _, err := f.Write(enc.Bytes()); err != nil {
 		return 0, 0, err
 	}
 	fi, err := f.Stat()
