@@ -23,10 +23,12 @@ type builder struct {
 	spare   []*series.Points // emptied points of written batches, to fill again
 	points  int
 	records int
+
+	watch *watcher // derived alerts: the state of the stream's loss keys
 }
 
-func newBuilder(f runFile, cur store.Cursor, keys map[uint32]string, warn func(error)) *builder {
-	bl := &builder{file: f, warnFn: warn, keys: keys, seq: cur.Seq}
+func newBuilder(f runFile, cur store.Cursor, keys map[uint32]string, wt *watcher, warn func(error)) *builder {
+	bl := &builder{file: f, warnFn: warn, keys: keys, seq: cur.Seq, watch: wt}
 	bl.reset(cur)
 	return bl
 }
@@ -100,6 +102,7 @@ func (bl *builder) add(rec runfmt.Record) {
 			break
 		}
 		bl.keys[id] = name
+		bl.watch.define(id, name)
 		if b.KeyIDs == nil {
 			b.KeyIDs = map[uint32]string{}
 		}
@@ -163,6 +166,7 @@ func (bl *builder) add(rec runfmt.Record) {
 		if bl.decode(rec, &e) {
 			runfmt.NumberValue(e.Data)
 			b.Events = append(b.Events, store.Event{Event: e, Seq: rec.Seq})
+			bl.watch.recorded(e)
 			b.Seen(e.Time)
 		}
 	case runfmt.TypeDefine:
@@ -209,6 +213,7 @@ func (bl *builder) add(rec runfmt.Record) {
 				Text: fmt.Sprintf("continued from step %d; later points superseded", r.Step)}})
 		}
 	}
+	b.Events = append(b.Events, bl.watch.release(rec.Seq, rec.Type == runfmt.TypeStatus)...)
 	bl.seq = rec.Seq
 	bl.records++
 }
@@ -250,6 +255,7 @@ func (bl *builder) metrics(rec runfmt.Record) {
 		pts.Append(m.Step, ms, v)
 		bl.points++
 	}
+	bl.watch.metrics(rec.Seq, m)
 }
 
 // pointsFor returns the batch's points for key id, or nil if the id is

@@ -329,7 +329,7 @@ func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Res
 	if _, err := file.Seek(cur.Offset, io.SeekStart); err != nil {
 		return res, err
 	}
-	b := newBuilder(f, cur, keys, opt.Warn)
+	b := newBuilder(f, cur, keys, takeWatcher(f, cur, keys), opt.Warn)
 	r := runfmt.NewReaderAt(file, f.path, cur.Offset)
 	warned := 0
 	for {
@@ -359,7 +359,11 @@ func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Res
 	if t := r.Torn(); t > 0 && time.Since(time.Unix(0, f.mod)) > tornGrace {
 		b.warn(&TornTail{File: f.path, Offset: r.Offset(), Length: t})
 	}
-	return res, b.flush(ctx, st, r.Offset(), true, &res)
+	if err := b.flush(ctx, st, r.Offset(), true, &res); err != nil {
+		return res, err
+	}
+	keepWatcher(f, b.watch, b.b.Prev)
+	return res, nil
 }
 
 // tornGrace is how old a run.log must be before an incomplete last record
