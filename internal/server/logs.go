@@ -26,6 +26,9 @@ type logLine struct {
 // getLogs answers the last lines of a run's training.log
 // (GET /api/v1/runs/{id}/logs?tail=N). Lines are split into the time and
 // stream the runner writes before each; other lines come as text only.
+// captured says whether the run has a training.log at all: only `runlog
+// run` captures a program's output, so a run a client started alone has
+// none, which is not the same as an empty one.
 func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) error {
 	run, err := s.resolve(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -36,13 +39,15 @@ func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("tail: %v", err)
 	}
 	out := struct {
-		Lines []logLine `json:"lines"`
+		Lines    []logLine `json:"lines"`
+		Captured bool      `json:"captured"`
 	}{Lines: []logLine{}}
 	if run.Path != "" {
 		lines, err := tail(filepath.Join(run.Path, layout.TrainingLog), n)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
+		out.Captured = err == nil
 		for _, l := range lines {
 			out.Lines = append(out.Lines, parseLogLine(l))
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
@@ -448,6 +449,9 @@ func (s *Server) runDetail(ctx context.Context, run store.Run, q store.SeriesQue
 	if err != nil {
 		return nil, err
 	}
+	// Indexing stores the alerts it derives beside those `runlog run`
+	// recorded; the page shows each once.
+	evs = ingest.DropDuplicateAlerts(evs)
 	segs, err := s.db.Segments(ctx, run.ID)
 	if err != nil {
 		return nil, err
