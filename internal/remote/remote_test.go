@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/runfmt/runfmttest"
 )
 
 func TestValidStream(t *testing.T) {
@@ -24,19 +25,15 @@ func TestValidStream(t *testing.T) {
 	}
 }
 
-func testLog(t *testing.T, payload int) []byte {
-	t.Helper()
-	b := []byte(runfmt.Magic)
-	b, err := runfmt.AppendJSON(b, runfmt.TypeHeader, 1, runfmt.Header{Format: 1, ID: "x", Time: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = runfmt.AppendRecord(b, runfmt.TypeEvent, 2, make([]byte, payload))
-	return runfmt.AppendKey(b, 3, 0, "loss")
+func testLog(payload int) []byte {
+	l := runfmttest.New(runfmt.Header{Format: 1, ID: "x", Time: 1}).
+		Record(runfmt.TypeEvent, make([]byte, payload))
+	l.Key("loss")
+	return l.Bytes()
 }
 
 func TestReadBatch(t *testing.T) {
-	data := testLog(t, MaxBatch+100) // one record larger than a batch
+	data := testLog(MaxBatch + 100) // one record larger than a batch
 	path := filepath.Join(t.TempDir(), "run.log")
 	os.WriteFile(path, append(data, 1, 2, 3), 0o644) // and a torn tail
 	f, _ := os.Open(path)
