@@ -10,6 +10,7 @@ import (
 
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/runfmt/runfmttest"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -45,11 +46,7 @@ func TestIngest(t *testing.T) {
 		post("a gap", 10, data[10:a], 409, `"size":0`),
 		post("not a run log", 0, []byte("NOTALOG!and more bytes"), 400),
 		post("torn batch", 0, data[:a+3], 400, "record boundary"),
-		post("another run's header", 0, func() []byte {
-			l := runfmt.AppendJSON
-			buf, _ := l([]byte(runfmt.Magic), runfmt.TypeHeader, 1, runfmt.Header{Format: 1, ID: "other", Time: 1})
-			return buf
-		}(), 400, "header"),
+		post("another run's header", 0, runfmttest.New(runfmt.Header{Format: 1, ID: "other", Time: 1}).Bytes(), 400, "header"),
 		post("first batch", 0, data[:a], 200, fmt.Sprintf(`{"size":%d}`, a)),
 		post("the same batch again", 0, data[:a], 200, fmt.Sprintf(`{"size":%d}`, a)),
 		post("overlapping batch", ends[1], data[ends[1]:b], 200, fmt.Sprintf(`{"size":%d}`, b)),
