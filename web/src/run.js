@@ -1,7 +1,8 @@
 // A run's page: who it is (name, id, status, project, tags, hypothesis,
 // notes, host, command, git), every series it logged as a chart, its
-// summary and config, checkpoints and other files, alerts and events, and
-// the end of its output — all live while it trains.
+// summary and config, checkpoints and other files, alerts and events, why
+// it failed or stopped, and the end of its output — all live while it
+// trains.
 
 import { get, runPath, onRunsChangedBatched, fileURL } from './api.js';
 import { h, replace } from './dom.js';
@@ -13,6 +14,9 @@ import { chartGroups } from './groups.js';
 import { color, isValidation, keyDash } from './palette.js';
 
 const TAIL = 200;
+// ERROR_LINES is how much of a traceback the page shows: its end, where
+// the exception is.
+const ERROR_LINES = 40;
 
 export class RunView {
   constructor({ id }) {
@@ -21,10 +25,11 @@ export class RunView {
     this.keys = '';
     this.tail = TAIL;
     this.head = h('div', { class: 'run-head' }, h('p', { class: 'muted' }, 'Loading run…'));
+    this.endEl = h('div', { class: 'run-end' });
     this.chartsEl = h('div', { class: 'chart-groups' });
     this.info = h('div', { class: 'run-info' });
     this.logsEl = h('div');
-    this.el = h('div', { class: 'view run-view' }, this.head, this.chartsEl, this.info, this.logsEl);
+    this.el = h('div', { class: 'view run-view' }, this.head, this.endEl, this.chartsEl, this.info, this.logsEl);
   }
 
   start() {
@@ -54,17 +59,47 @@ export class RunView {
     this.run = d;
     document.title = `${d.name || d.id} · runlog`;
     this.renderHead(d);
+    this.renderEnd(d);
     this.renderInfo(d);
-    const keys = d.series.map((s) => s.key).join('\n');
-    if (keys !== this.keys) {
-      this.keys = keys;
-      this.buildCharts(d);
-      await this.panel.load();
-      if (first) performance.mark('runlog:run-drawn');
-    } else if (!first) {
-      this.panel.load([d.id]);
+    // The output is loaded whatever the charts do: a run that logged no
+    // series has no panel, and a chart that fails must not hide the log.
+    try {
+      const keys = d.series.map((s) => s.key).join('\n');
+      if (keys !== this.keys || !this.panel) {
+        this.keys = keys;
+        this.buildCharts(d);
+        await this.panel.load();
+        if (first) performance.mark('runlog:run-drawn');
+      } else if (!first) {
+        await this.panel.load([d.id]);
+      }
+    } finally {
+      if (!this.dead) this.loadLogs();
     }
-    this.loadLogs();
+  }
+
+  // renderEnd says why a run did not finish: the end of a failed or killed
+  // run's error (its traceback), or why a stopped one was stopped — the
+  // status record's error, else the runner's "stopped early" note. Always
+  // as text in a <pre>, never parsed as HTML.
+  renderEnd(d) {
+    let text = d.error || '';
+    if (d.status === 'stopped' && !text) {
+      const note = (d.events || []).filter((e) => e.kind === 'note' && e.title === 'stopped early').pop();
+      text = note?.text || '';
+    }
+    if (!text || !['failed', 'killed', 'stopped', 'crashed'].includes(d.status)) {
+      replace(this.endEl);
+      return;
+    }
+    const lines = text.replace(/\s+$/, '').split('\n');
+    const shown = lines.slice(-ERROR_LINES).join('\n');
+    const stopped = d.status === 'stopped';
+    replace(this.endEl, h('section', { class: ['block', 'run-end-box', stopped ? 'stopped' : 'failed'], role: stopped ? null : 'alert' },
+      h('header', { class: 'block-head' },
+        h('h2', null, stopped ? 'Why it stopped' : d.status === 'killed' ? 'Why it ended' : 'Error'),
+        lines.length > ERROR_LINES ? h('span', { class: 'muted' }, `last ${ERROR_LINES} of ${lines.length} lines`) : null),
+      h('pre', { class: 'run-error' }, shown)));
   }
 
   renderHead(d) {
@@ -208,6 +243,11 @@ export class RunView {
       l.time ? h('span', { class: 'log-time', title: l.time }, l.time.slice(11, 19)) : null, l.text)));
     const more = res.lines.length >= this.tail && this.tail < 10000
       ? h('button', { class: 'btn-ghost', onclick: () => { this.tail = Math.min(10000, this.tail * 5); this.loadLogs(); } }, 'Show more') : null;
+    if (res.captured === false) {
+      replace(this.logsEl, section('Output', null, h('p', { class: 'muted no-output' },
+        'No output was captured: only `runlog run` saves a program’s output (training.log); this run was logged by a client alone.')));
+      return;
+    }
     replace(this.logsEl, section(`Output`, h('span', { class: 'muted' }, res.lines.length ? `last ${res.lines.length} lines of training.log` : 'training.log is empty'), more, pre));
     if (atBottom) pre.scrollTop = pre.scrollHeight;
     else pre.scrollTop = old.scrollTop;
