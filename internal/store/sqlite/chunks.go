@@ -171,33 +171,78 @@ func (cw *chunkWriter) newSeries(keys []string, lasts map[string]series.Point) e
 	}
 	rows := newRowInserter(w, "INSERT INTO series (id, run_id, key, goal, stats, next_chunk)", 6)
 	chunks := newRowInserter(w, "INSERT INTO chunks (series_id, no, superseded, count, min_step, max_step, stats, data)", 8)
-	for _, key := range keys {
-		pts := w.b.Points[key]
-		var st series.Stats
-		st.AddPoints(*pts)
-		maxID++
-		nChunks := 0
-		for i := 0; i < pts.Len(); i += chunkSize {
-			c := pts.Slice(i, min(i+chunkSize, pts.Len()))
-			var cs series.Stats
-			cs.AddPoints(c)
-			stats, _ := cs.MarshalBinary()
-			lo, hi := stepRange(c)
-			if err := chunks.add(maxID, nChunks, 0, c.Len(), lo, hi, stats, series.AppendChunk(nil, c)); err != nil {
+	// Encoding a part of the keys overlaps with inserting the part before:
+	// SQLite inserts on one core while the chunks are encoded on another.
+	const part = 1024
+	encode := func(keys []string) chan []encodedSeries {
+		ch := make(chan []encodedSeries, 1)
+		go func() { ch <- encodeSeries(w.b.Points, keys) }()
+		return ch
+	}
+	next := encode(keys[:min(part, len(keys))])
+	for i := 0; i < len(keys); i += part {
+		enc := <-next
+		if j := i + part; j < len(keys) {
+			next = encode(keys[j:min(j+part, len(keys))])
+		}
+		for k, e := range enc {
+			key := keys[i+k]
+			maxID++
+			for no, c := range e.chunks {
+				if err := chunks.add(maxID, no, 0, c.count, c.lo, c.hi, c.stats, c.data); err != nil {
+					return fmt.Errorf("series %q: %w", key, err)
+				}
+			}
+			if err := rows.add(maxID, w.b.RunID, key, "", e.stats, len(e.chunks)); err != nil {
 				return fmt.Errorf("series %q: %w", key, err)
 			}
-			nChunks++
+			lasts[key] = e.last
 		}
-		raw, _ := st.MarshalBinary()
-		if err := rows.add(maxID, w.b.RunID, key, "", raw, nChunks); err != nil {
-			return fmt.Errorf("series %q: %w", key, err)
-		}
-		lasts[key] = st.Last
 	}
 	if err := rows.flush(); err != nil {
 		return err
 	}
 	return chunks.flush()
+}
+
+// encodedSeries is a new series ready to insert.
+type encodedSeries struct {
+	stats  []byte // of all its points
+	last   series.Point
+	chunks []encodedChunk
+}
+
+type encodedChunk struct {
+	count  int
+	lo, hi int64 // step range
+	stats  []byte
+	data   []byte
+}
+
+// encodeSeries encodes the chunks and statistics of the series keys of
+// points, all into one buffer.
+func encodeSeries(points map[string]*series.Points, keys []string) []encodedSeries {
+	out := make([]encodedSeries, len(keys))
+	var buf []byte
+	for i, key := range keys {
+		pts := points[key]
+		var st series.Stats
+		st.AddPoints(*pts)
+		out[i].stats, _ = st.MarshalBinary()
+		out[i].last = st.Last
+		for j := 0; j < pts.Len(); j += chunkSize {
+			c := pts.Slice(j, min(j+chunkSize, pts.Len()))
+			var cs series.Stats
+			cs.AddPoints(c)
+			stats, _ := cs.MarshalBinary()
+			lo, hi := stepRange(c)
+			start := len(buf)
+			buf = series.AppendChunk(buf, c)
+			// Slices of a grown buffer keep the array they were cut from.
+			out[i].chunks = append(out[i].chunks, encodedChunk{c.Len(), lo, hi, stats, buf[start:len(buf):len(buf)]})
+		}
+	}
+	return out
 }
 
 // appendSeries appends points to a series: first into its open head chunk,
