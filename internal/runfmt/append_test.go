@@ -27,7 +27,7 @@ func fixtureBytes(t *testing.T, name string) []byte {
 
 func TestOpenAppend(t *testing.T) {
 	basic := func(t *testing.T) []byte { return fixtureBytes(t, "basic") }
-	header, _ := AppendJSON([]byte(Magic), TypeHeader, 1, testHeader)
+	header, _ := appendJSON([]byte(Magic), TypeHeader, 1, testHeader)
 	tests := []struct {
 		name    string
 		file    func(t *testing.T) []byte // nil: no file

@@ -82,7 +82,7 @@ func (e *Encoder) Begin(h Header) error {
 // JSON appends a record of type t whose payload is v as JSON (MarshalJSON).
 // If v cannot be encoded, nothing is appended.
 func (e *Encoder) JSON(t Type, v any) error {
-	buf, err := AppendJSON(e.buf, t, e.seq+1, v)
+	buf, err := appendJSON(e.buf, t, e.seq+1, v)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (e *Encoder) JSON(t Type, v any) error {
 // Record appends a record of type t with the given payload, as it is.
 func (e *Encoder) Record(t Type, payload []byte) {
 	e.seq++
-	e.buf = AppendRecord(e.buf, t, e.seq, payload)
+	e.buf = appendRecord(e.buf, t, e.seq, payload)
 }
 
 // Key returns the id of the metric key name. A key not seen before gets the
@@ -121,7 +121,7 @@ func (e *Encoder) defineKey(name string) (uint32, error) {
 	e.nextKey++
 	e.keys[name] = id
 	e.seq++
-	e.buf = AppendKey(e.buf, e.seq, id, name)
+	e.buf = appendKey(e.buf, e.seq, id, name)
 	return id, nil
 }
 
@@ -129,7 +129,7 @@ func (e *Encoder) defineKey(name string) (uint32, error) {
 // given step and time. The ids must come from Key.
 func (e *Encoder) Metrics(step int64, time float64, ids []uint32, values []float64) {
 	e.seq++
-	e.buf = AppendMetrics(e.buf, e.seq, step, time, ids, values)
+	e.buf = appendMetrics(e.buf, e.seq, step, time, ids, values)
 }
 
 // StartMetrics starts a metrics record at the given step and time; Pair
@@ -139,19 +139,19 @@ func (e *Encoder) Metrics(step int64, time float64, ids []uint32, values []float
 // slices.
 func (e *Encoder) StartMetrics(step int64, time float64) {
 	e.seq++
-	e.buf, e.metrics = StartMetrics(e.buf, e.seq, step, time)
+	e.buf, e.metrics = startMetrics(e.buf, e.seq, step, time)
 }
 
 // Pair appends the value v of key id to the metrics record being encoded.
-func (e *Encoder) Pair(id uint32, v float64) { e.buf = AppendPair(e.buf, id, v) }
+func (e *Encoder) Pair(id uint32, v float64) { e.buf = appendPair(e.buf, id, v) }
 
 // FinishMetrics ends the metrics record StartMetrics began.
-func (e *Encoder) FinishMetrics() { e.buf = FinishRecord(e.buf, e.metrics) }
+func (e *Encoder) FinishMetrics() { e.buf = finishRecord(e.buf, e.metrics) }
 
 // Heartbeat appends a heartbeat record.
 func (e *Encoder) Heartbeat(time float64) {
 	e.seq++
-	e.buf = AppendHeartbeat(e.buf, e.seq, time)
+	e.buf = appendHeartbeat(e.buf, e.seq, time)
 }
 
 // Commit keeps the records encoded so far: Rollback no longer drops them.

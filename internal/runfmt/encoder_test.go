@@ -66,8 +66,8 @@ func TestEncoderFixtures(t *testing.T) {
 
 func TestEncoderBegin(t *testing.T) {
 	h := Header{Format: 1, ID: "k3v9x2ab", Time: 1764201600}
-	want, _ := AppendJSON([]byte(Magic), TypeHeader, 1, h)
-	want = AppendKey(want, 2, 0, "loss")
+	want, _ := appendJSON([]byte(Magic), TypeHeader, 1, h)
+	want = appendKey(want, 2, 0, "loss")
 	tests := []struct {
 		name string
 		enc  *Encoder

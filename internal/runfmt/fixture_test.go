@@ -89,7 +89,7 @@ func encodeDump(t *testing.T, recs []dumpRecord) []byte {
 		}
 		switch typ {
 		case TypeKey:
-			out = AppendKey(out, d.Seq, *d.ID, d.Name)
+			out = appendKey(out, d.Seq, *d.ID, d.Name)
 		case TypeMetrics:
 			var ids []uint32
 			var vals []float64
@@ -97,11 +97,11 @@ func encodeDump(t *testing.T, recs []dumpRecord) []byte {
 				ids = append(ids, uint32(p[0].(float64)))
 				vals = append(vals, dumpFloat(p[1]))
 			}
-			out = AppendMetrics(out, d.Seq, *d.Step, dumpFloat(*d.Time), ids, vals)
+			out = appendMetrics(out, d.Seq, *d.Step, dumpFloat(*d.Time), ids, vals)
 		case TypeHeartbeat:
-			out = AppendHeartbeat(out, d.Seq, dumpFloat(*d.Time))
+			out = appendHeartbeat(out, d.Seq, dumpFloat(*d.Time))
 		default:
-			out = AppendRecord(out, typ, d.Seq, []byte(d.JSON))
+			out = appendRecord(out, typ, d.Seq, []byte(d.JSON))
 		}
 	}
 	return out

@@ -161,8 +161,8 @@ func TestLargeRecordAcrossBuffer(t *testing.T) {
 	t.Parallel()
 	out := []byte(Magic)
 	big := bytes.Repeat([]byte("x"), 3*readChunk)
-	out = AppendRecord(out, TypeConfig, 1, []byte(`{"blob":"`+string(big)+`"}`))
-	out = AppendHeartbeat(out, 2, 1.5)
+	out = appendRecord(out, TypeConfig, 1, []byte(`{"blob":"`+string(big)+`"}`))
+	out = appendHeartbeat(out, 2, 1.5)
 	res := readAll(t, NewReader(bytes.NewReader(out), "big"))
 	if len(res.seqs) != 2 || res.good != int64(len(out)) {
 		t.Fatalf("read %v, good %d of %d", res.seqs, res.good, len(out))

@@ -9,76 +9,76 @@ import (
 	"math"
 )
 
-// StartRecord appends the frame and body header of a record of type t to dst
+// startRecord appends the frame and body header of a record of type t to dst
 // and returns the grown slice and the record's start offset in it. The caller
-// appends the payload and then calls FinishRecord. This lets hot paths encode
+// appends the payload and then calls finishRecord. This lets hot paths encode
 // a payload in place without copying it.
-func StartRecord(dst []byte, t Type, seq uint64) ([]byte, int) {
+func startRecord(dst []byte, t Type, seq uint64) ([]byte, int) {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0, byte(t))
 	dst = binary.LittleEndian.AppendUint64(dst, seq)
 	return dst, start
 }
 
-// FinishRecord fills in the length and checksum of the record that starts at
+// finishRecord fills in the length and checksum of the record that starts at
 // start in dst.
-func FinishRecord(dst []byte, start int) []byte {
+func finishRecord(dst []byte, start int) []byte {
 	body := dst[start+frameHeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(body)))
 	binary.LittleEndian.PutUint32(dst[start+4:], crc32.ChecksumIEEE(body))
 	return dst
 }
 
-// AppendRecord appends a complete record with the given payload to dst.
-func AppendRecord(dst []byte, t Type, seq uint64, payload []byte) []byte {
-	dst, start := StartRecord(dst, t, seq)
+// appendRecord appends a complete record with the given payload to dst.
+func appendRecord(dst []byte, t Type, seq uint64, payload []byte) []byte {
+	dst, start := startRecord(dst, t, seq)
 	dst = append(dst, payload...)
-	return FinishRecord(dst, start)
+	return finishRecord(dst, start)
 }
 
-// AppendKey appends a key record that names key id.
-func AppendKey(dst []byte, seq uint64, id uint32, name string) []byte {
-	dst, start := StartRecord(dst, TypeKey, seq)
+// appendKey appends a key record that names key id.
+func appendKey(dst []byte, seq uint64, id uint32, name string) []byte {
+	dst, start := startRecord(dst, TypeKey, seq)
 	dst = binary.LittleEndian.AppendUint32(dst, id)
 	dst = append(dst, name...)
-	return FinishRecord(dst, start)
+	return finishRecord(dst, start)
 }
 
-// AppendMetrics appends a metrics record: values[i] for key ids[i], all at
+// appendMetrics appends a metrics record: values[i] for key ids[i], all at
 // the given step and time.
-func AppendMetrics(dst []byte, seq uint64, step int64, time float64, ids []uint32, values []float64) []byte {
-	dst, start := StartMetrics(dst, seq, step, time)
+func appendMetrics(dst []byte, seq uint64, step int64, time float64, ids []uint32, values []float64) []byte {
+	dst, start := startMetrics(dst, seq, step, time)
 	for i, id := range ids {
-		dst = AppendPair(dst, id, values[i])
+		dst = appendPair(dst, id, values[i])
 	}
-	return FinishRecord(dst, start)
+	return finishRecord(dst, start)
 }
 
-// StartMetrics starts a metrics record; append pairs with AppendPair and end
-// it with FinishRecord.
-func StartMetrics(dst []byte, seq uint64, step int64, time float64) ([]byte, int) {
-	dst, start := StartRecord(dst, TypeMetrics, seq)
+// startMetrics starts a metrics record; append pairs with appendPair and end
+// it with finishRecord.
+func startMetrics(dst []byte, seq uint64, step int64, time float64) ([]byte, int) {
+	dst, start := startRecord(dst, TypeMetrics, seq)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(step))
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(time))
 	return dst, start
 }
 
-// AppendPair appends one (key id, value) pair of a metrics record.
-func AppendPair(dst []byte, id uint32, v float64) []byte {
+// appendPair appends one (key id, value) pair of a metrics record.
+func appendPair(dst []byte, id uint32, v float64) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, id)
 	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
 }
 
-// AppendHeartbeat appends a heartbeat record.
-func AppendHeartbeat(dst []byte, seq uint64, time float64) []byte {
-	dst, start := StartRecord(dst, TypeHeartbeat, seq)
+// appendHeartbeat appends a heartbeat record.
+func appendHeartbeat(dst []byte, seq uint64, time float64) []byte {
+	dst, start := startRecord(dst, TypeHeartbeat, seq)
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(time))
-	return FinishRecord(dst, start)
+	return finishRecord(dst, start)
 }
 
-// AppendJSON appends a record whose payload is v encoded as JSON, with
+// appendJSON appends a record whose payload is v encoded as JSON, with
 // non-finite floats written as the strings "NaN", "Infinity" and "-Infinity".
-func AppendJSON(dst []byte, t Type, seq uint64, v any) ([]byte, error) {
+func appendJSON(dst []byte, t Type, seq uint64, v any) ([]byte, error) {
 	p, err := MarshalJSON(v)
 	if err != nil {
 		return dst, fmt.Errorf("encode %s record: %w", t, err)
@@ -86,7 +86,7 @@ func AppendJSON(dst []byte, t Type, seq uint64, v any) ([]byte, error) {
 	if len(p) > maxJSONPayload {
 		return dst, fmt.Errorf("%w: %s record of %d bytes exceeds %d", ErrInvalid, t, len(p), maxJSONPayload)
 	}
-	return AppendRecord(dst, t, seq, p), nil
+	return appendRecord(dst, t, seq, p), nil
 }
 
 // MarshalJSON encodes v as compact JSON without HTML escaping. Floats that
