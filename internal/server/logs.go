@@ -26,9 +26,9 @@ type logLine struct {
 // getLogs answers the last lines of a run's training.log
 // (GET /api/v1/runs/{id}/logs?tail=N). Lines are split into the time and
 // stream the runner writes before each; other lines come as text only.
-// captured says whether the run has a training.log at all: only `runlog
-// run` captures a program's output, so a run a client started alone has
-// none, which is not the same as an empty one.
+// captured, true when the run has a training.log, is left out when it has
+// none: only `runlog run` captures a program's output, so a run a client
+// started alone has none, which is not the same as an empty one.
 func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) error {
 	run, err := s.resolve(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -40,7 +40,7 @@ func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := struct {
 		Lines    []logLine `json:"lines"`
-		Captured bool      `json:"captured"`
+		Captured bool      `json:"captured,omitempty"`
 	}{Lines: []logLine{}}
 	if run.Path != "" {
 		lines, err := tail(filepath.Join(run.Path, layout.TrainingLog), n)

@@ -243,7 +243,7 @@ export class RunView {
       l.time ? h('span', { class: 'log-time', title: l.time }, l.time.slice(11, 19)) : null, l.text)));
     const more = res.lines.length >= this.tail && this.tail < 10000
       ? h('button', { class: 'btn-ghost', onclick: () => { this.tail = Math.min(10000, this.tail * 5); this.loadLogs(); } }, 'Show more') : null;
-    if (res.captured === false) {
+    if (!res.captured) {
       replace(this.logsEl, section('Output', null, h('p', { class: 'muted no-output' },
         'No output was captured: only `runlog run` saves a program’s output (training.log); this run was logged by a client alone.')));
       return;
