@@ -79,7 +79,7 @@ func (e *env) showJSON(ctx context.Context, st store.Store, r store.Run, sum sum
 	if err != nil {
 		return err
 	}
-	evs, err := st.Events(ctx, r.ID)
+	evs, err := summary.Events(ctx, st, r.ID)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ func (e *env) showCharts(ctx context.Context, st store.Store, r store.Run, how s
 }
 
 func (e *env) showEvents(ctx context.Context, st store.Store, w io.Writer, id string) error {
-	evs, err := st.Events(ctx, id)
+	evs, err := summary.Events(ctx, st, id)
 	if err != nil || len(evs) == 0 {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
@@ -445,13 +444,10 @@ func (s *Server) runDetail(ctx context.Context, run store.Run, q store.SeriesQue
 	if err != nil {
 		return nil, err
 	}
-	evs, err := s.db.Events(ctx, run.ID)
+	evs, err := summary.Events(ctx, s.db, run.ID)
 	if err != nil {
 		return nil, err
 	}
-	// Indexing stores the alerts it derives beside those `runlog run`
-	// recorded; the page shows each once.
-	evs = ingest.DropDuplicateAlerts(evs)
 	segs, err := s.db.Segments(ctx, run.ID)
 	if err != nil {
 		return nil, err

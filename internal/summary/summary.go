@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
@@ -286,7 +287,7 @@ func Load(ctx context.Context, st store.Store, r store.Run, now time.Time) (Summ
 	if err != nil {
 		return Summary{}, err
 	}
-	evs, err := st.Events(ctx, r.ID)
+	evs, err := Events(ctx, st, r.ID)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -300,4 +301,15 @@ func totalSteps(maxStep int64) int64 {
 		return math.MaxInt64
 	}
 	return maxStep + 1
+}
+
+// Events returns a run's events as views show them: a derived alert that
+// repeats one a writer recorded (ingest stores both, so that what it
+// stores does not depend on the order it read them in) is left out.
+func Events(ctx context.Context, st store.Store, runID string) ([]store.Event, error) {
+	evs, err := st.Events(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	return ingest.DropDuplicateAlerts(evs), nil
 }
