@@ -238,3 +238,25 @@ func Summarize(vs []float64) Summary {
 	}
 	return s
 }
+
+// Decimate returns the band at most about 4·buckets points of its grid,
+// chosen by M4 on the mean (Downsample): every array keeps the same x, so
+// that the band drawn from the result is the band of those x. X must be
+// strictly ascending, as GridOf and FixedGrid make it; a band small
+// enough is returned as it is.
+func (b *Band) Decimate(buckets int) Band {
+	ox, _ := Downsample(b.X, b.Mean, buckets)
+	if len(ox) == len(b.X) {
+		return *b
+	}
+	out := Band{X: ox, Mean: make([]float64, len(ox)), Std: make([]float64, len(ox)), Min: make([]float64, len(ox)),
+		Max: make([]float64, len(ox)), N: make([]int, len(ox)), NaN: make([]int, len(ox)), Members: b.Members, Diverged: b.Diverged}
+	j := 0
+	for i, x := range ox {
+		for j < len(b.X)-1 && b.X[j] < x {
+			j++
+		}
+		out.Mean[i], out.Std[i], out.Min[i], out.Max[i], out.N[i], out.NaN[i] = b.Mean[j], b.Std[j], b.Min[j], b.Max[j], b.N[j], b.NaN[j]
+	}
+	return out
+}

@@ -170,3 +170,46 @@ func BenchmarkAggregate(b *testing.B) {
 		a.Band()
 	}
 }
+
+func TestBandDecimate(t *testing.T) {
+	grid := FixedGrid(0, 999, 1000)
+	xs, ys := make([][]float64, 2), make([][]float64, 2)
+	for k := range xs {
+		xs[k], ys[k] = grid, make([]float64, len(grid))
+		for i := range grid {
+			ys[k][i] = 4 - float64(i)*0.003 + float64(k)
+		}
+	}
+	ys[0][500] = 50 // a spike of the mean that decimating must keep
+	full := Aggregate(xs, ys, grid)
+	for _, tc := range []struct {
+		name    string
+		buckets int
+		max     int
+	}{
+		{"small enough", 300, 1000},
+		{"to about 4·buckets", 25, 110},
+		{"no buckets", 0, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := full.Decimate(tc.buckets)
+			if len(d.X) > tc.max || len(d.Mean) != len(d.X) || len(d.Std) != len(d.X) || len(d.N) != len(d.X) {
+				t.Fatalf("%d points, %d means", len(d.X), len(d.Mean))
+			}
+			if d.Members != 2 || d.Diverged != 0 {
+				t.Errorf("members %d diverged %d", d.Members, d.Diverged)
+			}
+			spike := false
+			for i, x := range d.X {
+				j := int(x)
+				if !near(d.Mean[i], full.Mean[j]) || !near(d.Std[i], full.Std[j]) || !near(d.Max[i], full.Max[j]) || d.N[i] != full.N[j] {
+					t.Fatalf("point %d at x %v is not the band's at that x", i, x)
+				}
+				spike = spike || x == 500
+			}
+			if !spike {
+				t.Error("the spike at x 500 was lost")
+			}
+		})
+	}
+}
