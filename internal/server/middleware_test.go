@@ -36,6 +36,8 @@ func TestToken(t *testing.T) {
 		{name: "the /api/v1 401 is runlog's format", url: "/api/v1/runs", status: 401,
 			contains: []string{`"error":"missing or wrong token`}, absent: []string{"error_code"}},
 		{name: "events need it too", url: "/api/v1/events", status: 401},
+		{name: "groups need it too", url: "/api/v1/groups?runs=sweep-a&by=config.lr&keys=train_loss", status: 401, absent: []string{"sweep-a"}},
+		{name: "groups with it", url: "/api/v1/groups?runs=sweep-a&by=config.lr&keys=train_loss", headers: bearer, contains: []string{`"label":"0.01"`}},
 		{name: "ingest needs it too", method: "POST", url: "/api/v1/ingest/abc/run.log?offset=0", status: 401},
 		{name: "a foreign Host is fine off loopback", url: "/api/v1/health", headers: map[string]string{"Host": "runlog.example.org", "Authorization": bearer["Authorization"]}},
 		{name: "wrong login", url: "/login?token=nope", status: 401},

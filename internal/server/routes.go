@@ -23,6 +23,7 @@ func (s *Server) routes() http.Handler {
 		{"GET /api/v1/runs/{id}/files/{path...}", s.getFile},
 		{"GET /api/v1/runs/{id}/logs", s.getLogs},
 		{"GET /api/v1/compare", s.compare},
+		{"GET /api/v1/groups", s.groups},
 		{"GET /api/v1/events", s.events},
 		{"POST /api/v1/ingest/{id}/{stream}", s.ingest},
 		{"/api/", s.notFound},
