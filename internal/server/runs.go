@@ -222,6 +222,16 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("offset: %v", err)
 	}
 
+	idsOnly := false
+	switch p.Get("ids_only") {
+	case "", "0", "false":
+	case "1", "true":
+		idsOnly = true
+	default:
+		return badRequest("ids_only %q: use 1 or 0", p.Get("ids_only"))
+	}
+	group := p.Get("group")
+
 	f := store.Filter{Project: p.Get("project"), Tag: p.Get("tag"), Name: p.Get("name"), Status: status}
 	switch p.Get("archived") { // archived runs are left out unless asked for
 	case "", "false":
@@ -240,11 +250,15 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	projects, err := s.projectCounts(ctx, f, runs)
+	if err != nil {
+		return err
+	}
 	now := s.opts.Now()
 	listed := make([]*listedRun, 0, len(runs))
 	for i := range runs {
 		st := summary.Status(&runs[i], now)
-		if status == "" || st == status {
+		if (status == "" || st == status) && (group == "" || runs[i].Group == group) {
 			listed = append(listed, &listedRun{run: runs[i], status: st})
 		}
 	}
@@ -277,11 +291,23 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	out := struct {
-		Runs        []summary.Row `json:"runs"`
-		Total       int           `json:"total"`
-		ConfigKeys  []string      `json:"config_keys"`
-		SummaryKeys []string      `json:"summary_keys"`
-	}{Runs: []summary.Row{}, Total: len(kept)}
+		Runs        []summary.Row  `json:"runs"`
+		IDs         []string       `json:"ids,omitempty"`
+		Total       int            `json:"total"`
+		ConfigKeys  []string       `json:"config_keys"`
+		SummaryKeys []string       `json:"summary_keys"`
+		Projects    []projectCount `json:"projects"`
+	}{Runs: []summary.Row{}, Total: len(kept), Projects: projects}
+	if idsOnly {
+		// Every match, in order, for selecting all of them: no rows, no keys.
+		out.IDs = make([]string, len(kept))
+		for i, l := range kept {
+			out.IDs[i] = l.run.ID
+		}
+		out.ConfigKeys, out.SummaryKeys = []string{}, []string{}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
 	cfgKeys, sumKeys := map[string]bool{}, map[string]bool{}
 	for _, l := range kept {
 		for k := range l.ex.config {
@@ -304,6 +330,35 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// projectCount is a project of the runs list and how many runs it holds.
+type projectCount struct {
+	Name string `json:"name"`
+	Runs int    `json:"runs"`
+}
+
+// projectCounts counts the runs of each project that f's archived choice
+// keeps, whatever else f or the query asks: the project picker lists every
+// project, not only those of the runs shown. runs are f's runs, counted as
+// they are when f filters on nothing else.
+func (s *Server) projectCounts(ctx context.Context, f store.Filter, runs []store.Run) ([]projectCount, error) {
+	if f.Project != "" || f.Tag != "" || f.Name != "" || f.Status != "" {
+		var err error
+		if runs, err = s.db.Runs(ctx, store.Filter{Archived: f.Archived, Brief: true}); err != nil {
+			return nil, err
+		}
+	}
+	n := map[string]int{}
+	for i := range runs {
+		n[runs[i].Project]++
+	}
+	out := make([]projectCount, 0, len(n))
+	for name, c := range n {
+		out = append(out, projectCount{name, c})
+	}
+	slices.SortFunc(out, func(a, b projectCount) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // row returns the run as the list gives it, listed at time now.
