@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"sort"
@@ -24,6 +25,9 @@ const maxSeriesKeys = 64
 // point, so a chart drawn from the answer looks like one drawn from every
 // point and no spike disappears. Keys the run did not log come back empty
 // (total 0): a compare view asks every run for the same keys.
+//
+// x=series:<key> (or xkey=<key>) puts the points on a logged series that
+// never decreases, such as tokens_seen (onSeries).
 func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := r.URL.Query()
@@ -43,10 +47,16 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("keys: at most %d series at once", maxSeriesKeys)
 	}
 	axis := series.AxisStep
-	if v := p.Get("x"); v != "" {
+	xkey := p.Get("xkey")
+	if v := p.Get("x"); strings.HasPrefix(v, xSeriesPrefix) {
+		xkey = strings.TrimPrefix(v, xSeriesPrefix)
+		if xkey == "" {
+			return badRequest("x %q: name the series after %q: x=series:tokens_seen", v, xSeriesPrefix)
+		}
+	} else if v != "" {
 		a, ok := series.ParseAxis(v)
 		if !ok {
-			return badRequest("x %q: use step, wallclock, active or time", v)
+			return badRequest("x %q: use step, wallclock, active, time or series:<key>", v)
 		}
 		axis = a
 	}
@@ -70,17 +80,40 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	}
 	gen := s.gens.of(run.ID)
 	enc := seriesEncoder{buf: make([]byte, 0, 64<<10)}
-	enc.start(axis)
+	axisName := string(axis)
+	var xs *series.Points // the x-series, when the x-axis is one
+	if xkey != "" {
+		axisName = xSeriesPrefix + xkey
+		e, err := s.series.get(ctx, s.db, run, xkey, gen)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// A run without the x-series has no points on that axis: its
+			// series come back empty, as keys it did not log do.
+		case err != nil:
+			return err
+		default:
+			if err := monotone(e.pts); err != nil {
+				return badRequest("x series %q: %v: only a series that never decreases (tokens_seen, epoch) can be an x-axis", xkey, err)
+			}
+			xs = &e.pts
+		}
+	}
+	enc.start(axisName)
 	for i, key := range keys {
 		e, err := s.series.get(ctx, s.db, run, key, gen)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || xkey != "" && xs == nil {
 			enc.series(i, key, 0, false, nil, nil, nil)
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		a := s.series.axis(e, axis)
+		var a *axisData
+		if xkey != "" {
+			a = onSeries(e.pts, *xs)
+		} else {
+			a = s.series.axis(e, axis)
+		}
 		lo := sort.SearchFloat64s(a.xs, from)
 		hi := len(a.xs)
 		if !math.IsInf(to, 1) {
@@ -101,6 +134,55 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	enc.end()
 	writeRawJSON(w, http.StatusOK, enc.buf)
 	return nil
+}
+
+// xSeriesPrefix starts an x-axis that is a logged series: x=series:tokens_seen.
+const xSeriesPrefix = "series:"
+
+// monotone says why the values of p, in step order, cannot be an x-axis:
+// a value that is not finite, or one lower than the one before it.
+func monotone(p series.Points) error {
+	for i, v := range p.Values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("its value at step %d is %v", p.Steps[i], v)
+		}
+		if i > 0 && v < p.Values[i-1] {
+			return fmt.Errorf("it goes down from %v at step %d to %v at step %d", p.Values[i-1], p.Steps[i-1], v, p.Steps[i])
+		}
+	}
+	return nil
+}
+
+// onSeries places the points of p on the x-axis that the monotone series
+// x makes: the x of a point is x's value at the point's step, interpolated
+// linearly between x's points around it. Points before x's first step or
+// after its last have no x and are left out. Both are in step order, so
+// the result is in x order. It is computed per request, not cached: one
+// walk over both series, cheaper than the downsampling that follows.
+func onSeries(p, x series.Points) *axisData {
+	a := &axisData{}
+	n := len(x.Steps)
+	if n == 0 {
+		return a
+	}
+	j := 0
+	for i, s := range p.Steps {
+		if s < x.Steps[0] || s > x.Steps[n-1] {
+			continue
+		}
+		for j+1 < n && x.Steps[j+1] <= s {
+			j++
+		}
+		v := x.Values[j]
+		if x.Steps[j] < s && j+1 < n { // between j and j+1
+			f := float64(s-x.Steps[j]) / float64(x.Steps[j+1]-x.Steps[j])
+			v += f * (x.Values[j+1] - v)
+		}
+		a.xs = append(a.xs, v)
+		a.ys = append(a.ys, p.Values[i])
+		a.steps = append(a.steps, s)
+	}
+	return a
 }
 
 // stepsOf returns the step of each point that Downsample kept: its output
@@ -131,9 +213,9 @@ type seriesEncoder struct {
 	buf []byte
 }
 
-func (e *seriesEncoder) start(axis series.Axis) {
+func (e *seriesEncoder) start(axis string) {
 	e.buf = append(e.buf, `{"x":`...)
-	e.buf = strconv.AppendQuote(e.buf, string(axis))
+	e.buf = appendJSONString(e.buf, axis)
 	e.buf = append(e.buf, `,"series":[`...)
 }
 
