@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/runlog/runlog/internal/annotate"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
@@ -14,16 +14,8 @@ import (
 )
 
 // CLILog is the log that runlog's own commands attach to a run folder to
-// change the run after the fact: `runlog note` and `runlog tag` append
-// annotate records to it. The store is only an index of the run folders,
-// so a change lives in the folder, and survives `runlog index --rebuild`
-// and a copy of the folder to another home.
-//
-// Unlike the other logs of a run, several processes append to it, one
-// after another: each holds an exclusive lock on the file while it reads
-// the last sequence number and appends (docs/run-log-format.md, "Several
-// writers").
-const CLILog = "run.cli.log"
+// change the run after the fact (annotate.Log).
+const CLILog = annotate.Log
 
 // annotate appends a to the CLI log of run r, indexes it and returns the
 // run as the store now has it.
@@ -48,20 +40,5 @@ func (e *env) annotate(ctx context.Context, st store.Store, r store.Run, a runfm
 // appendAnnotation appends an annotate record to the CLI log at path,
 // creating it with its header if need be, under the log's lock.
 func appendAnnotation(path, runID string, a runfmt.Annotate) error {
-	header := func() runfmt.Header {
-		host, _ := os.Hostname()
-		return runfmt.Header{Format: 1, ID: runID, Attach: true, Time: a.Time, Host: host, PID: os.Getpid(), Writer: "runlog-cli/" + version.String()}
-	}
-	log, err := runfmt.OpenAppend(path, runfmt.AppendOptions{Create: header})
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	if err := log.Encoder().JSON(runfmt.TypeAnnotate, a); err != nil {
-		return err
-	}
-	if err := log.Flush(); err != nil {
-		return err
-	}
-	return log.Close()
+	return annotate.Append(path, runID, "runlog-cli/"+version.String(), a)
 }

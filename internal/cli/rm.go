@@ -15,12 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/summary"
+	"github.com/runlog/runlog/internal/trash"
 )
 
 // DefaultRetention is how long a removed run stays in the trash before
@@ -308,17 +308,8 @@ func (e *env) rm(ctx context.Context, args []string, sel *runFilter, yes, force 
 	return errors.Join(errs...)
 }
 
-// trashInfo is what the trash keeps of a removed run beside its folder
-// (layout.TrashInfo), so that the trash can be listed without reading the
-// folders.
-type trashInfo struct {
-	ID      string  `json:"id"`
-	Name    string  `json:"name"`
-	Project string  `json:"project"`
-	Status  string  `json:"status"`
-	Removed float64 `json:"removed"` // unix seconds; 0 if unknown
-	By      string  `json:"by"`      // user@host
-}
+// trashInfo is what the trash keeps of a removed run beside its folder.
+type trashInfo = trash.Info
 
 // whoAmI names the user and machine removing runs.
 func whoAmI() string {
@@ -333,37 +324,8 @@ func whoAmI() string {
 // moveToTrash moves run r's folder into the trash of home, after writing
 // its info file.
 func moveToTrash(home string, r store.Run, by string, now time.Time) error {
-	src := layout.RunDir(home, r.ID)
-	if _, err := os.Stat(filepath.Join(src, layout.RunLogFile)); err != nil {
-		return fmt.Errorf("run %s has no folder in %s to move: %w", r.ID, filepath.Join(home, layout.RunsDir), err)
-	}
-	dst := layout.TrashRunDir(home, r.ID)
-	if _, err := os.Lstat(dst); err == nil {
-		info, _ := trashed(home, r.ID)
-		return fmt.Errorf("run %s: a run with this id is in the trash already (removed %s): delete it with `runlog rm --purge %s`, or restore it first", r.ID, when(info.Removed), r.ID)
-	}
-	infoPath := layout.TrashInfo(home, r.ID)
-	for _, dir := range []string{filepath.Dir(dst), filepath.Dir(infoPath)} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("make the trash: %w", err)
-		}
-	}
-	info := trashInfo{ID: r.ID, Name: r.Name, Project: r.Project, Status: summary.Status(&r, now),
-		Removed: float64(now.UnixMilli()) / 1000, By: by}
-	data, err := jsonIndent(info)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(infoPath, data); err != nil {
-		return fmt.Errorf("run %s: %w", r.ID, err)
-	}
-	if err := os.Rename(src, dst); err != nil {
-		os.Remove(infoPath)
-		return fmt.Errorf("move run %s to the trash: %w", r.ID, err)
-	}
-	atomicfile.SyncDir(filepath.Dir(src))
-	atomicfile.SyncDir(filepath.Dir(dst))
-	return nil
+	return trash.Move(home, trashInfo{ID: r.ID, Name: r.Name, Project: r.Project, Status: summary.Status(&r, now),
+		Removed: float64(now.UnixMilli()) / 1000, By: by})
 }
 
 // purge deletes runs from the trash for good: those ids names, or else
@@ -412,12 +374,9 @@ func (e *env) purge(ids []string, retention time.Duration, yes bool) error {
 	var errs []error
 	deleted := 0
 	for _, info := range gone {
-		if err := os.RemoveAll(layout.TrashRunDir(home, info.ID)); err != nil {
-			errs = append(errs, fmt.Errorf("delete run %s: %w", info.ID, err))
+		if err := trash.Purge(home, info.ID); err != nil {
+			errs = append(errs, err)
 			continue
-		}
-		if err := os.Remove(layout.TrashInfo(home, info.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("delete run %s: %w", info.ID, err))
 		}
 		deleted++
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/annotate"
 	"github.com/runlog/runlog/internal/runfmt"
 )
 
@@ -65,9 +66,4 @@ folder (in run.cli.log, beside run.log), so they survive 'runlog index
 
 // checkLabel refuses a run name or tag that is blank or that runfmt does
 // not allow; what says which it is.
-func checkLabel(what, s string) error {
-	if strings.TrimSpace(s) == "" {
-		return fmt.Errorf("%w: empty %s", runfmt.ErrInvalid, what)
-	}
-	return runfmt.CheckName(what, s)
-}
+func checkLabel(what, s string) error { return annotate.CheckLabel(what, s) }
