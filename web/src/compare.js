@@ -3,13 +3,17 @@
 // (GET /api/v1/compare): final and best values, time to targets with the
 // speed-up over the baseline (the first run), values at equal time and
 // step. Targets, times and steps are edited here and kept in the address.
+// "Group by" (`group=`: group, or config keys) draws groups instead of
+// runs: a mean line and a band per group (bands.js). The view opens with
+// the train and validation losses and the learning rate.
 
 import { get, runPath, onRunsChangedBatched, query } from './api.js';
 import { h, replace } from './dom.js';
 import { params, list, setParams, href, followLink, rerender } from './url.js';
-import { fmtNum, fmtValue, fmtDuration, fmtTick } from './format.js';
+import { fmtNum, fmtValue, fmtDuration, fmtTick, flatten } from './format.js';
 import { badge, errorBox, section } from './widgets.js';
-import { ChartPanel, stateParams } from './panel.js';
+import { ChartPanel, stateParams, panelState, AXES } from './panel.js';
+import { GroupPanel, groupOptions, BAND_KINDS } from './bands.js';
 import { chartGroups } from './groups.js';
 import { color, keyDash, runDash } from './palette.js';
 import { openPicker } from './picker.js';
@@ -24,6 +28,10 @@ export class CompareView {
     this.atTime = p.getAll('at_time');
     this.atStep = p.getAll('at_step');
     this.alpha = p.get('alpha') ?? '';
+    this.groupBy = p.get('group') || '';
+    this.band = p.get('band') === 'minmax' ? 'minmax' : 'std';
+    this.showMembers = p.get('members') === '1';
+    this.varying = []; // config keys that differ among the runs (the comparison's)
     this.names = new Map(this.runs.map((id) => [id, id]));
     this.info = new Map(); // id → compare row
     this.details = new Map(); // id → run detail (for the metric picker)
@@ -50,23 +58,42 @@ export class CompareView {
       const mine = ids.includes('*') ? this.runs : ids.filter((id) => this.runs.includes(id));
       if (!mine.length) return;
       this.panel?.load(mine.filter((id) => !this.hidden.has(id)));
+      this.groupPanel?.load();
       this.loadTable();
     });
     const table = this.loadTable();
     if (this.keys.length) this.buildCharts();
-    else table.then(() => this.buildCharts()); // the default keys are the comparison's
+    else Promise.all([table, this.lrKey()]).then(() => this.buildCharts()); // the default keys: the comparison's and the learning rate
   }
 
   destroy() {
     this.dead = true;
     this.unsub?.();
     this.panel?.destroy();
+    this.groupPanel?.destroy();
+  }
+
+  /** lrKey(): the learning-rate series the runs logged (the first run's that has one), for the default charts. */
+  async lrKey() {
+    const lr = /(^|[_/])(lr|learning_rate)($|[_/])/i;
+    for (const id of this.runs.slice(0, 5)) {
+      const d = await this.detail(id);
+      const k = (d.series || []).map((s) => s.key).find((key) => lr.test(key) && !key.startsWith('sys/'));
+      if (k) return (this.lr = k);
+    }
+    return (this.lr = null);
+  }
+
+  async detail(id) {
+    if (!this.details.has(id)) this.details.set(id, await get(runPath(id)).catch(() => ({ series: [] })));
+    return this.details.get(id);
   }
 
   save() {
     setParams({
       runs: this.runs, keys: this.keys, hide: [...this.hidden],
       'target[]': this.targets, 'at_time[]': this.atTime, 'at_step[]': this.atStep, alpha: this.alpha,
+      group: this.groupBy, band: this.groupBy && this.band !== 'std' ? this.band : null, members: this.groupBy && this.showMembers ? '1' : null,
     });
   }
 
@@ -76,8 +103,16 @@ export class CompareView {
 
   buildCharts() {
     if (this.dead) return;
-    if (!this.keys.length) this.keys = this.defaultKeys || ['train_loss', 'val_loss'];
+    if (!this.keys.length) {
+      this.keys = [...(this.defaultKeys || ['train_loss', 'val_loss'])];
+      if (this.lr && !this.keys.includes(this.lr)) this.keys.push(this.lr);
+      this.save(); // the address says what is drawn
+    }
     this.panel?.destroy();
+    this.panel = null;
+    this.groupPanel?.destroy();
+    this.groupPanel = null;
+    if (this.groupBy) return this.buildGroupCharts();
     this.panel = new ChartPanel({
       syncKey: 'compare', names: this.names, file: 'compare',
       onState: (s) => setParams(stateParams(s)),
@@ -102,8 +137,50 @@ export class CompareView {
       }
     }
     const pick = h('button', { class: 'btn', onclick: () => this.pickKeys(pick) }, 'Metrics…');
-    replace(this.chartsEl, h('div', { class: 'charts-head' }, h('h2', null, 'Curves'), this.panel.toolbar, pick), grid);
+    replace(this.chartsEl, h('div', { class: 'charts-head' }, h('h2', null, 'Curves'), this.panel.toolbar, pick), this.groupControls(), grid);
     this.panel.load();
+  }
+
+  /** groupControls(): the group-by choice (group, or a config key: those that vary first), and when grouped the band and the members. */
+  groupControls() {
+    const first = this.details.get(this.runs[0]);
+    let cfg = [];
+    try { cfg = flatten(typeof first?.config === 'string' ? JSON.parse(first.config) : first?.config || {}).map(([k]) => k); } catch { cfg = []; }
+    const opts = groupOptions(this.varying, cfg);
+    if (this.groupBy && !opts.includes(this.groupBy)) opts.push(this.groupBy);
+    const change = (fn) => (e) => { fn(e.target); this.save(); this.buildCharts(); };
+    const select = h('select', { 'aria-label': 'group by', class: 'group-by', onchange: change((t) => { this.groupBy = t.value; }) },
+      h('option', { value: '' }, 'none: one line per run'),
+      opts.map((k) => h('option', { value: k, selected: k === this.groupBy }, k === 'group' ? 'group (the runs’ own)' : k)));
+    return h('div', { class: 'group-controls' },
+      h('label', { class: 'ctl', title: 'one line per group: the mean of its runs with a band; the config keys that vary among these runs first' }, h('span', { class: 'tool-label' }, 'Group by'), select),
+      this.groupBy ? [
+        h('label', { class: 'ctl' }, h('span', { class: 'tool-label' }, 'Band'),
+          h('select', { 'aria-label': 'band', onchange: change((t) => { this.band = t.value; }) },
+            BAND_KINDS.map(([v, label]) => h('option', { value: v, selected: v === this.band }, label)))),
+        h('label', { class: 'ctl' }, h('input', { type: 'checkbox', class: 'show-members', checked: this.showMembers, onchange: change((t) => { this.showMembers = t.checked; }) }), ' show members'),
+      ] : null);
+  }
+
+  /** buildGroupCharts(): a chart per key, a mean and band per group (bands.js). */
+  buildGroupCharts() {
+    this.state = panelState();
+    const seg = AXES.map(([a, label, title]) => h('button', {
+      class: ['seg', a === this.state.x && 'on'], title, dataset: { axis: a },
+      onclick: () => { setParams({ x: a === 'step' ? null : a, zoom: null }); this.buildCharts(); },
+    }, label));
+    this.groupPanel = new GroupPanel({
+      runs: this.visibleRuns(), by: this.groupBy, keys: this.keys.slice(0, 16), band: this.band, members: this.showMembers,
+      x: this.state.x, names: this.names,
+      onDrawn: () => { if (!this.drawnOnce) { this.drawnOnce = true; performance.mark('runlog:compare-drawn'); } },
+      onError: (e) => this.chartsEl.querySelector('.group-panel')?.prepend(errorBox(e, 'Could not group the runs')),
+    });
+    const pick = h('button', { class: 'btn', onclick: () => this.pickKeys(pick) }, 'Metrics…');
+    replace(this.chartsEl,
+      h('div', { class: 'charts-head' }, h('h2', null, 'Groups'),
+        h('div', { class: 'chart-toolbar' }, h('div', { class: 'seg-group', role: 'group', 'aria-label': 'x-axis' }, h('span', { class: 'tool-label' }, 'x-axis'), seg)), pick),
+      this.groupControls(), this.groupPanel.el);
+    this.groupPanel.load();
   }
 
   /** relabel: names arrived (from the comparison): legend, charts and tooltips say them. */
@@ -151,8 +228,7 @@ export class CompareView {
   async pickKeys(anchor) {
     const all = new Set(this.keys);
     await Promise.all(this.runs.map(async (id) => {
-      if (!this.details.has(id)) this.details.set(id, await get(runPath(id)).catch(() => ({ series: [] })));
-      this.details.get(id).series.forEach((s) => all.add(s.key));
+      (await this.detail(id)).series.forEach((s) => all.add(s.key));
     }));
     const keys = [...all].sort((a, b) => (a.startsWith('sys/') - b.startsWith('sys/')) || a.localeCompare(b));
     openPicker(anchor, {
@@ -204,6 +280,11 @@ export class CompareView {
     }
     if (this.dead || gen !== this.tableGen) return;
     this.defaultKeys = c.keys;
+    const varying = (c.config_diff || []).map((d) => d.key);
+    if (varying.join() !== this.varying.join()) {
+      this.varying = varying;
+      this.chartsEl.querySelector('.group-controls')?.replaceWith(this.groupControls());
+    }
     for (const r of c.runs) {
       this.info.set(r.id, r);
       this.names.set(r.id, r.name || r.id);
