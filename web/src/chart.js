@@ -7,7 +7,10 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { h, replace, text } from './dom.js';
-import { ema, drawable, join, nearest, MIN_SMOOTH_POINTS } from './chartdata.js';
+import { ema, drawable, join, nearest, magnitude, yScales, logRange, logSplits, MIN_SMOOTH_POINTS } from './chartdata.js';
+import { isScheduleKey } from './groups.js';
+import { xSeriesKey } from './chartstate.js';
+import './charts.css';
 import { fade } from './palette.js';
 import { fmtNum, fmtStep, fmtTick, fmtTime } from './format.js';
 
@@ -19,6 +22,8 @@ const TIME_INCRS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 
 
 /** fmtX(axis, v): an x value as the tooltip says it. */
 export function fmtX(axis, v) {
+  const key = xSeriesKey(axis);
+  if (key) return `${key} ${fmtTick(Number(v.toPrecision(6)))}`;
   if (axis === 'step') return `step ${Math.round(v).toLocaleString('en-US')}`;
   if (axis === 'time') return fmtTime(v);
   return `${axis === 'active' ? 'active' : 'wallclock'} ${fmtTick(Number(v.toPrecision(4)))}`;
@@ -43,11 +48,22 @@ export class Chart {
     this.plot = h('div', { class: 'chart-plot', style: { height: `${spec.height || 220}px` } });
     this.tip = h('div', { class: 'chart-tip', hidden: true });
     this.legend = h('div', { class: 'chart-legend' });
+    // Schedules (learning rate, momentum…) are never smoothed; other
+    // charts follow the panel's slider unless given their own smoothing.
+    this.schedule = spec.lines.length > 0 && spec.lines.every((l) => isScheduleKey(l.key));
+    this.smoothSel = this.schedule
+      ? h('span', { class: 'chart-nosmooth', title: 'a schedule (learning rate, momentum, weight decay…): never smoothed' }, 'not smoothed')
+      : h('select', { class: 'chart-smooth', 'aria-label': 'smoothing of this chart', title: 'smoothing of this chart: the panel’s slider, or its own',
+        onchange: (e) => this.panel.setSmoothFor(spec.id, e.target.value === '' ? null : Number(e.target.value)) },
+      [['', 'smooth: panel'], ['0', 'smooth: off'], ...['0.6', '0.8', '0.9', '0.95', '0.99'].map((v) => [v, `smooth: ${v}`])]
+        .map(([v, label]) => h('option', { value: v }, label)));
+    this.syncSmoothSel();
     this.el = h('section', { class: 'chart', dataset: { chart: spec.id } },
       h('header', { class: 'chart-head' },
         h('h3', { class: 'chart-title', title: spec.title }, spec.title),
         this.info,
         h('span', { class: 'chart-tools' },
+          this.smoothSel,
           this.logBtn,
           h('button', { class: 'btn-ghost', title: 'download the points of this chart, in the visible range, as CSV', onclick: () => this.panel.downloadCSV(this) }, 'CSV'),
           h('button', { class: 'btn-ghost', title: 'download this chart as a PNG image', onclick: () => this.downloadPNG() }, 'PNG'))),
@@ -64,6 +80,16 @@ export class Chart {
     }
   }
 
+  /** syncSmoothSel(): the chart's smoothing menu shows its override, adding the value if the address gave another. */
+  syncSmoothSel() {
+    if (this.schedule) return;
+    const own = this.panel.state.smoothBy.get(this.spec.id);
+    const v = own === undefined ? '' : String(own);
+    if (![...this.smoothSel.options].some((o) => o.value === v)) this.smoothSel.append(h('option', { value: v }, `smooth: ${v}`));
+    this.smoothSel.value = v;
+    this.smoothSel.classList.toggle('on', v !== '');
+  }
+
   toggleLog() {
     this.logY = !this.logY;
     this.logBtn.classList.toggle('on', this.logY);
@@ -73,28 +99,39 @@ export class Chart {
 
   /** render(): draw what data holds, building the uPlot chart again only when its shape changed. */
   render() {
-    const { x: axis, smooth } = this.panel.state;
+    const axis = this.panel.state.x;
+    const smooth = this.panel.smoothOf(this.spec.id);
     const timeAxis = axis !== 'step';
     const curves = [], pieces = [], faint = [], main = [];
     const runs = new Set(this.spec.lines.map((l) => l.run)).size;
     // The raw curves behind the smoothed ones: fainter the more runs overlap.
     const faintAlpha = Math.max(0.07, Math.min(0.25, 0.3 / Math.sqrt(runs)));
     let shown = 0, total = 0, col = 1;
+    // Keys whose values differ by 10× or more get y-axes of their own.
+    const mags = new Map();
+    for (const line of this.spec.lines) {
+      const raw = this.data.get(line.id);
+      if (raw && raw.x.length) mags.set(line.key, Math.max(mags.get(line.key) || 0, magnitude(raw.y)));
+    }
+    const scaleOf = yScales([...mags]);
+    this.scales = [...new Set(scaleOf.values())];
+    if (!this.scales.length) this.scales = ['y'];
     for (const line of this.spec.lines) {
       const raw = this.data.get(line.id);
       if (!raw || !raw.x.length) continue;
       shown += raw.x.length;
       total += raw.total;
-      const smoothed = smooth > 0 && raw.total >= MIN_SMOOTH_POINTS ? ema(raw, smooth, timeAxis) : null;
+      const scale = scaleOf.get(line.key) || 'y';
+      const smoothed = smooth > 0 && !isScheduleKey(line.key) && raw.total >= MIN_SMOOTH_POINTS ? ema(raw, smooth, timeAxis) : null;
       const markers = raw.x.length <= 60;
       const ys = [drawable(raw.y, this.logY)];
       const dash = line.dash || undefined;
       if (smoothed) {
-        faint.push([col++, { label: `${line.label} (raw)`, stroke: fade(line.color, faintAlpha), width: 1, dash, points: { show: false }, spanGaps: false }]);
+        faint.push([col++, { label: `${line.label} (raw)`, scale, stroke: fade(line.color, faintAlpha), width: 1, dash, points: { show: false }, spanGaps: false }]);
         ys.push(drawable(smoothed, this.logY));
       }
       main.push([col++, {
-        label: line.label, stroke: line.color, width: line.width || 1.6, dash, spanGaps: false,
+        label: line.label, scale, stroke: line.color, width: line.width || 1.6, dash, spanGaps: false,
         points: markers ? { show: true, size: 5, width: 1, stroke: line.color, fill: '#fff' } : { show: false },
       }]);
       curves.push({ line, raw, smooth: smoothed });
@@ -104,6 +141,8 @@ export class Chart {
     const order = [...faint, ...main];
     const series = [{}, ...order.map(([, s]) => s)];
     this.curves = curves;
+    this.el.dataset.smooth = String(curves.some((c) => c.smooth) ? smooth : 0);
+    this.el.dataset.scales = String(this.scales.length);
     text(this.info, total ? (shown < total ? `${fmtStep(shown)} of ${fmtStep(total)} points` : `${fmtStep(total)} points`) : '');
     this.renderLegend();
     if (!curves.length) {
@@ -114,7 +153,7 @@ export class Chart {
     }
     const joined = join(pieces);
     const data = [joined[0], ...order.map(([c]) => joined[c])];
-    const shape = JSON.stringify([axis, this.logY, series.slice(1).map((s) => [s.stroke, s.width, s.dash, s.points.show])]);
+    const shape = JSON.stringify([axis, this.logY, series.slice(1).map((s) => [s.scale, s.stroke, s.width, s.dash, s.points.show])]);
     if (this.u && shape === this.shape) {
       this.u.setData(data, true);
     } else {
@@ -130,7 +169,8 @@ export class Chart {
     const axis = panel.state.x;
     const width = Math.max(200, this.plot.clientWidth || 400);
     const xAxis = { ...AXIS, space: axis === 'time' ? 90 : 60 };
-    if (axis === 'step') xAxis.values = (u, splits) => splits.map(fmtStep);
+    if (xSeriesKey(axis)) xAxis.values = (u, splits) => splits.map((v) => fmtAxisNum(v, null, false));
+    else if (axis === 'step') xAxis.values = (u, splits) => splits.map(fmtStep);
     else if (axis !== 'time') {
       xAxis.incrs = TIME_INCRS;
       xAxis.values = (u, splits) => splits.map((v) => fmtTick(Number(v.toPrecision(6))));
@@ -159,11 +199,24 @@ export class Chart {
             return [min, max];
           },
         },
-        y: this.logY ? { distr: 3, log: 10 } : { range: (u, min, max) => uPlot.rangeNum(min, max, 0.08, true) },
+        // Both rescale to the data in the visible x-range when zoomed (uPlot
+        // ranges auto scales over the window); the log one is not snapped
+        // to whole decades, which would flatten a zoomed-in curve.
+        ...Object.fromEntries(this.scales.map((sc) => [sc, this.logY
+          ? { distr: 3, log: 10, range: (u, min, max) => logRange(min, max) }
+          : { range: (u, min, max) => uPlot.rangeNum(min, max, 0.08, true) }])),
       },
       axes: [
         xAxis,
-        { ...AXIS, size: (u, values) => 14 + 6.6 * Math.max(3, ...(values || []).map((v) => String(v).length)), values: (u, splits, ai, space, incr) => splits.map((v) => fmtAxisNum(v, incr, this.logY)) },
+        ...this.scales.map((sc, i) => ({
+          ...AXIS, scale: sc, side: i % 2 ? 1 : 3,
+          grid: i ? { show: false } : AXIS.grid,
+          // A second axis takes the colour of its first curve, to say whose it is.
+          stroke: i ? series.find((s) => s.scale === sc && !/ \(raw\)$/.test(s.label))?.stroke || AXIS.stroke : AXIS.stroke,
+          size: (u, values) => 14 + 6.6 * Math.max(3, ...(values || []).map((v) => String(v).length)),
+          values: (u, splits, ai, space, incr) => splits.map((v) => fmtAxisNum(v, incr, this.logY)),
+          ...(this.logY ? { splits: (u) => logSplits(u.scales[sc].min, u.scales[sc].max), filter: (u, splits) => splits } : {}),
+        })),
       ],
       series,
       hooks: {
@@ -175,6 +228,8 @@ export class Chart {
           panel.setZoom([a, b]);
         }],
         setCursor: [(u) => this.hover(u)],
+        // The y-ranges drawn, for the tests (data-y="min,max", data-y2=…).
+        setScale: [(u, key) => { if (key !== 'x' && u.scales[key]) this.el.dataset[key] = `${u.scales[key].min},${u.scales[key].max}`; }],
         draw: [(u) => { this.drawMarks(u); this.drawn = true; panel.chartDrawn(this); }],
       },
     };
@@ -261,8 +316,9 @@ export class Chart {
         h('i', { class: ['swatch', line.dash && 'dashed'], style: { '--c': line.color } }),
         `${line.label}${bad}${empty ? ' (no points)' : ''}`);
     });
-    const smoothing = this.panel.state.smooth > 0 && this.curves.some((c) => c.smooth);
-    replace(this.legend, items, smoothing ? h('span', { class: 'legend-item muted' }, `faint: raw · lines: EMA ${this.panel.state.smooth}`) : null);
+    const smooth = this.panel.smoothOf(this.spec.id);
+    const smoothing = smooth > 0 && this.curves.some((c) => c.smooth);
+    replace(this.legend, items, smoothing ? h('span', { class: 'legend-item muted' }, `faint: raw · lines: EMA ${smooth}`) : null);
   }
 
   resize() {
@@ -313,9 +369,9 @@ function fmtAxisNum(v, incr, log) {
   if (v === null || v === undefined) return '';
   const a = Math.abs(v);
   if (a === 0) return '0';
+  if (log && a >= 1e-3 && a < 1e4) return String(Number(v.toPrecision(3)));
   if (log || a < 1e-3 || a >= 1e7 || (incr && incr < 1e-4)) {
-    const s = v.toExponential(log ? 0 : 1).replace(/\.0e/, 'e').replace('e+', 'e');
-    return a >= 1 && a < 1e4 && log ? String(v) : s;
+    return v.toExponential(log ? 0 : 1).replace(/\.0e/, 'e').replace('e+', 'e');
   }
   const d = incr ? Math.min(8, decimals(incr)) : 2;
   return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });

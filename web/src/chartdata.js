@@ -148,3 +148,85 @@ export function csvField(v) {
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+/** magnitude(ys): the largest absolute finite value, 0 for none. */
+export function magnitude(ys) {
+  let m = 0;
+  for (let i = 0; i < ys.length; i++) {
+    const a = Math.abs(ys[i]);
+    if (a > m && a !== Infinity) m = a;
+  }
+  return m;
+}
+
+/** Keys whose magnitudes differ by this factor or more get y-axes of their own. */
+export const SCALE_RATIO = 10;
+
+/**
+ * yScales(mags): which y-scale each key of a chart is drawn on, given its
+ * magnitude (magnitude(), over every run's curve of it): [[key, mag]…] in
+ * the chart's order → Map key → 'y', 'y2', 'y3'…. A key shares the first
+ * scale whose first key is within SCALE_RATIO of it, else starts a new
+ * one; keys with no finite value go on 'y'. A loss of 0.05 beside one of
+ * 50 is a line and a flat line on one axis; on two, both are curves.
+ */
+export function yScales(mags) {
+  const scales = []; // [name, reference magnitude]
+  const out = new Map();
+  for (const [key, mag] of mags) {
+    if (out.has(key)) continue;
+    if (!(mag > 0)) {
+      out.set(key, 'y');
+      continue;
+    }
+    let s = scales.find(([, ref]) => Math.max(ref, mag) / Math.min(ref, mag) < SCALE_RATIO);
+    if (!s) {
+      s = [scales.length ? `y${scales.length + 1}` : 'y', mag];
+      scales.push(s);
+    }
+    out.set(key, s[0]);
+  }
+  return out;
+}
+
+/**
+ * logRange(min, max): a log y-range around the visible data, padded by 5%
+ * of its decades — not snapped to whole decades, which turns a zoomed-in
+ * loss between 2.1 and 2.3 into a flat line between 1 and 10.
+ */
+export function logRange(min, max) {
+  if (!(min > 0) || !(max > 0)) return [min > 0 ? min / 10 : max > 0 ? max / 10 : 0.1, max > 0 ? max * 1.1 : 1];
+  const a = Math.log10(min), b = Math.log10(max);
+  const pad = Math.max((b - a) * 0.05, 0.01);
+  return [10 ** (a - pad), 10 ** (b + pad)];
+}
+
+/**
+ * logSplits(min, max): the ticks of a log axis: 1, 2 and 5 of each decade
+ * (only 1s across many decades), and evenly spaced ones when the range is
+ * too narrow to hold three of those.
+ */
+export function logSplits(min, max) {
+  if (!(min > 0) || !(max > min)) return [];
+  const decades = Math.log10(max / min);
+  const mults = decades > 4 ? [1] : decades > 1.5 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const out = [];
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
+    for (const m of mults) {
+      const v = Number((m * 10 ** e).toPrecision(12));
+      if (v >= min && v <= max) out.push(v);
+    }
+  }
+  if (out.length >= 3) return out;
+  return linearSplits(min, max, 5);
+}
+
+/** linearSplits(min, max, n): about n ticks at a round spacing (1, 2 or 5 × 10^k). */
+export function linearSplits(min, max, n) {
+  const raw = (max - min) / n;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p).reduce((a, b) => (Math.abs((max - min) / b - n) < Math.abs((max - min) / a - n) ? b : a));
+  const out = [];
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}

@@ -50,3 +50,29 @@ function order(g) {
   if (isValidation(g)) return 2;
   return 1;
 }
+
+/**
+ * isScheduleKey(key): whether a key is a schedule the trainer sets rather
+ * than a measurement — learning rate, momentum, betas, weight decay,
+ * warmup — which smoothing would only distort (an EMA moves a warmup's
+ * peak), so it is never smoothed. Judged on the last part of the key
+ * (`optim/lr`, `lr_head`, `head_lr`, `adam_beta2`), by whole words.
+ */
+export function isScheduleKey(key) {
+  const name = String(key).split('/').pop().toLowerCase();
+  const words = name.split(/[^a-z0-9]+/).filter(Boolean);
+  if (!words.length) return false;
+  if (/^learning[^a-z0-9]*rate/.test(name) || /(^|[^a-z0-9])(lr|learning_rate)s?([^a-z0-9]|$)/.test(name)) return true;
+  const SCHEDULE = /^(lr\d*|momentum|beta\d*|betas|wd|weight_?decay|warmup|schedule|scheduler)$/;
+  if (words.some((w) => SCHEDULE.test(w))) return true;
+  return /weight_?decay/.test(name);
+}
+
+/**
+ * xSeriesCandidates(keys): the keys that look like they only grow, and so
+ * could be an x-axis (tokens_seen, epoch, samples, examples) — not rates
+ * such as tokens_per_sec. The server checks that they really never go down.
+ */
+export function xSeriesCandidates(keys) {
+  return [...new Set(keys)].filter((k) => /tokens|epoch|samples|examples/i.test(k) && !/per_?s(ec)?\b|per_step|\/s$|rate|throughput|speed/i.test(k)).sort();
+}

@@ -1,5 +1,6 @@
 // A panel of charts that share their controls: the x-axis (step,
-// wallclock, active or absolute time), the EMA smoothing, the zoom, and
+// wallclock, active or absolute time, or a logged series such as
+// tokens_seen), the EMA smoothing (each chart may have its own), the zoom, and
 // the hover cursor. It fetches the points of every chart from the series
 // endpoint — one request per run for all its keys, downsampled on the
 // server to the charts' pixel width — and again, at full resolution for
@@ -9,6 +10,8 @@ import { get, runPath } from './api.js';
 import { h, text, download, debounce } from './dom.js';
 import { parseSeries, csvField } from './chartdata.js';
 import { Chart, fmtX } from './chart.js';
+import { xSeriesCandidates } from './groups.js';
+import { parseX, xSeriesKey, SERIES_X, parseSmoothBy, formatSmoothBy } from './chartstate.js';
 import { params } from './url.js';
 
 export const AXES = [
@@ -22,13 +25,14 @@ const MAX_KEYS = 64; // the series endpoint's limit per request
 /** panelState(): the chart state the address holds. */
 export function panelState() {
   const p = params();
-  const x = AXES.some(([a]) => a === p.get('x')) ? p.get('x') : 'step';
+  const x = parseX(p.get('x'));
   const smooth = Math.min(0.99, Math.max(0, Number(p.get('smooth')) || 0));
   let zoom = null;
   const z = (p.get('zoom') || '').split(',').map(Number);
   if (z.length === 2 && z.every(Number.isFinite) && z[0] < z[1]) zoom = z;
   const logy = new Set((p.get('logy') || '').split(',').filter(Boolean));
-  return { x, smooth, zoom, logy };
+  const smoothBy = parseSmoothBy(p.get('csmooth'));
+  return { x, smooth, zoom, logy, smoothBy };
 }
 
 /** stateParams(state): the state as address parameters. */
@@ -39,6 +43,7 @@ export function stateParams(s) {
     smooth: s.smooth > 0 ? s.smooth : null,
     zoom: s.zoom ? `${r(s.zoom[0])},${r(s.zoom[1])}` : null,
     logy: s.logy.size ? [...s.logy].join(',') : null,
+    csmooth: formatSmoothBy(s.smoothBy),
   };
 }
 
@@ -64,6 +69,17 @@ export class ChartPanel {
   buildToolbar() {
     this.axisBtns = AXES.map(([a, label, title]) =>
       h('button', { class: ['seg', a === this.state.x && 'on'], title, dataset: { axis: a }, onclick: () => this.setAxis(a) }, label));
+    // Any logged series that only grows can be the x-axis: the likely
+    // ones are offered, any other can be typed (the server refuses one
+    // that goes down).
+    this.xList = h('datalist', { id: `x-series-${Math.random().toString(36).slice(2)}` });
+    this.xSeries = h('input', {
+      class: ['x-series', xSeriesKey(this.state.x) && 'on'], type: 'text', list: this.xList.id, placeholder: 'series…',
+      'aria-label': 'a logged series as x-axis', title: 'a series that only grows as x-axis: tokens_seen, epoch…',
+      value: xSeriesKey(this.state.x) || '',
+      onfocus: () => this.fillXList(),
+      onchange: (e) => { const k = e.target.value.trim(); this.setAxis(k ? SERIES_X + k : 'step'); },
+    });
     this.smoothVal = h('output', { class: 'smooth-val' }, this.state.smooth.toFixed(2));
     this.smoothInput = h('input', {
       type: 'range', min: '0', max: '0.99', step: '0.01', value: String(this.state.smooth), 'aria-label': 'smoothing',
@@ -73,8 +89,8 @@ export class ChartPanel {
     this.zoomReset = h('button', { class: 'btn-ghost', onclick: () => this.setZoom(null), title: 'show the whole x-range (or double-click a chart)' }, 'Reset zoom');
     this.showZoom();
     return h('div', { class: 'chart-toolbar' },
-      h('div', { class: 'seg-group', role: 'group', 'aria-label': 'x-axis' }, h('span', { class: 'tool-label' }, 'x-axis'), this.axisBtns),
-      h('label', { class: 'smooth', title: 'exponential moving average, as TensorBoard’s slider: the smoothed line over the faint raw curve; series of fewer than 50 points are not smoothed' },
+      h('div', { class: 'seg-group', role: 'group', 'aria-label': 'x-axis' }, h('span', { class: 'tool-label' }, 'x-axis'), this.axisBtns, this.xSeries, this.xList),
+      h('label', { class: 'smooth', title: 'exponential moving average, as TensorBoard’s slider: the smoothed line over the faint raw curve; series of fewer than 50 points and schedules (learning rate, momentum…) are not smoothed; a chart’s own menu overrides it' },
         h('span', { class: 'tool-label' }, 'Smoothing'), this.smoothInput, this.smoothVal),
       h('span', { class: 'zoom' }, this.zoomInfo, this.zoomReset),
       h('span', { class: 'hint' }, 'drag to zoom · double-click to reset'));
@@ -83,7 +99,15 @@ export class ChartPanel {
   showZoom() {
     const z = this.state.zoom;
     this.zoomReset.hidden = !z;
-    text(this.zoomInfo, z ? `${fmtX(this.state.x, z[0])} – ${fmtX(this.state.x, z[1]).replace(/^(step|wallclock|active) /, '')}` : '');
+    const key = xSeriesKey(this.state.x);
+    const to = z ? fmtX(this.state.x, z[1]) : '';
+    text(this.zoomInfo, z ? `${fmtX(this.state.x, z[0])} – ${key ? to.slice(key.length + 1) : to.replace(/^(step|wallclock|active) /, '')}` : '');
+  }
+
+  /** fillXList(): the x-series field's suggestions: the charts' keys that look like they only grow. */
+  fillXList() {
+    const keys = this.charts.flatMap((c) => c.spec.lines.map((l) => l.key));
+    this.xList.replaceChildren(...xSeriesCandidates(keys).map((k) => h('option', { value: k })));
   }
 
   /** add(spec): a chart of this panel (see Chart); put chart.el in the page, then load(). */
@@ -105,6 +129,8 @@ export class ChartPanel {
     this.state.x = a;
     this.state.zoom = null;
     this.axisBtns.forEach((b) => b.classList.toggle('on', b.dataset.axis === a));
+    this.xSeries.classList.toggle('on', !!xSeriesKey(a));
+    this.xSeries.value = xSeriesKey(a) || '';
     this.changed();
     this.load();
   }
@@ -115,6 +141,24 @@ export class ChartPanel {
     this.saveState();
     this.charts.forEach((c) => this.dirty.add(c));
     this.schedule();
+  }
+
+  /** smoothOf(chartId): the smoothing of a chart: its own, else the slider's. */
+  smoothOf(id) {
+    return this.state.smoothBy.get(id) ?? this.state.smooth;
+  }
+
+  /** setSmoothFor(chartId, alpha): a chart's own smoothing (null: the slider's again). */
+  setSmoothFor(id, v) {
+    if (v === null || v === undefined) this.state.smoothBy.delete(id);
+    else this.state.smoothBy.set(id, Math.min(0.99, Math.max(0, v)));
+    this.changed();
+    const c = this.charts.find((ch) => ch.spec.id === id);
+    if (c) {
+      c.syncSmoothSel();
+      this.dirty.add(c);
+      this.schedule();
+    }
   }
 
   /** setZoom([from, to]) or setZoom(null): every chart shows that x-range, fetched again at full resolution. */
@@ -263,8 +307,8 @@ export class ChartPanel {
       if (!byRun.has(l.run)) byRun.set(l.run, []);
       byRun.get(l.run).push(l.key);
     }
-    const xName = { wallclock: 'wallclock_s', active: 'active_s', time: 'time_unix' }[x];
-    const rows = [['run', 'run_id', 'key', 'step', ...(xName ? [xName] : []), 'value'].join(',')];
+    const xName = { wallclock: 'wallclock_s', active: 'active_s', time: 'time_unix' }[x] ?? xSeriesKey(x);
+    const rows = [['run', 'run_id', 'key', 'step', ...(xName ? [csvField(xName)] : []), 'value'].join(',')];
     for (const [run, keys] of byRun) {
       const series = await this.fetch(run, keys, { x, from: zoom?.[0], to: zoom?.[1], points: 0 });
       const name = this.opts.names?.get(run) ?? run;
