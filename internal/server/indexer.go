@@ -45,6 +45,13 @@ func (s *Server) indexLoop(ctx context.Context, w *warnings) {
 // server serves what was indexed before, but the runs it could not index
 // are explained the same way.
 func (s *Server) index(ctx context.Context, w *warnings) ([]string, error) {
+	s.indexing.Lock()
+	defer s.indexing.Unlock()
+	return s.indexLocked(ctx, w)
+}
+
+// indexLocked is index, for a caller that holds s.indexing.
+func (s *Server) indexLocked(ctx context.Context, w *warnings) ([]string, error) {
 	res, ierr := ingest.Home(ctx, s.indexStore, s.home, ingest.Options{Warn: w.warn})
 	if ierr != nil && ctx.Err() != nil {
 		return nil, ierr

@@ -20,6 +20,7 @@ func TestToken(t *testing.T) {
 	_, ts := newTestServer(t, home, Options{Addr: "0.0.0.0:7707", Token: "s3cret-token-0123"})
 	bearer := map[string]string{"Authorization": "Bearer s3cret-token-0123"}
 	auth := func(v string) map[string]string { return map[string]string{"Authorization": v} }
+	js := map[string]string{"Content-Type": "application/json"}
 	runScenarios(t, ts.URL, []scenario{
 		{name: "no token", url: "/api/v1/runs", status: 401, absent: []string{"sweep-a"}},
 		{name: "wrong token", url: "/api/v1/runs", headers: auth("Bearer s3cret-token-012X"), status: 401},
@@ -43,6 +44,14 @@ func TestToken(t *testing.T) {
 		{name: "wrong login", url: "/login?token=nope", status: 401},
 		{name: "login with the token", url: "/login?token=s3cret-token-0123"},
 		{name: "the UI page needs no token", url: "/"},
+		// The requests that change runs: refused without the token, done
+		// with it.
+		{name: "annotate needs it", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/annotate", headers: js, body: []byte(`{"name": "x"}`), status: 401},
+		{name: "trash needs it", method: "POST", url: "/api/v1/runs/" + fixtureResume + "/trash", status: 401},
+		{name: "restore needs it", method: "POST", url: "/api/v1/trash/" + fixtureResume + "/restore", status: 401},
+		{name: "annotate with the token", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/annotate", headers: withJSON(bearer), body: []byte(`{"name": "renamed"}`), contains: []string{`"name":"renamed"`}},
+		{name: "trash with the token", method: "POST", url: "/api/v1/runs/" + fixtureResume + "/trash", headers: bearer, contains: []string{fixtureResume}},
+		{name: "restore with the token", method: "POST", url: "/api/v1/trash/" + fixtureResume + "/restore", headers: bearer, contains: []string{fixtureResume}},
 	})
 	t.Run("login cookie", func(t *testing.T) {
 		jar, _ := cookiejar.New(nil)
@@ -176,6 +185,27 @@ func TestRequestChecks(t *testing.T) {
 			headers: map[string]string{"X-Runlog-Client": ""}, status: 403, contains: []string{"X-Runlog-Client"}},
 		{name: "cross-origin POST", method: "POST", url: "/api/v1/ingest/abc/run.log?offset=0",
 			headers: map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, status: 403},
+		// The requests that change runs, from a page of another site: by
+		// Sec-Fetch-Site, by Origin alone (an older browser), and without
+		// X-Runlog-Client.
+		{name: "cross-site annotate", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/annotate", body: []byte(`{"name": "x"}`),
+			headers: map[string]string{"Content-Type": "application/json", "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, status: 403},
+		{name: "cross-origin annotate by Origin", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/annotate", body: []byte(`{"name": "x"}`),
+			headers: map[string]string{"Content-Type": "application/json", "Origin": "http://evil.example"}, status: 403},
+		{name: "cross-site trash", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/trash",
+			headers: map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, status: 403},
+		{name: "cross-origin trash by Origin", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/trash",
+			headers: map[string]string{"Origin": "http://evil.example"}, status: 403},
+		{name: "cross-site restore", method: "POST", url: "/api/v1/trash/" + fixtureBasic + "/restore",
+			headers: map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, status: 403},
+		{name: "annotate without X-Runlog-Client", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/annotate", body: []byte(`{"name": "x"}`),
+			headers: map[string]string{"Content-Type": "application/json", "X-Runlog-Client": ""}, status: 403, contains: []string{"X-Runlog-Client"}},
+		{name: "trash without X-Runlog-Client", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/trash",
+			headers: map[string]string{"X-Runlog-Client": ""}, status: 403},
+		{name: "restore without X-Runlog-Client", method: "POST", url: "/api/v1/trash/" + fixtureBasic + "/restore",
+			headers: map[string]string{"X-Runlog-Client": ""}, status: 403},
+		{name: "same-origin annotate", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/annotate", body: []byte(`{"archived": false}`),
+			headers: map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}},
 		{name: "oversize body", method: "POST", url: "/api/v1/ingest/abc/run.log?offset=0", body: make([]byte, 2048), status: 413},
 		{name: "no CORS", url: "/api/v1/health", check: func(t *testing.T, _ []byte) {}},
 		{name: "wrong method", method: "DELETE", url: "/", headers: map[string]string{"X-Runlog-Client": "t"}, status: 405},
@@ -275,4 +305,13 @@ func TestErrorFormatByPath(t *testing.T) {
 			t.Errorf("refuse %s: %d %s, want %s", tt.path, rec.Code, got, want)
 		}
 	}
+}
+
+// withJSON returns headers with Content-Type: application/json added.
+func withJSON(h map[string]string) map[string]string {
+	out := map[string]string{"Content-Type": "application/json"}
+	for k, v := range h {
+		out[k] = v
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/trash"
 )
 
 // writeJSON answers with v as JSON. Go's encoder escapes <, > and & inside
@@ -70,6 +71,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("request body over the limit of %d bytes", mbe.Limit)})
 	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, errorBody{s.notIndexed(r, err)})
+	case errors.Is(err, trash.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{err.Error()})
+	case errors.Is(err, trash.ErrExists):
+		writeJSON(w, http.StatusConflict, errorBody{err.Error()})
 	case errors.Is(err, store.ErrAmbiguous), errors.Is(err, analyze.ErrTarget):
 		writeJSON(w, http.StatusBadRequest, errorBody{err.Error()})
 	case errors.Is(err, store.ErrReadOnly):

@@ -26,6 +26,9 @@ func (s *Server) routes() http.Handler {
 		{"GET /api/v1/groups", s.groups},
 		{"GET /api/v1/events", s.events},
 		{"POST /api/v1/ingest/{id}/{stream}", s.ingest},
+		{"POST /api/v1/runs/{id}/annotate", s.annotateRun},
+		{"POST /api/v1/runs/{id}/trash", s.trashRun},
+		{"POST /api/v1/trash/{id}/restore", s.restoreRun},
 		{"/api/", s.notFound},
 	} {
 		api.Handle(rt.pattern, httpapi.Handle(rt.handler, s.fail))

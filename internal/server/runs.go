@@ -420,6 +420,12 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.writeDetail(w, r, run, q)
+}
+
+// writeDetail answers the run detail of run: the page q of its series.
+func (s *Server) writeDetail(w http.ResponseWriter, r *http.Request, run store.Run, q store.SeriesQuery) error {
+	ctx := r.Context()
 	key := fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", run.ID, s.gens.of(run.ID), q.Limit, q.Contains, q.After)
 	if body, ok := s.detailBodies.get(key); ok {
 		writeRawJSON(w, http.StatusOK, body)
@@ -460,9 +466,11 @@ type segmentJSON struct {
 
 type runDetail struct {
 	summary.Summary
-	Path   string          `json:"path"`
-	Config json.RawMessage `json:"config"`
-	Series []seriesInfo    `json:"series"`
+	Path string `json:"path"`
+	// Archived says that the run is hidden from the default listings.
+	Archived bool            `json:"archived"`
+	Config   json.RawMessage `json:"config"`
+	Series   []seriesInfo    `json:"series"`
 	// SeriesMore says that more series follow the page: ask again with
 	// series_after set to the last key.
 	SeriesMore bool           `json:"series_more"`
@@ -508,7 +516,7 @@ func (s *Server) runDetail(ctx context.Context, run store.Run, q store.SeriesQue
 		return nil, err
 	}
 	sum := summary.Build(run, ser, arts, evs, s.opts.Now())
-	d := &runDetail{Summary: sum, Path: run.Path, Config: run.Config, Series: []seriesInfo{},
+	d := &runDetail{Summary: sum, Path: run.Path, Archived: run.Archived, Config: run.Config, Series: []seriesInfo{},
 		Artifacts: artifactsJSON(arts), Events: []eventJSON{}, Segments: []segmentJSON{}}
 	if len(d.Config) == 0 {
 		d.Config = json.RawMessage("{}")

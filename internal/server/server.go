@@ -117,6 +117,10 @@ type Server struct {
 	indexErr  error // why the last indexing stopped, nil if it did not; guarded by mu
 	mu        sync.Mutex
 	closeOnce sync.Once
+	// indexing serializes index: the periodic indexer and the requests
+	// that change a run folder and index it at once.
+	indexing sync.Mutex
+	warns    *warnings // indexing's, shared by the indexer and requests
 
 	// indexStore is the store that indexing writes, and appendFile what
 	// ingest appends with: s.db and appendSync, or in tests ones that fail
@@ -173,6 +177,7 @@ func New(opts Options) (*Server, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	w := newWarnings(opts.Logf)
+	s.warns = w
 	// A full disk does not keep the server from serving what is indexed:
 	// /api/v1/health says why the rest is not.
 	if _, err := s.index(ctx, w); err != nil && !db.ReadOnly() {
