@@ -3,6 +3,10 @@
 // config and summary key, live as runs train, and a selection to compare.
 // Rows are fetched a page at a time as they scroll into view and only the
 // visible ones are in the DOM, so ten thousand runs scroll as one hundred.
+// One project at a time, or all of them (project=, remembered in
+// localStorage with each project's columns). The header checkbox selects
+// every run of the filter, all pages (ids_only=1); a shift-click a range;
+// a group cell its group.
 
 import { get, onRunsChangedBatched, ApiError } from './api.js';
 import { h, replace, text, debounce } from './dom.js';
@@ -10,6 +14,8 @@ import { params, list, setParams, href, followLink } from './url.js';
 import { fmtNum, fmtValue, fmtDuration, fmtAgo, fmtTime, getPath, num } from './format.js';
 import { badge, tag, STATUSES, errorBox } from './widgets.js';
 import { openPicker } from './picker.js';
+import { defaultColumns, rangeSelect, addAll } from './table.js';
+import './table.css';
 
 const ROW = 36; // px, fixed: the virtual scroller's arithmetic
 const PAGE = 200;
@@ -23,6 +29,7 @@ const BASE_COLUMNS = [
   { id: 'name', label: 'Name', sort: 'name', width: 200, asc: true, cell: (r) => h('a', { class: 'run-link', href: `/runs/${encodeURIComponent(r.id)}`, onclick: followLink, title: r.hypothesis ? `${r.name}\n${r.hypothesis}` : r.name }, r.name || r.id) },
   { id: 'id', label: 'ID', sort: 'id', width: 88, asc: true, cell: (r) => h('code', null, r.id) },
   { id: 'project', label: 'Project', sort: 'project', width: 100, asc: true, cell: (r) => r.project },
+  { id: 'group', label: 'Group', sort: 'group', width: 128, asc: true },
   { id: 'tags', label: 'Tags', width: 116, cell: (r) => r.tags.map(tag) },
   { id: 'start_time', label: 'Started', sort: 'start_time', width: 100, cell: (r) => h('span', { title: fmtTime(r.start_time) }, fmtAgo(r.start_time)) },
   { id: 'wallclock_time', label: 'Duration', sort: 'wallclock_time', width: 86, num: true, cell: (r) => fmtDuration(r.wallclock_time) },
@@ -60,30 +67,41 @@ function keyColumn(id, finals) {
   };
 }
 
-/** varying(rows, keys): config keys whose values differ among the rows — the default columns. */
-function varying(rows, keys) {
-  const out = [];
-  for (const k of keys) {
-    const seen = new Set();
-    for (const r of rows) {
-      const v = getPath(r.config, k);
-      if (v !== undefined) seen.add(JSON.stringify(v));
-    }
-    if (seen.size > 1) out.push(`config.${k}`);
-    if (out.length === 3) break;
-  }
-  return out;
+/** CHIPS: up to this many selected runs show as chips, one each; more collapse to a count. */
+const CHIPS = 6;
+
+// What the table remembers in the browser: the last project shown, and the
+// columns chosen for each project ('' is all projects).
+const STORE_PROJECT = 'runlog.project';
+const STORE_COLS = 'runlog.cols';
+function stored(key) {
+  try { return JSON.parse(localStorage.getItem(key)); } catch { return null; }
 }
+function store(key, v) {
+  try { localStorage.setItem(key, JSON.stringify(v)); } catch { /* storage off: the URL still holds it */ }
+}
+const storedCols = (project) => {
+  const c = stored(STORE_COLS)?.[project];
+  return Array.isArray(c) ? c.filter((x) => typeof x === 'string') : null;
+};
 
 export class RunsView {
   constructor() {
     const p = params();
+    const remembered = stored(STORE_PROJECT);
+    this.project = p.has('project') ? p.get('project') : typeof remembered === 'string' ? remembered : '';
+    this.projectFromStore = !p.has('project') && !!this.project; // dropped if the server has no such project
+    this.projects = [];
     this.q = p.get('q') || '';
     this.status = STATUSES.includes(p.get('status')) ? p.get('status') : '';
     this.sort = p.get('sort') || 'start_time';
     this.order = p.get('order') === 'asc' ? 'asc' : 'desc';
-    this.cols = p.has('cols') ? list('cols').filter((c) => c !== '-') : null; // null: chosen for the runs (varying config keys)
+    // null: chosen for the runs (defaultColumns); else the URL's, else those last chosen for the project
+    this.cols = p.has('cols') ? list('cols').filter((c) => c !== '-') : storedCols(this.project);
     this.selected = list('sel');
+    this.names = new Map(); // id → name of the runs seen, for the selection chips
+    this.anchor = null; // the row index of the last ticked box: a shift-click selects from it
+    this.matching = null; // {key, ids}: every run of the filter, when known
     this.pages = new Map();
     this.total = null;
     this.keys = { config: [], summary: [] };
@@ -106,6 +124,9 @@ export class RunsView {
       onclick: () => this.setStatus(s),
     }, s || 'all'));
     this.count = h('span', { class: 'count' });
+    this.projectSel = h('select', { class: 'project-picker', 'aria-label': 'project', onchange: () => this.setProject(this.projectSel.value) });
+    this.drawProjects();
+    this.selChips = h('span', { class: 'sel-chips', role: 'group', 'aria-label': 'selected runs' });
     this.compareBtn = h('a', { class: 'btn primary compare-btn', onclick: followLink });
     this.clearBtn = h('button', { class: 'btn-ghost', onclick: () => this.setSelected([]) }, 'Clear');
     this.colsBtn = h('button', { class: 'btn', onclick: () => this.pickColumns() }, 'Columns');
@@ -116,11 +137,12 @@ export class RunsView {
     this.scroller = h('div', { class: 'runs-scroll', onscroll: () => this.onScroll() }, this.table);
     this.el = h('div', { class: 'view runs-view' },
       h('div', { class: 'runs-tools' },
+        h('div', { class: 'project-row' }, h('label', { class: 'project-label' }, 'Project', this.projectSel)),
         h('div', { class: 'filter-wrap' }, this.filter, this.filterError),
         h('div', { class: 'tools-row' },
           h('div', { class: 'chips', role: 'group', 'aria-label': 'status' }, this.chips),
           h('span', { class: 'spacer' }),
-          this.count, this.colsBtn, this.clearBtn, this.compareBtn)),
+          this.count, this.colsBtn, this.selChips, this.clearBtn, this.compareBtn)),
       this.scroller);
     this.showSelection();
   }
@@ -136,6 +158,7 @@ export class RunsView {
     };
     addEventListener('keydown', this.onKey);
     this.unsub = onRunsChangedBatched(() => this.refresh());
+    if (this.projectFromStore) this.saveURL(); // the address says which project (and columns) it shows
     this.reload();
   }
 
@@ -148,12 +171,45 @@ export class RunsView {
 
   columns() {
     const chosen = this.cols ?? this.autoCols ?? [];
-    return [...BASE_COLUMNS, ...chosen.map((c) => keyColumn(c, (r) => this.finals(r)))];
+    const base = BASE_COLUMNS.filter((c) => !(c.id === 'project' && this.project))
+      .map((c) => (c.id === 'group' ? { ...c, cell: (r) => this.groupCell(r) } : c));
+    return [...base, ...chosen.map((c) => keyColumn(c, (r) => this.finals(r)))];
+  }
+
+  groupCell(r) {
+    if (!r.group) return '';
+    return h('span', { class: 'group-cell' }, h('span', { class: 'group-name', title: r.group }, r.group),
+      h('button', {
+        class: 'group-sel', title: `select the runs of group ${r.group}`, 'aria-label': `select group ${r.group}`,
+        onclick: () => this.selectGroup(r.group),
+      }, 'select'));
+  }
+
+  /** drawProjects: the picker's options, all projects first, each with its number of runs. */
+  drawProjects() {
+    const all = this.projects.reduce((n, p) => n + p.runs, 0);
+    const opts = [{ name: '', label: this.projects.length ? `All projects (${all})` : 'All projects' },
+      ...this.projects.map((p) => ({ name: p.name, label: `${p.name} (${p.runs})` }))];
+    if (this.project && !this.projects.some((p) => p.name === this.project)) opts.push({ name: this.project, label: `${this.project} (0)` });
+    replace(this.projectSel, opts.map((o) => h('option', { value: o.name, selected: o.name === this.project }, o.label)));
+    this.projectSel.value = this.project;
+  }
+
+  setProject(name) {
+    if (name === this.project) return;
+    this.project = name;
+    this.projectFromStore = false;
+    store(STORE_PROJECT, name);
+    this.cols = storedCols(name);
+    this.autoCols = null;
+    this.drawProjects();
+    this.saveURL();
+    this.reload();
   }
 
   saveURL() {
     setParams({
-      q: this.q, status: this.status, sort: this.sort === 'start_time' ? null : this.sort,
+      project: this.project, q: this.q, status: this.status, sort: this.sort === 'start_time' ? null : this.sort,
       order: this.order === 'desc' ? null : this.order, cols: this.cols ? (this.cols.length ? this.cols : '-') : null,
       sel: this.selected,
     });
@@ -196,6 +252,78 @@ export class RunsView {
     this.setSelected(s);
   }
 
+  /** tick(e, i, id): a row's box clicked; with shift, every row from the last ticked one to it follows. */
+  async tick(e, i, id) {
+    const on = e.target.checked;
+    const from = this.anchor;
+    this.anchor = i;
+    if (!e.shiftKey || from === null || from === i) {
+      this.toggle(id, on);
+      return;
+    }
+    const gen = this.gen;
+    const ids = await this.idsBetween(Math.min(from, i), Math.max(from, i));
+    if (gen !== this.gen) return;
+    this.setSelected(rangeSelect(this.selected, ids, 0, ids.length - 1, on));
+  }
+
+  /** idsBetween(a, b): the ids of rows a to b, from the pages at hand, else from the server. */
+  async idsBetween(a, b) {
+    const out = [];
+    for (let i = a; i <= b; i++) {
+      const r = this.pages.get(Math.floor(i / PAGE))?.[i % PAGE];
+      if (!r) return (await this.matchingIds()).slice(a, b + 1);
+      out.push(r.id);
+    }
+    return out;
+  }
+
+  filterKey() {
+    return JSON.stringify([this.project, this.q, this.status, this.sort, this.order]);
+  }
+
+  /** matchingIds(): the id of every run of the filter, in the table's order. */
+  async matchingIds() {
+    const key = this.filterKey();
+    if (this.matching?.key === key) return this.matching.ids;
+    const res = await get('/runs', { ...this.apiParams(0, 0), ids_only: 1 });
+    this.matching = { key, ids: res.ids || [] };
+    return this.matching.ids;
+  }
+
+  allSelected() {
+    if (this.matching?.key !== this.filterKey() || !this.matching.ids.length) return false;
+    const sel = new Set(this.selected);
+    return this.matching.ids.every((id) => sel.has(id));
+  }
+
+  /** selectAll: the header checkbox — every run of the filter, on every page; when all are, none of them. */
+  async selectAll() {
+    const gen = this.gen;
+    if (this.allSelected()) {
+      const drop = new Set(this.matching.ids);
+      this.setSelected(this.selected.filter((id) => !drop.has(id)));
+      return;
+    }
+    try {
+      const ids = await this.matchingIds();
+      if (gen === this.gen) this.setSelected(addAll(this.selected, ids));
+    } catch (err) {
+      this.renderRows();
+      text(this.filterError, `Could not select the runs: ${err.message}`);
+    }
+  }
+
+  /** selectGroup(g): the runs of group g (of the project shown) join the selection. */
+  async selectGroup(g) {
+    try {
+      const res = await get('/runs', { project: this.project, group: g, sort: this.sort, order: this.order, ids_only: 1 });
+      this.setSelected(addAll(this.selected, res.ids || []));
+    } catch (err) {
+      text(this.filterError, `Could not select group ${g}: ${err.message}`);
+    }
+  }
+
   showSelection() {
     const n = this.selected.length;
     text(this.compareBtn, n ? `Compare ${n} run${n === 1 ? '' : 's'}` : 'Compare');
@@ -203,10 +331,16 @@ export class RunsView {
     this.compareBtn.classList.toggle('disabled', n < 1);
     this.compareBtn.title = n ? 'overlay the curves of the selected runs, with their config diff and comparison' : 'tick runs to compare them';
     this.clearBtn.hidden = !n;
+    // A chip a run while they fit; past CHIPS one chip says how many, its title lists them.
+    const name = (id) => this.names.get(id) || id;
+    replace(this.selChips, n > CHIPS
+      ? h('span', { class: 'chip sel-count', title: this.selected.slice(0, 40).map(name).join('\n') + (n > 40 ? `\n… and ${n - 40} more` : '') }, `${n} selected`)
+      : this.selected.map((id) => h('span', { class: 'chip sel-chip', title: id }, h('span', { class: 'sel-name' }, name(id)),
+        h('button', { class: 'chip-x', 'aria-label': `deselect ${name(id)}`, onclick: () => this.toggle(id, false) }, '×'))));
   }
 
   apiParams(offset, limit) {
-    return { q: this.q, status: this.status, sort: this.sort, order: this.order, offset, limit };
+    return { project: this.project, q: this.q, status: this.status, sort: this.sort, order: this.order, offset, limit };
   }
 
   /** reload: the first page again, for a new query, filter or sort; the old rows stay until it comes. */
@@ -219,7 +353,9 @@ export class RunsView {
       text(this.filterError, '');
       this.filter.classList.remove('bad');
       this.pages = new Map([[0, res.runs]]);
+      this.anchor = null;
       this.accept(res);
+      if (gen !== this.gen) return; // accept() went back to all projects
       this.renderHead();
       this.scroller.scrollTop = 0;
       this.renderRows();
@@ -247,8 +383,26 @@ export class RunsView {
 
   accept(res) {
     this.total = res.total;
+    this.remember(res.runs);
+    if (res.total <= res.runs.length) this.matching = { key: this.filterKey(), ids: res.runs.map((r) => r.id) };
+    const projects = res.projects || [];
+    if (JSON.stringify(projects) !== JSON.stringify(this.projects)) {
+      this.projects = projects;
+      if (this.projectFromStore && !projects.some((p) => p.name === this.project)) {
+        // The project remembered from last time is gone: show all of them.
+        this.projectFromStore = false;
+        this.project = '';
+        this.cols = storedCols('');
+        this.autoCols = null;
+        this.saveURL();
+        this.drawProjects();
+        this.reload();
+        return;
+      }
+      this.drawProjects();
+    }
     this.keys = { config: res.config_keys || [], summary: res.summary_keys || [] };
-    if (!this.cols && !this.autoCols && res.runs.length) this.autoCols = varying(res.runs, this.keys.config);
+    if (!this.cols && !this.autoCols && res.runs.length) this.autoCols = defaultColumns(res.runs, this.keys.config);
     text(this.count, `${res.total.toLocaleString('en-US')} run${res.total === 1 ? '' : 's'}`);
   }
 
@@ -265,6 +419,7 @@ export class RunsView {
       this.pages = new Map(got.map(([p, res]) => [p, res.runs]));
       const headChanged = JSON.stringify(this.keys) !== JSON.stringify({ config: got[0][1].config_keys, summary: got[0][1].summary_keys });
       this.accept(got[0][1]);
+      if (gen !== this.gen) return;
       if (headChanged) this.renderHead();
       this.renderRows();
     } catch { /* the next change tries again */ }
@@ -295,23 +450,25 @@ export class RunsView {
       const res = await get('/runs', this.apiParams(p * PAGE, PAGE));
       if (gen !== this.gen) return;
       this.pages.set(p, res.runs);
+      this.remember(res.runs);
       this.renderRows();
     } catch {
       if (gen === this.gen) this.pages.delete(p);
     }
   }
 
+  remember(runs) {
+    for (const r of runs) this.names.set(r.id, r.name || r.id);
+    if (this.names.size > 50_000) this.names.clear(); // a long session over a huge home: forget, the ids still show
+  }
+
   renderHead() {
     const cols = this.columns();
-    const anySel = this.selected.length > 0;
     replace(this.colgroup, h('col', { style: { width: '40px' } }), cols.map((c) => h('col', { style: { width: `${c.width}px` } })));
     const width = 40 + cols.reduce((s, c) => s + c.width, 0);
     this.table.style.width = `${width}px`;
     replace(this.thead, h('tr', null,
-      h('th', { class: 'sel' }, h('input', {
-        type: 'checkbox', 'aria-label': 'clear the selection', checked: anySel, indeterminate: anySel, disabled: !anySel,
-        onchange: () => this.setSelected([]),
-      })),
+      h('th', { class: 'sel' }, h('input', { type: 'checkbox', onclick: () => this.selectAll() })),
       cols.map((c) => {
         const sorted = this.sort === c.sort;
         return h('th', {
@@ -331,6 +488,7 @@ export class RunsView {
     if (!total) {
       replace(this.tbody, h('tr', null, h('td', { class: 'empty', colspan: cols.length + 1 },
         this.badFilter ? 'Fix the filter to list runs.' : this.q || this.status ? 'No run matches this filter.' : h('span', null, 'No runs yet. Start one with ', h('code', null, 'runlog run -- python train.py'), ', or log from Python with runlog.init().'))));
+      this.showHeadBox();
       return;
     }
     const [first, last] = this.visibleRange();
@@ -347,17 +505,25 @@ export class RunsView {
       if (!r) continue;
       const on = sel.has(r.id);
       rows.push(h('tr', { class: [on && 'selected', `st-${r.status}`], dataset: { id: r.id } },
-        h('td', { class: 'sel' }, h('input', { type: 'checkbox', checked: on, 'aria-label': `select ${r.name}`, onchange: (e) => this.toggle(r.id, e.target.checked) })),
+        h('td', { class: 'sel' }, h('input', { type: 'checkbox', checked: on, 'aria-label': `select ${r.name}`, onclick: (e) => this.tick(e, i, r.id) })),
         cols.map((c) => h('td', { class: [c.num && 'num', `c-${c.id.replace(/\W/g, '_')}`] }, c.cell(r)))));
     }
     rows.push(h('tr', { class: 'spacer', style: { height: `${Math.max(0, total - last) * ROW}px` } }));
     replace(this.tbody, rows);
-    // The header checkbox mirrors the selection.
+    this.showHeadBox();
+  }
+
+  /** showHeadBox: the header checkbox ticked when every run of the filter is selected, half when some runs are. */
+  showHeadBox() {
     const hc = this.thead.querySelector('th.sel input');
-    if (hc) {
-      hc.checked = hc.indeterminate = sel.size > 0;
-      hc.disabled = !sel.size;
-    }
+    if (!hc) return;
+    const all = this.allSelected();
+    hc.checked = all;
+    hc.indeterminate = !all && this.selected.length > 0;
+    hc.disabled = !this.total;
+    const n = this.total ?? 0;
+    hc.setAttribute('aria-label', all ? `deselect the ${n} runs of the filter` : `select all ${n.toLocaleString('en-US')} runs of the filter`);
+    hc.title = hc.getAttribute('aria-label');
   }
 
   /** finals(row): the summary of the run's detail (set values and series finals), or null while it is fetched. */
@@ -390,6 +556,7 @@ export class RunsView {
       selected: current,
       onChange: (ids) => {
         this.cols = ids;
+        store(STORE_COLS, { ...(stored(STORE_COLS) || {}), [this.project]: ids });
         this.saveURL();
         this.renderHead();
         this.renderRows();
