@@ -12,6 +12,7 @@ import { badge, tag, errorBox, section, kv, copyable } from './widgets.js';
 import { ChartPanel, stateParams } from './panel.js';
 import { chartGroups } from './groups.js';
 import { color, isValidation, keyDash } from './palette.js';
+import { RunEditor } from './edit.js';
 
 const TAIL = 200;
 // ERROR_LINES is how much of a traceback the page shows: its end, where
@@ -30,6 +31,7 @@ export class RunView {
     this.info = h('div', { class: 'run-info' });
     this.logsEl = h('div');
     this.el = h('div', { class: 'view run-view' }, this.head, this.endEl, this.chartsEl, this.info, this.logsEl);
+    this.editor = new RunEditor({ onChange: (d) => { this.run = d; this.renderHead(d); } });
   }
 
   start() {
@@ -124,6 +126,7 @@ export class RunView {
       h('div', { class: 'meta-line' }, meta.flatMap((m, i) => (i ? [h('span', { class: 'dot' }, '·'), m] : [m]))),
       d.hypothesis ? h('div', { class: 'note hypothesis' }, h('span', { class: 'note-label' }, 'Hypothesis'), h('p', null, d.hypothesis)) : null,
       d.notes ? h('div', { class: 'note notes' }, h('span', { class: 'note-label' }, 'Notes'), h('p', null, d.notes)) : null);
+    this.editor.mount(this.head, d);
   }
 
   buildCharts(d) {
