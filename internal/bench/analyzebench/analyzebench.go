@@ -124,22 +124,15 @@ func Run(ctx context.Context, c Config) error {
 		plotNote = "no plots: this runlog draws none (internal/chart not wired in)"
 	}
 	fmt.Fprintf(out, "%d runs × %d steps (%d points each), %d CPUs, median of %d whole `runlog` processes; first index of the runs: %s\n\n",
-		c.Runs, c.Steps, c.Steps*3+(c.Steps+49)/50, runtime.NumCPU(), c.Repeat, ms(first))
+		c.Runs, c.Steps, c.Steps*3+(c.Steps+49)/50, runtime.NumCPU(), c.Repeat, timing.Short(first))
 	fmt.Fprintln(out, "| what | result | goal |")
 	fmt.Fprintln(out, "|---|---|---|")
-	fmt.Fprintf(out, "| `compare` of %d runs: config diff, final/best losses | %s | ≤ 200 ms |\n", c.Runs, ms(cmpPlain))
-	fmt.Fprintf(out, "| `compare` of %d runs + 2 targets, --at-time, --at-step | %s | ≤ 200 ms |\n", c.Runs, ms(cmpFull))
-	fmt.Fprintf(out, "| the same, `--json` | %s | ≤ 200 ms |\n", ms(cmpJSON))
-	fmt.Fprintf(out, "| `report` of %d runs, plots drawn (%s) | %s | ≤ 5 s |\n", c.Runs, plotNote, ms(timing.Median(drawn)))
-	fmt.Fprintf(out, "| `report` again, plots up to date | %s | |\n", ms(again))
+	fmt.Fprintf(out, "| `compare` of %d runs: config diff, final/best losses | %s | ≤ 200 ms |\n", c.Runs, timing.Short(cmpPlain))
+	fmt.Fprintf(out, "| `compare` of %d runs + 2 targets, --at-time, --at-step | %s | ≤ 200 ms |\n", c.Runs, timing.Short(cmpFull))
+	fmt.Fprintf(out, "| the same, `--json` | %s | ≤ 200 ms |\n", timing.Short(cmpJSON))
+	fmt.Fprintf(out, "| `report` of %d runs, plots drawn (%s) | %s | ≤ 5 s |\n", c.Runs, plotNote, timing.Short(timing.Median(drawn)))
+	fmt.Fprintf(out, "| `report` again, plots up to date | %s | |\n", timing.Short(again))
 	return nil
-}
-
-func ms(d time.Duration) string {
-	if d >= time.Second {
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	}
-	return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000)
 }
 
 // writeRuns logs runs of a made-up learning-rate sweep with the Go client:

@@ -69,8 +69,8 @@ func Run(ctx context.Context, c Config) error {
 	}
 	var rows [][3]string
 	add := func(what string, d time.Duration, note string) {
-		rows = append(rows, [3]string{what, ms(d), note})
-		fmt.Fprintf(c.Log, "%-60s %s\n", what, ms(d))
+		rows = append(rows, [3]string{what, timing.Millis(d), note})
+		fmt.Fprintf(c.Log, "%-60s %s\n", what, timing.Millis(d))
 	}
 
 	ids := make([]string, c.Runs)
@@ -98,7 +98,7 @@ func Run(ctx context.Context, c Config) error {
 			args []string
 		}{
 			{"process start and exit: `runlog --version`", []string{"--version"}},
-			{fmt.Sprintf("**`runlog plot` %d runs × %s points, whole process**", c.Runs, count(c.Points)), append(args, "-o", out+"/")},
+			{fmt.Sprintf("**`runlog plot` %d runs × %s points, whole process**", c.Runs, timing.Count(c.Points)), append(args, "-o", out+"/")},
 			{"the same with `--smooth 0.9`", append(args, "-o", out+"/", "--smooth", "0.9")},
 			{"the same, loss curves by step only (`--x step -o f.png`)", append(args, "--x", "step", "-o", filepath.Join(out, "step.png"))},
 			{"the same as SVG (`-o f.svg`)", append(args, "-o", filepath.Join(out, "f.svg"))},
@@ -154,7 +154,7 @@ func Run(ctx context.Context, c Config) error {
 		if err != nil {
 			return err
 		}
-		add(fmt.Sprintf("read train_loss of every run: %s points, %d at a time", count(c.Points*c.Runs), par), d, "Store.Points")
+		add(fmt.Sprintf("read train_loss of every run: %s points, %d at a time", timing.Count(c.Points*c.Runs), par), d, "Store.Points")
 	}
 	axes := []series.Axis{series.AxisStep, series.AxisWallclock}
 	for _, smooth := range []float64{0, 0.9} {
@@ -210,7 +210,7 @@ func Run(ctx context.Context, c Config) error {
 	add("lr_schedule.png: build, draw, encode", d, "")
 
 	fmt.Fprintf(c.Out, "\n%d runs × %s train_loss points (a val_loss every 1,000 steps, a learning rate every 100), %d CPUs, %s\n\n",
-		c.Runs, count(c.Points), runtime.NumCPU(), runtime.Version())
+		c.Runs, timing.Count(c.Points), runtime.NumCPU(), runtime.Version())
 	fmt.Fprintln(c.Out, "| what | median | note |")
 	fmt.Fprintln(c.Out, "|---|---|---|")
 	for _, r := range rows {
@@ -249,18 +249,4 @@ func indexHome(ctx context.Context, home string) error {
 	defer st.Close()
 	_, err = ingest.Home(ctx, st, home, ingest.Options{})
 	return err
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }
-
-func count(n int) string {
-	switch {
-	case n >= 1_000_000 && n%1_000_000 == 0:
-		return fmt.Sprintf("%d M", n/1_000_000)
-	case n >= 1_000_000:
-		return fmt.Sprintf("%.1f M", float64(n)/1e6)
-	case n >= 1000:
-		return fmt.Sprintf("%d k", n/1000)
-	}
-	return fmt.Sprint(n)
 }

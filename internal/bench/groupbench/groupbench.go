@@ -78,8 +78,8 @@ func Run(ctx context.Context, c Config) error {
 	}
 	var rows [][3]string
 	add := func(what string, d time.Duration, goal string) {
-		rows = append(rows, [3]string{what, ms(d), goal})
-		fmt.Fprintf(c.Log, "%-60s %s\n", what, ms(d))
+		rows = append(rows, [3]string{what, timing.Short(d), goal})
+		fmt.Fprintf(c.Log, "%-60s %s\n", what, timing.Short(d))
 	}
 	if _, err := os.Stat(layout.Store(home)); err != nil {
 		fmt.Fprintf(c.Log, "writing %d runs of %d points…\n", runs, c.Points)
@@ -121,7 +121,7 @@ func Run(ctx context.Context, c Config) error {
 		add(v.what, d, v.goal)
 	}
 	fmt.Fprintf(c.Out, "%d runs (%d learning rates × %d seeds) × %s train_loss points, a val_loss every 1,000 steps; %d CPUs; medians of %d whole `runlog` processes\n\n",
-		runs, c.Groups, c.Seeds, count(c.Points), runtime.NumCPU(), c.Repeat)
+		runs, c.Groups, c.Seeds, timing.Count(c.Points), runtime.NumCPU(), c.Repeat)
 	fmt.Fprintln(c.Out, "| what | median | goal |")
 	fmt.Fprintln(c.Out, "|---|---|---|")
 	for _, r := range rows {
@@ -214,21 +214,4 @@ func writeRun(home string, c Config, g, seed int) error {
 	}
 	_, err = f.Write(enc.Bytes())
 	return err
-}
-
-func ms(d time.Duration) string {
-	if d >= time.Second {
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	}
-	return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000)
-}
-
-func count(n int) string {
-	switch {
-	case n >= 1_000_000 && n%1_000_000 == 0:
-		return fmt.Sprintf("%d M", n/1_000_000)
-	case n >= 1000:
-		return fmt.Sprintf("%d k", n/1000)
-	}
-	return fmt.Sprint(n)
 }

@@ -29,6 +29,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/runlog/runlog/internal/bench/timing"
 )
 
 // Config sizes the benchmark.
@@ -93,7 +95,7 @@ func Run(ctx context.Context, c Config) ([]Row, error) {
 		}
 	}
 	fmt.Fprintf(c.Out, "\n%d ordinary runs × %d steps; the many-keys run: %d steps × %d new keys (%s series) and train_loss; %d clients browsing for at most %s or %d rounds each; %d CPUs (GOMAXPROCS %d), %s/%s, %s\n\n",
-		c.Runs, c.Steps, c.Steps, c.KeysPerStep, count(c.Steps*c.KeysPerStep+1), c.Clients, c.Duration, c.Rounds,
+		c.Runs, c.Steps, c.Steps, c.KeysPerStep, timing.Count(c.Steps*c.KeysPerStep+1), c.Clients, c.Duration, c.Rounds,
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	Print(c.Out, b.rows)
 	return b.rows, nil
@@ -137,14 +139,12 @@ func (b *bench) progress(format string, args ...any) {
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-
 // dur prints d in seconds from a second up, else in milliseconds.
 func dur(d time.Duration) string {
 	if d >= time.Second {
 		return secs(d)
 	}
-	return ms(d)
+	return timing.Millis(d)
 }
 
 func mb(bytes int64) string {
@@ -157,14 +157,4 @@ func mb(bytes int64) string {
 		return fmt.Sprintf("%.1f kB", float64(bytes)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", bytes)
-}
-
-func count(n int) string {
-	switch {
-	case n >= 1_000_000:
-		return fmt.Sprintf("%.1f M", float64(n)/1e6)
-	case n >= 1000:
-		return fmt.Sprintf("%.1f k", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
 }

@@ -52,7 +52,7 @@ func (b *bench) index(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	keys := count(b.Steps*b.KeysPerStep + 1)
+	keys := timing.Count(b.Steps*b.KeysPerStep + 1)
 	b.add(Row{
 		What:      fmt.Sprintf("**`runlog index` of the many-keys run, %d steps × %d new keys (%s series), whole process**", b.Steps, b.KeysPerStep, keys),
 		Result:    secs(d),

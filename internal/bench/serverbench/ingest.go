@@ -28,10 +28,10 @@ func benchIngest(ctx context.Context, c Config, dir string, add func(row)) error
 			ack, indexed, local = append(ack, a), append(indexed, ix), append(local, l)
 		}
 		a, ix, l := timing.Median(ack), timing.Median(indexed), timing.Median(local)
-		what := fmt.Sprintf("**remote ingest, Go client streaming %s points (%d series) to the server**", count(c.IngestPoints), c.Series)
+		what := fmt.Sprintf("**remote ingest, Go client streaming %s points (%d series) to the server**", timing.Count(c.IngestPoints), c.Series)
 		goal := "≥ 1 M points/s"
 		if clients > 1 {
-			what = fmt.Sprintf("remote ingest, %d clients at once, %s points in all", clients, count(c.IngestPoints))
+			what = fmt.Sprintf("remote ingest, %d clients at once, %s points in all", clients, timing.Count(c.IngestPoints))
 			goal = ""
 		}
 		note := fmt.Sprintf("all acknowledged (synced on the server) %s after Init; logging alone took %s; median of %d", secs(a), secs(l), len(ack))

@@ -51,7 +51,7 @@ func benchRuns(ctx context.Context, c Config, home string, add func(row)) error 
 		}
 	}
 	defer stop()
-	add(row{fmt.Sprintf("runs list, %d runs, first request (reads every run's summary and series)", c.Runs), msf(timing.Median(firsts)), "", "median of " + fmt.Sprint(c.Repeat) + ", new server each"})
+	add(row{fmt.Sprintf("runs list, %d runs, first request (reads every run's summary and series)", c.Runs), timing.Millis(timing.Median(firsts)), "", "median of " + fmt.Sprint(c.Repeat) + ", new server each"})
 	for _, v := range []struct{ what, url string }{
 		{fmt.Sprintf("runs list, %d runs, 100 shown", c.Runs), "/api/v1/runs"},
 		{"the same, all shown", "/api/v1/runs?limit=10000"},
@@ -61,7 +61,7 @@ func benchRuns(ctx context.Context, c Config, home string, add func(row)) error 
 		if err != nil {
 			return err
 		}
-		add(row{v.what, msf(d), "", "median of " + fmt.Sprint(max(c.Repeat, 10))})
+		add(row{v.what, timing.Millis(d), "", "median of " + fmt.Sprint(max(c.Repeat, 10))})
 	}
 	return nil
 }

@@ -77,8 +77,8 @@ func benchSeries(ctx context.Context, c Config, home string, add func(row)) erro
 		}
 	}
 	first := timing.Median(firsts)
-	pts := fmt.Sprintf("%s points", count(c.Points))
-	add(row{fmt.Sprintf("series endpoint, %s → %d (%d returned), first request (decodes the series)", pts, c.Width, got), msf(first), "", "median of " + fmt.Sprint(c.Repeat) + ", new server each"})
+	pts := fmt.Sprintf("%s points", timing.Count(c.Points))
+	add(row{fmt.Sprintf("series endpoint, %s → %d (%d returned), first request (decodes the series)", pts, c.Width, got), timing.Millis(first), "", "median of " + fmt.Sprint(c.Repeat) + ", new server each"})
 	if _, err := get(url); err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func benchSeries(ctx context.Context, c Config, home string, add func(row)) erro
 		if v.url == url {
 			goal = "≤ 20 ms"
 		}
-		add(row{v.what, msf(d), goal, "median of " + fmt.Sprint(max(c.Repeat, 20)) + ", cached decoded series"})
+		add(row{v.what, timing.Millis(d), goal, "median of " + fmt.Sprint(max(c.Repeat, 20)) + ", cached decoded series"})
 	}
 	return nil
 }

@@ -110,22 +110,8 @@ func (c Config) serve(home string) (base string, stop func(), err error) {
 	return "http://" + ln.Addr().String(), func() { cancel(); <-done; srv.Close() }, nil
 }
 
-func msf(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
 func rate(points int, d time.Duration) string {
 	return fmt.Sprintf("%.2f M points/s", float64(points)/d.Seconds()/1e6)
-}
-
-func count(n int) string {
-	switch {
-	case n >= 1_000_000 && n%1_000_000 == 0:
-		return fmt.Sprintf("%d M", n/1_000_000)
-	case n >= 1_000_000:
-		return fmt.Sprintf("%.1f M", float64(n)/1e6)
-	case n >= 1000:
-		return fmt.Sprintf("%d k", n/1000)
-	}
-	return fmt.Sprint(n)
 }

@@ -119,7 +119,7 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 	rl, _ := os.Stat(filepath.Join(r.Path, layout.RunLogFile))
 	return []Row{
 		{
-			What:      fmt.Sprintf("ingest, Go client → embedded store, %s points over %d series", count(points), c.Series),
+			What:      fmt.Sprintf("ingest, Go client → embedded store, %s points over %d series", timing.Count(points), c.Series),
 			Result:    fmt.Sprintf("%.2f M points/s", mpts(points, total)),
 			Goal:      "≥ 5 M points/s",
 			Reference: fmt.Sprintf("plain file, 32-byte records: %.2f M points/s", mpts(points, plain)),
@@ -133,10 +133,10 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 			Ratio:     fmt.Sprintf("%.2f×", plain.Seconds()/index.Seconds()),
 		},
 		{
-			What:      fmt.Sprintf("read all points of a %s-point series in step order", count(steps)),
-			Result:    ms(read),
+			What:      fmt.Sprintf("read all points of a %s-point series in step order", timing.Count(steps)),
+			Result:    timing.Millis(read),
 			Goal:      "≤ 30 ms",
-			Reference: fmt.Sprintf("scanning the plain file: %s", ms(plainRead)),
+			Reference: fmt.Sprintf("scanning the plain file: %s", timing.Millis(plainRead)),
 			Ratio:     fmt.Sprintf("%.1f× faster", plainRead.Seconds()/read.Seconds()),
 		},
 		{
@@ -145,16 +145,6 @@ func ingestAndRead(ctx context.Context, c Config, dir string) ([]Row, error) {
 			Goal:   "≤ 1 ms",
 		},
 	}, nil
-}
-
-func count(n int) string {
-	switch {
-	case n >= 1_000_000 && n%1_000_000 == 0:
-		return fmt.Sprintf("%d M", n/1_000_000)
-	case n >= 1000 && n%1000 == 0:
-		return fmt.Sprintf("%d k", n/1000)
-	}
-	return fmt.Sprint(n)
 }
 
 // writePlain appends every point as a 32-byte record, the fastest way to

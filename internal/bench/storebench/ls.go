@@ -58,10 +58,10 @@ func lsRuns(ctx context.Context, c Config, home string) ([]Row, error) {
 		return nil, err
 	}
 	return []Row{{
-		What:      fmt.Sprintf("`runlog ls` over %s runs (whole process)", count(c.LsRuns)),
-		Result:    fmt.Sprintf("%s (--json: %s)", ms(table), ms(asJSON)),
+		What:      fmt.Sprintf("`runlog ls` over %s runs (whole process)", timing.Count(c.LsRuns)),
+		Result:    fmt.Sprintf("%s (--json: %s)", timing.Millis(table), timing.Millis(asJSON)),
 		Goal:      "≤ 100 ms",
-		Reference: fmt.Sprintf("first index of the %s runs: %.1f s", count(c.LsRuns), index.Seconds()),
+		Reference: fmt.Sprintf("first index of the %s runs: %.1f s", timing.Count(c.LsRuns), index.Seconds()),
 	}}, nil
 }
 

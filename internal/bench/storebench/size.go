@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/runlog/runlog/internal/bench/timing"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 )
@@ -53,7 +54,7 @@ func bytesPerPoint(ctx context.Context, c Config, dir string) ([]Row, error) {
 			goal = "(reported)"
 		}
 		rows = append(rows, Row{
-			What:      fmt.Sprintf("bytes per point on disk: %s (%s points)", r.name, count(points)),
+			What:      fmt.Sprintf("bytes per point on disk: %s (%s points)", r.name, timing.Count(points)),
 			Result:    fmt.Sprintf("%.2f (run.log: %.1f)", bpp, float64(logSize)/float64(points)),
 			Goal:      goal,
 			Reference: "32 (SQLite, one row per point)",

@@ -112,8 +112,6 @@ func Print(w io.Writer, rows []Row) {
 
 func mpts(points int, d time.Duration) float64 { return float64(points) / d.Seconds() / 1e6 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-
 // workload generates the values of a training run's series at a step: a
 // noisy float32 loss (as .item() returns it), a cosine learning-rate
 // schedule with warmup, throughput, a gradient norm, and further noisy

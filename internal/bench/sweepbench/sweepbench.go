@@ -20,6 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runlog/runlog/internal/bench/timing"
 	"github.com/runlog/runlog/internal/gitinfo"
 	"github.com/runlog/runlog/internal/runner"
 	"github.com/runlog/runlog/internal/sweep"
@@ -77,7 +78,7 @@ func Run(ctx context.Context, c Config) ([]Row, error) {
 		if mx > 100*time.Millisecond {
 			goal = "max > 100 ms"
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", r.Parallel, r.Members, len(g), ms(med), ms(p90), ms(mx), r.Wall.Round(time.Millisecond), goal)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", r.Parallel, r.Members, len(g), timing.Millis(med), timing.Millis(p90), timing.Millis(mx), r.Wall.Round(time.Millisecond), goal)
 	}
 	return rows, tw.Flush()
 }
@@ -149,5 +150,3 @@ func pick(sorted []time.Duration, q float64) time.Duration {
 	}
 	return sorted[min(len(sorted)-1, int(q*float64(len(sorted)-1)+0.5))]
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }

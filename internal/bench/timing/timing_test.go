@@ -38,3 +38,22 @@ func TestRepeat(t *testing.T) {
 		t.Errorf("Time: err = %v, want %v", err, boom)
 	}
 }
+
+func TestFormats(t *testing.T) {
+	t.Parallel()
+	counts := map[int]string{999: "999", 1000: "1 k", 1500: "1.5 k", 20_000: "20 k", 1_000_000: "1 M", 2_500_000: "2.5 M", 10_000_000: "10 M"}
+	for n, want := range counts {
+		if got := Count(n); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+	durs := map[time.Duration]string{1500 * time.Microsecond: "1.5 ms", 22 * time.Millisecond: "22 ms", 1500 * time.Millisecond: "1.50 s"}
+	for d, want := range durs {
+		if got := Short(d); got != want {
+			t.Errorf("Short(%v) = %q, want %q", d, got, want)
+		}
+	}
+	if got := Millis(22 * time.Millisecond); got != "22.0 ms" {
+		t.Errorf("Millis = %q", got)
+	}
+}
