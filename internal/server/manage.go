@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -178,6 +179,9 @@ func (s *Server) restoreRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	info, err := trash.Find(all, r.PathValue("id"))
+	if err != nil && !errors.Is(err, trash.ErrNotFound) {
+		return badRequest("%v", err) // a name that several runs in the trash share
+	}
 	if err != nil {
 		return err
 	}
