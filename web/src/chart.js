@@ -12,9 +12,11 @@ import { isScheduleKey } from './groups.js';
 import { xSeriesKey } from './chartstate.js';
 import './charts.css';
 import { fade } from './palette.js';
+import { themeColors } from './theme.js';
 import { fmtNum, fmtStep, fmtTick, fmtTime } from './format.js';
 
-const AXIS = { stroke: '#5b6675', font: '11px system-ui, sans-serif', grid: { stroke: '#eceff3', width: 1 }, ticks: { stroke: '#d5dae1', width: 1, size: 4 } };
+/** axisStyle(c): uPlot's axis options in the theme's colours (themeColors()). */
+const axisStyle = (c) => ({ stroke: c.axis, font: '11px system-ui, sans-serif', grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.ticks, width: 1, size: 4 } });
 
 /** Tick increments for durations in seconds, so that time axes tick at 30s, 5m, 1h… */
 const TIME_INCRS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
@@ -70,6 +72,9 @@ export class Chart {
       h('div', { class: 'chart-body' }, this.plot, this.tip),
       this.legend);
     this.renderLegend();
+    // A new theme: build the chart again in its colours.
+    this.onTheme = () => { this.shape = ''; if (this.u) this.render(); };
+    addEventListener('runlog-theme', this.onTheme);
   }
 
   setLabel(lineId, label) {
@@ -101,6 +106,7 @@ export class Chart {
   render() {
     const axis = this.panel.state.x;
     const smooth = this.panel.smoothOf(this.spec.id);
+    this.colors = themeColors();
     const timeAxis = axis !== 'step';
     const curves = [], pieces = [], faint = [], main = [];
     const runs = new Set(this.spec.lines.map((l) => l.run)).size;
@@ -132,7 +138,7 @@ export class Chart {
       }
       main.push([col++, {
         label: line.label, scale, stroke: line.color, width: line.width || 1.6, dash, spanGaps: false,
-        points: markers ? { show: true, size: 5, width: 1, stroke: line.color, fill: '#fff' } : { show: false },
+        points: markers ? { show: true, size: 5, width: 1, stroke: line.color, fill: this.colors.bg } : { show: false },
       }]);
       curves.push({ line, raw, smooth: smoothed });
       pieces.push({ x: raw.x, ys });
@@ -168,6 +174,7 @@ export class Chart {
     const panel = this.panel;
     const axis = panel.state.x;
     const width = Math.max(200, this.plot.clientWidth || 400);
+    const AXIS = axisStyle(this.colors);
     const xAxis = { ...AXIS, space: axis === 'time' ? 90 : 60 };
     if (xSeriesKey(axis)) xAxis.values = (u, splits) => splits.map((v) => fmtAxisNum(v, null, false));
     else if (axis === 'step') xAxis.values = (u, splits) => splits.map(fmtStep);
@@ -305,7 +312,7 @@ export class Chart {
       // Colours are runs (the view's legend); here, the line style of each key.
       const keys = [...new Map(this.spec.lines.map((l) => [l.key, l])).values()];
       replace(this.legend, keys.map((l, i) => h('span', { class: 'legend-item' },
-        h('i', { class: ['swatch', i > 0 && 'dashed'], style: { '--c': '#5b6675' } }), l.key)));
+        h('i', { class: ['swatch', i > 0 && 'dashed'], style: { '--c': 'var(--chart-axis)' } }), l.key)));
       return;
     }
     const items = this.spec.lines.map((line) => {
@@ -325,7 +332,7 @@ export class Chart {
     if (this.u) this.u.setSize({ width: Math.max(200, this.plot.clientWidth), height: this.spec.height || 220 });
   }
 
-  /** downloadPNG: the chart as drawn, with its title and legend, on white. */
+  /** downloadPNG: the chart as drawn, with its title and legend, on the theme's card colour. */
   downloadPNG() {
     if (!this.u) return;
     const src = this.u.ctx.canvas;
@@ -337,9 +344,10 @@ export class Chart {
     c.width = src.width + 24 * r;
     c.height = src.height + head + legendH + 12 * r;
     const ctx = c.getContext('2d');
-    ctx.fillStyle = '#fff';
+    const tc = themeColors();
+    ctx.fillStyle = tc.bg;
     ctx.fillRect(0, 0, c.width, c.height);
-    ctx.fillStyle = '#1d2733';
+    ctx.fillStyle = tc.text;
     ctx.font = `600 ${14 * r}px system-ui, sans-serif`;
     ctx.textBaseline = 'middle';
     ctx.fillText(this.spec.title, 12 * r, head / 2 + 2 * r);
@@ -351,13 +359,14 @@ export class Chart {
       ctx.lineWidth = 2 * r;
       ctx.setLineDash(line.dash ? line.dash.map((d) => d * r) : []);
       ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + 20 * r, y); ctx.stroke();
-      ctx.fillStyle = '#333';
+      ctx.fillStyle = tc.text;
       ctx.fillText(line.label.length > 32 ? `${line.label.slice(0, 31)}…` : line.label, x + 26 * r, y);
     });
     c.toBlob((blob) => this.panel.save(`${this.panel.filename(this)}.png`, blob), 'image/png');
   }
 
   destroy() {
+    removeEventListener('runlog-theme', this.onTheme);
     if (this.u) this.u.destroy();
     this.u = null;
     this.el.remove();

@@ -8,6 +8,8 @@ import { route, onNavigate, followLink } from './url.js';
 import { RunsView } from './runs.js';
 import { RunView } from './run.js';
 import { CompareView } from './compare.js';
+import { themeToggle } from './theme.js';
+import { mountKeys } from './keys.js';
 
 const VIEWS = { runs: RunsView, run: RunView, compare: CompareView };
 
@@ -25,7 +27,7 @@ replace(app,
     h('a', { class: 'brand', href: '/', onclick: followLink }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'runlog'),
     h('nav', null, nav.runs, nav.compare),
     h('span', { class: 'spacer' }),
-    liveDot, version),
+    liveDot, version, themeToggle()),
   banner, main);
 
 onLiveState((s) => {
@@ -57,6 +59,7 @@ function render() {
 }
 
 onNavigate(render);
+mountKeys();
 render();
 connectEvents();
 get('/health').then((hl) => { version.textContent = hl.version ? `v${hl.version.replace(/^v/, '')}` : ''; }).catch(() => {});

@@ -68,7 +68,7 @@ function keyColumn(id, finals) {
 }
 
 /** CHIPS: up to this many selected runs show as chips, one each; more collapse to a count. */
-const CHIPS = 6;
+const CHIPS = 4;
 
 // What the table remembers in the browser: the last project shown, and the
 // columns chosen for each project ('' is all projects).

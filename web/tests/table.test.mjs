@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, scratch, cleanup, serve, browser, runlogAsync, waitFor } from './harness.mjs';
+import { REPO, scratch, cleanup, serve, browser, results, runlogAsync, waitFor } from './harness.mjs';
 import { defaultColumns, rangeSelect, addAll } from '../src/table.js';
 
 // ---- the pure parts ----
@@ -169,12 +169,13 @@ test('select group: a group cell’s action selects the group’s runs', async (
   assert.equal(await page.locator('table.runs tbody tr.selected').count(), 6);
   assert.equal(await rowOf('bs-8').locator('td.sel input').isChecked(), false);
   assert.equal(await page.locator('a.compare-btn').textContent(), 'Compare 6 runs');
-  assert.equal(await page.locator('.sel-chips .sel-chip').count(), 6, 'six chips, one a run');
-  // One more, and the chips collapse to a count.
+  // Six runs are more than the chips show one by one: one chip says how many.
+  assert.equal(await page.locator('.sel-chips .sel-chip').count(), 0);
+  assert.equal(await page.locator('.sel-chips .sel-count').textContent(), '6 selected');
+  await page.screenshot({ path: join(results(), 'runs-project.png') });
   await rowOf('bs-8').locator('td.sel input').check();
   await waitFor(async () => sel().length === 7, 5000, 'seven');
-  assert.equal(await page.locator('.sel-chips .sel-chip').count(), 0);
-  assert.equal(await page.locator('.sel-chips .sel-count').textContent(), '7 selected');
+  assert.equal(await page.locator('a.compare-btn').textContent(), 'Compare 7 runs');
   await page.getByRole('button', { name: 'Clear' }).click();
   assert.deepEqual(sel(), []);
 });
@@ -192,6 +193,10 @@ test('shift-click selects the rows between, and takes them out again', async () 
   await box(3).click({ modifiers: ['Shift'] });
   await waitFor(async () => sel().length === 2, 5000, 'rows 3 to 5 out');
   assert.deepEqual(new Set(sel()), new Set(ids.slice(1, 3)));
+  // Few runs: a chip each, with its name; its × takes it out.
+  assert.deepEqual(await page.locator('.sel-chips .sel-chip .sel-name').allTextContents(), names.slice(1, 3));
+  await page.getByRole('button', { name: `deselect ${names[1]}` }).click();
+  assert.deepEqual(sel(), [ids[2]]);
   await page.getByRole('button', { name: 'Clear' }).click();
 });
 
