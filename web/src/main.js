@@ -8,10 +8,11 @@ import { route, onNavigate, followLink } from './url.js';
 import { RunsView } from './runs.js';
 import { RunView } from './run.js';
 import { CompareView } from './compare.js';
+import { HparamsView } from './hparams.js';
 import { themeToggle } from './theme.js';
 import { mountKeys } from './keys.js';
 
-const VIEWS = { runs: RunsView, run: RunView, compare: CompareView };
+const VIEWS = { runs: RunsView, run: RunView, compare: CompareView, hparams: HparamsView };
 
 const app = document.getElementById('app');
 const liveDot = h('span', { class: 'live', title: 'live updates' }, h('i'), h('span', { class: 'live-text' }, 'connecting'));
@@ -19,13 +20,14 @@ const version = h('span', { class: 'version' });
 const nav = {
   runs: h('a', { href: '/', onclick: followLink }, 'Runs'),
   compare: h('a', { href: '/compare', onclick: followLink }, 'Compare'),
+  hparams: h('a', { href: '/hparams', onclick: followLink }, 'Hyperparameters'),
 };
 const banner = h('div', { class: 'banner', hidden: true });
 const main = h('main');
 replace(app,
   h('header', { class: 'top' },
     h('a', { class: 'brand', href: '/', onclick: followLink }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'runlog'),
-    h('nav', null, nav.runs, nav.compare),
+    h('nav', null, nav.runs, nav.compare, nav.hparams),
     h('span', { class: 'spacer' }),
     liveDot, version, themeToggle()),
   banner, main);

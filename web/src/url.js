@@ -12,6 +12,7 @@ export function route() {
   let m;
   if ((m = path.match(/^\/runs\/([^/]+)\/?$/))) return { view: 'run', id: decodeURIComponent(m[1]) };
   if (/^\/compare\/?$/.test(path)) return { view: 'compare' };
+  if (/^\/hparams\/?$/.test(path)) return { view: 'hparams' };
   return { view: 'runs' };
 }
 
