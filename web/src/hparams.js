@@ -15,6 +15,7 @@ import { flatten, num } from './format.js';
 import { errorBox } from './widgets.js';
 import { ParCoords, makeAxis, selected, parseBrush, fmtBrush, groupColors } from './parcoords.js';
 import { Scatter } from './scatter.js';
+import { themeColors } from './theme.js';
 
 const LIMIT = 10000;
 const LOSSES = ['val_loss', 'valid_loss', 'eval_loss', 'test_loss', 'train_loss', 'loss'];
@@ -90,10 +91,14 @@ export class HparamsView {
       this.body);
     replace(this.body, h('p', { class: 'muted' }, 'Loading runs…'));
     this.onresize = debounce(() => this.draw(), 150);
+    // Canvases cannot read CSS variables: take the theme's colours now and when it changes.
+    this.onTheme = () => { this.pc.tc = this.sc.tc = themeColors(); this.draw(); };
+    this.pc.tc = this.sc.tc = themeColors();
   }
 
   start() {
     addEventListener('resize', this.onresize);
+    addEventListener('runlog-theme', this.onTheme);
     this.load();
   }
 
@@ -101,6 +106,7 @@ export class HparamsView {
     this.ctrl.abort();
     this.pc.destroy();
     removeEventListener('resize', this.onresize);
+    removeEventListener('runlog-theme', this.onTheme);
     this.onresize.cancel();
   }
 

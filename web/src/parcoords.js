@@ -183,6 +183,9 @@ export function groupColors(rows) {
 
 const PAD = { top: 34, bottom: 22, left: 70, right: 70 };
 
+/** LIGHT: the light theme's chart colours, until the view passes themeColors() (theme.js) as .tc. */
+export const LIGHT = { axis: '#5b6675', grid: '#eceff3', text: '#1d2733' };
+
 /**
  * ParCoords: the chart. set(rows, axes, brushes, colors) draws; onbrush(brushes,
  * done, t0) is called while dragging (done: false; t0: when the move began)
@@ -200,6 +203,7 @@ export class ParCoords {
     this.brushes = [];
     this.drag = null;
     this.hover = -1;
+    this.tc = LIGHT;
     this.canvas.addEventListener('mousedown', (e) => this.down(e));
     this.canvas.addEventListener('mousemove', (e) => this.move(e));
     this.canvas.addEventListener('mouseleave', () => { this.hover = -1; this.tip.hidden = true; this.draw(); });
@@ -272,20 +276,20 @@ export class ParCoords {
       const p = new Path2D();
       this.line(p, this.hover);
       ctx.lineWidth = 2.5;
-      ctx.strokeStyle = '#1d2733';
+      ctx.strokeStyle = this.tc.text;
       ctx.stroke(p);
     }
     // Axes, ticks, brushes, names.
     ctx.font = '11px system-ui, sans-serif';
     axes.forEach((a, i) => {
       const x = this.ax(i);
-      ctx.strokeStyle = '#5b6675';
+      ctx.strokeStyle = this.tc.axis;
       ctx.lineWidth = 1;
       ctx.beginPath();
       ctx.moveTo(x + 0.5, this.ay(0));
       ctx.lineTo(x + 0.5, this.ay(1));
       ctx.stroke();
-      ctx.fillStyle = '#5b6675';
+      ctx.fillStyle = this.tc.axis;
       ctx.textAlign = 'right';
       ctx.textBaseline = 'middle';
       const tk = ticks(a);
@@ -305,7 +309,7 @@ export class ParCoords {
         ctx.fillRect(x - 7, y0 - 2, 14, y1 - y0 + 4);
         ctx.strokeRect(x - 7 + 0.5, y0 - 2 + 0.5, 14, y1 - y0 + 4);
       }
-      ctx.fillStyle = '#1d2733';
+      ctx.fillStyle = this.tc.text;
       ctx.textAlign = i === 0 ? 'left' : i === axes.length - 1 && axes.length > 1 ? 'right' : 'center';
       ctx.textBaseline = 'alphabetic';
       const lx = i === 0 ? Math.max(4, x - 30) : i === axes.length - 1 && axes.length > 1 ? Math.min(this.w - 4, x + 30) : x;

@@ -5,7 +5,7 @@
 
 import { h } from './dom.js';
 import { fmtNum } from './format.js';
-import { ticks, showTip } from './parcoords.js';
+import { ticks, showTip, LIGHT } from './parcoords.js';
 
 const PAD = { top: 14, bottom: 42, left: 64, right: 16 };
 
@@ -27,6 +27,7 @@ export class Scatter {
     this.tip = h('div', { class: 'hp-tip', hidden: true });
     this.el = h('div', { class: 'sc' }, this.canvas, this.tip);
     this.hover = -1;
+    this.tc = LIGHT;
     this.canvas.addEventListener('mousemove', (e) => this.move(e));
     this.canvas.addEventListener('mouseleave', () => { this.hover = -1; this.tip.hidden = true; this.draw(); });
     this.canvas.addEventListener('click', () => { if (this.hover >= 0) this.onopen?.(this.rows[this.hover]); });
@@ -76,8 +77,8 @@ export class Scatter {
     ctx.clearRect(0, 0, this.w, this.h);
     ctx.font = '11px system-ui, sans-serif';
     // Grid and ticks.
-    ctx.strokeStyle = '#eceff3';
-    ctx.fillStyle = '#5b6675';
+    ctx.strokeStyle = this.tc.grid;
+    ctx.fillStyle = this.tc.axis;
     ctx.lineWidth = 1;
     const xt = ticks(this.xa, 6), yt = ticks(this.ya, 5);
     const ex = Math.max(1, Math.ceil(xt.length / 10)), ey = Math.max(1, Math.ceil(yt.length / 10));
@@ -95,7 +96,7 @@ export class Scatter {
       ctx.beginPath(); ctx.moveTo(PAD.left, y); ctx.lineTo(this.w - PAD.right, y); ctx.stroke();
       if (!(k % ey)) ctx.fillText(t.label.length > 10 ? `${t.label.slice(0, 9)}…` : t.label, PAD.left - 5, y);
     });
-    ctx.fillStyle = '#1d2733';
+    ctx.fillStyle = this.tc.text;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'bottom';
     ctx.fillText(this.xa.key + (this.xa.log ? ' (log)' : ''), PAD.left + (this.w - PAD.left - PAD.right) / 2, this.h - 2);
@@ -117,7 +118,7 @@ export class Scatter {
     }
     ctx.globalAlpha = 1;
     if (this.hover >= 0) {
-      ctx.strokeStyle = '#1d2733';
+      ctx.strokeStyle = this.tc.text;
       ctx.lineWidth = 2;
       ctx.beginPath();
       ctx.arc(this.X[this.hover], this.Y[this.hover], 6, 0, 2 * Math.PI);

@@ -135,6 +135,15 @@ test('the view draws both charts from the address', async () => {
   // The canvas has lines on it.
   const inked = await page.locator('.pc-canvas').evaluate((c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0));
   assert.ok(inked);
+  // The axes take the theme's colours (themeColors()), and change with it.
+  const axisRed = () => page.locator('.pc-canvas').evaluate((c) => c.getContext('2d').getImageData(70, 380 - 22 - Math.round(0.62 * 324), 1, 1).data[0]);
+  const light = await axisRed();
+  await page.evaluate(() => localStorage.setItem('runlog-theme', 'dark'));
+  await page.reload();
+  await drawn();
+  const dark = await axisRed();
+  await page.evaluate(() => localStorage.removeItem('runlog-theme'));
+  assert.ok(light < 110 && dark > 130, `axis colour light ${light}, dark ${dark}`);
   assert.deepEqual(b.errors, []);
 });
 
