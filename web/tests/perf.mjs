@@ -5,18 +5,25 @@
 //   runlog:compare-drawn   the compare view's last chart is drawn
 //   runlog:charts-drawn    a panel of charts drawn again (after a zoom)
 //
+//   runlog:hparams-drawn   the hyperparameter view drawn (with the measures
+//                          runlog:hparams-parcoords, -scatter and -brushed)
+//
 // It seeds two synthetic homes with the Python client (tests/seed_perf.py):
-// 1,000 runs, and 20 runs of 100,000 points each; starts `runlog ui` on
-// each (RUNLOG_BIN) and loads the pages with the browser cache off, each
-// time in a new tab, after one load that warms the server (its first
-// answer reads every run). Prints a table of medians of 3.
+// 1,000 runs, and 20 runs of 100,000 points each; and, for issue 14's
+// goals, three more straight in the run.log format (tests/seedperf, a Go
+// program, seconds where a client would take minutes): 10,000 runs in one
+// project, 100 runs of 100,000 points in 10 lr groups, and one run of 1 M
+// points. It starts `runlog ui` on each (RUNLOG_BIN) and loads the pages
+// with the browser cache off, each time in a new tab, after one load that
+// warms the server (its first answer reads every run). Prints a table of
+// medians of 3; asserts no timing.
 //
 //   RUNLOG_BIN=../bin/runlog node tests/perf.mjs [--keep DIR] [--repeat N]
 
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WEB, scratch, cleanup, serve, browser, waitFor, results } from './harness.mjs';
+import { WEB, REPO, runlog, scratch, cleanup, serve, browser, waitFor, results } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -35,6 +42,18 @@ function seed(kind, dir, ...extra) {
   writeFileSync(join(dir, '.seeded'), '');
   return Date.now() - t;
 }
+
+function seedGo(kind, dir, ...extra) {
+  if (existsSync(join(dir, '.seeded'))) return 0;
+  mkdirSync(dir, { recursive: true });
+  const t = Date.now();
+  const r = spawnSync('go', ['run', './web/tests/seedperf', kind, dir, ...extra], { cwd: REPO, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`seedperf ${kind} failed`);
+  writeFileSync(join(dir, '.seeded'), '');
+  return Date.now() - t;
+}
+
+const health = async (srv, n, ms, what) => waitFor(async () => (await (await fetch(`${srv.url}/api/v1/health`)).json()).runs >= n, ms, what);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x)} ms`;
@@ -64,6 +83,17 @@ async function main() {
   const s1 = seed('runs', runsHome, '1000');
   const s2 = seed('series', longHome, '20', '100000');
   if (s1 || s2) console.log(`seeded in ${((s1 + s2) / 1000).toFixed(1)} s`);
+  const bigHome = join(base, 'runs-10000');
+  const groupsHome = join(base, 'groups-100x100k');
+  const megaHome = join(base, 'series-1m');
+  console.log('seeding 10,000 runs, 100 × 100k points and 1 M points (tests/seedperf, run.log written directly) …');
+  const s3 = seedGo('table', bigHome, '10000') + seedGo('groups', groupsHome, '10', '10', '100000') + seedGo('million', megaHome, '1000000');
+  if (s3) console.log(`seeded in ${(s3 / 1000).toFixed(1)} s`);
+  for (const home of [bigHome, groupsHome, megaHome]) {
+    const t = Date.now();
+    runlog(home, ['index'], { timeout: 600_000 }); // here rather than when `runlog ui` starts
+    console.log(`runlog index ${home}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
 
   const b = await browser({ width: 1440, height: 900 });
   const rows = [];
@@ -110,6 +140,43 @@ async function main() {
       rows.push(['runs table, 1,000 runs: navigation → interactive', inter, cold.t, '≤ 1000 ms']);
       rows.push(['… sort by val loss: click → rows drawn', sort, null, '']);
       rows.push(['… scroll to the last run: rows fetched and drawn', scroll, null, '']);
+
+      // Hyperparameters: the same 1,000 runs, every project.
+      const hpURL = `${srv.url}/hparams?project=`;
+      const hcold = await load(b, hpURL, 'runlog:hparams-drawn');
+      const hpCount = await hcold.page.locator('.hp-count').textContent();
+      const hpAxes = await hcold.page.locator('.hp-axis').count();
+      await hcold.page.close();
+      const hpNav = [], pc = [], sc = [], brush = [];
+      let brushMax = 0, moves = 0, selectedText = '';
+      for (let i = 0; i < REPEAT; i++) {
+        const { page, t } = await load(b, hpURL, 'runlog:hparams-drawn');
+        hpNav.push(t);
+        const m = await page.evaluate(() => ({
+          pc: performance.getEntriesByName('runlog:hparams-parcoords')[0].duration,
+          sc: performance.getEntriesByName('runlog:hparams-scatter')[0].duration,
+        }));
+        pc.push(m.pc);
+        sc.push(m.sc);
+        // Brush the first axis: a drag of 20 moves; each move's selection, charts and links updated.
+        const box = await page.locator('.pc-canvas').boundingBox();
+        await page.mouse.move(box.x + 70, box.y + 100);
+        await page.mouse.down();
+        for (let s = 0; s < 20; s++) await page.mouse.move(box.x + 70, box.y + 100 + s * 10);
+        await page.mouse.up();
+        const d = await page.evaluate(() => performance.getEntriesByName('runlog:hparams-brushed').map((e) => e.duration));
+        if (d.length < 5) throw new Error(`brushing: ${d.length} moves measured`);
+        brush.push(median(d));
+        brushMax = Math.max(brushMax, ...d);
+        moves += d.length;
+        selectedText = await page.locator('.hp-count').textContent();
+        await page.close();
+      }
+      rows.push([`hparams, 1,000 runs (${hpAxes} axes): navigation → both charts drawn`, hpNav, hcold.t, '']);
+      rows.push(['… parallel coordinates drawn', pc, null, '≤ 300 ms']);
+      rows.push(['… scatter drawn', sc, null, '≤ 300 ms']);
+      rows.push(['… brushing an axis: selection, charts and links updated (median move)', brush, null, '≤ 50 ms']);
+      console.log(`(hparams: ${hpCount}; brushing ${moves} moves, ${brushMax.toFixed(1)} ms at most; ${selectedText})`);
     } finally {
       await srv.stop();
     }
@@ -156,6 +223,75 @@ async function main() {
     } finally {
       await srv.stop();
     }
+
+    // Runs table: 10,000 runs in one project.
+    srv = await serve(bigHome);
+    try {
+      await health(srv, 10_000, 300_000, 'the server to index 10,000 runs');
+      const url = `${srv.url}/?project=big`;
+      const cold = await load(b, url, 'runlog:interactive');
+      await cold.page.close();
+      const inter = [];
+      for (let i = 0; i < REPEAT; i++) {
+        const { page, t } = await load(b, url, 'runlog:interactive');
+        inter.push(t);
+        if (await page.locator('table.runs tbody tr[data-id]').count() < 20) throw new Error('the runs table shows too few rows');
+        await page.close();
+      }
+      rows.push(['runs table, 10,000 runs in one project: navigation → interactive', inter, cold.t, '≤ 400 ms']);
+    } finally {
+      await srv.stop();
+    }
+
+    // Compare grouped: 100 runs in 10 lr groups × 100,000 points, bands.
+    srv = await serve(groupsHome);
+    try {
+      await health(srv, 100, 120_000, 'the server to index 100 runs');
+      const list = await (await fetch(`${srv.url}/api/v1/runs?limit=100&sort=name&order=asc`)).json();
+      const url = `${srv.url}/compare?runs=${list.runs.map((r) => r.id).join(',')}&group=config.lr`;
+      const cold = await load(b, url, 'runlog:compare-drawn');
+      const info = await cold.page.evaluate(() => ({
+        legend: document.querySelectorAll('.group-legend > *, .bands-legend > *').length,
+        charts: [...document.querySelectorAll('[data-chart]')].map((e) => e.dataset.chart),
+      }));
+      await cold.page.close();
+      const drawn = [];
+      for (let i = 0; i < REPEAT; i++) {
+        const { page, t } = await load(b, url, 'runlog:compare-drawn');
+        drawn.push(t);
+        await page.close();
+      }
+      rows.push(['compare, 100 runs in 10 groups × 100k points: navigation → bands drawn', drawn, cold.t, '≤ 1000 ms']);
+      console.log(`(grouped compare: charts ${info.charts.join(', ')}; ${info.legend} legend entries)`);
+    } finally {
+      await srv.stop();
+    }
+
+    // The series endpoint: 1 M points → 2,000, the first request on a fresh server, then later ones.
+    const first = [], later = [];
+    for (let i = 0; i < REPEAT; i++) {
+      srv = await serve(megaHome);
+      try {
+        await health(srv, 1, 60_000, 'the server to index the 1 M-point run');
+        const u = `${srv.url}/api/v1/runs/mega0001/series?keys=train_loss&points=2000`;
+        const get = async () => {
+          const t0 = performance.now();
+          const r = await fetch(u);
+          const j = await r.json();
+          const dt = performance.now() - t0;
+          if (!r.ok || j.series[0].total !== 1_000_000) throw new Error(`series: ${r.status} ${JSON.stringify(j).slice(0, 200)}`);
+          return dt;
+        };
+        first.push(await get());
+        const l = [];
+        for (let k = 0; k < 9; k++) l.push(await get());
+        later.push(median(l));
+      } finally {
+        await srv.stop();
+      }
+    }
+    rows.push(['series endpoint, 1 M points → 2,000: first request (fresh server), HTTP', first, null, '≤ 10 ms']);
+    rows.push(['… later requests (median of 9 each)', later, null, '≤ 2 ms']);
   } finally {
     await b.close();
   }
