@@ -42,6 +42,8 @@ export class RunEditor {
     this.onChange = onChange;
     this.run = null;
     this.open = new Map(); // what → its editor element
+    this.tagDraft = ''; // the tag being typed, kept across renders
+    this.tagFocus = false;
   }
 
   mount(head, run) {
@@ -105,9 +107,19 @@ export class RunEditor {
   tagsEditor(run) {
     const err = errorEl();
     const input = h('input', { class: 'edit-tag-input', type: 'text', placeholder: 'add a tag', 'aria-label': 'add a tag', size: 12 });
+    // The page renders again on every change of a live run: what was typed
+    // (and the focus) moves to the new field.
+    input.value = this.tagDraft || '';
+    input.addEventListener('input', () => { this.tagDraft = input.value; });
+    input.addEventListener('focus', () => { this.tagFocus = true; });
+    input.addEventListener('blur', () => { this.tagFocus = false; });
+    if (this.tagFocus) queueMicrotask(() => { if (input.isConnected) input.focus(); });
     const change = async (body) => {
       const d = await this.save(body, err);
-      if (d) this.onChange(d);
+      if (d) {
+        if (body.add_tags) this.tagDraft = '';
+        this.onChange(d);
+      }
     };
     const chips = (run.tags || []).map((t) => h('span', { class: ['tag', 'edit-tag'], dataset: { tag: t } }, t,
       h('button', { class: 'edit-tag-remove', type: 'button', title: `remove the tag ${t}`, 'aria-label': `remove the tag ${t}`, onclick: () => change({ remove_tags: [t] }) }, '×')));
