@@ -7,9 +7,11 @@
 #
 # What the tests need and the machine lacks is installed: Debian's chromium
 # (apt-get, as root or through sudo), the web UI's npm packages (npm ci, into
-# web/node_modules) and two virtualenvs made by this script:
-# clients/python/.venv (pytest) and internal/mlflow/testdata/.venv (the
-# pinned mlflow-skinny of internal/mlflow/testdata/requirements.txt).
+# web/node_modules) and three virtualenvs made by this script:
+# clients/python/.venv (pytest), internal/mlflow/testdata/.venv (the pinned
+# mlflow-skinny of internal/mlflow/testdata/requirements.txt) and
+# internal/mlflow/testdata/latest/.venv (the newest mlflow-skinny pip gives,
+# so that a new MLflow release that breaks runlog fails here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
