@@ -407,7 +407,7 @@ func sortRuns(runs []*listedRun, by string, desc bool) {
 // says whether more follow. The summary's statistics cover the page's
 // series and the run's loss series. Concurrent requests for the same page
 // of an unchanged run share one reading and one encoding, which is kept
-// (detailCache) until the run changes.
+// (answerCache) until the run changes.
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := r.URL.Query()

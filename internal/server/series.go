@@ -79,6 +79,11 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	gen := s.gens.of(run.ID)
+	cacheKey := fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%q\x00%v\x00%v\x00%d", run.ID, gen, axis, xkey, keys, from, to, points)
+	if body, ok := s.seriesBodies.get(cacheKey); ok {
+		writeRawJSON(w, http.StatusOK, body)
+		return nil
+	}
 	enc := seriesEncoder{buf: make([]byte, 0, 64<<10)}
 	axisName := string(axis)
 	var xs *series.Points // the x-series, when the x-axis is one
@@ -132,6 +137,7 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 		enc.series(i, key, total, len(xs) < total, xs, ys, steps)
 	}
 	enc.end()
+	s.seriesBodies.put(cacheKey, enc.buf)
 	writeRawJSON(w, http.StatusOK, enc.buf)
 	return nil
 }

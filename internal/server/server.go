@@ -105,7 +105,8 @@ type Server struct {
 	// details shares the run detail being built among the requests that
 	// ask for the same page of the same run at once.
 	details      singleflight.Group
-	detailBodies *detailCache
+	detailBodies *answerCache
+	seriesBodies *answerCache
 	streams      streamLocks
 	// ingestSlots bounds the ingest requests whose bodies are in memory.
 	ingestSlots chan struct{}
@@ -169,7 +170,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, home: opts.Home, db: db, loopback: loopback,
-		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(), detailBodies: newDetailCache(detailCacheBytes),
+		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(), detailBodies: newAnswerCache(answerCacheBytes), seriesBodies: newAnswerCache(answerCacheBytes),
 		done: make(chan struct{}), ingestSlots: make(chan struct{}, maxIngests),
 		indexStore: db, appendFile: appendSync,
 	}

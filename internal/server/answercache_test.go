@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-func TestDetailCache(t *testing.T) {
+func TestAnswerCache(t *testing.T) {
 	t.Parallel()
-	c := newDetailCache(100)
+	c := newAnswerCache(100)
 	c.put("a", make([]byte, 20))
 	c.put("b", make([]byte, 20))
 	c.put("huge", make([]byte, 26)) // over a quarter: not kept
