@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -131,6 +133,18 @@ func (s *Server) groups(w http.ResponseWriter, r *http.Request) error {
 			runs = append(runs, run)
 		}
 	}
+	// The answer is kept until one of the runs changes: the key names
+	// every run with its generation.
+	var kb strings.Builder
+	fmt.Fprintf(&kb, "%q\x00%s\x00%s\x00%d\x00%q", by, axis, band, points, keys)
+	for _, run := range runs {
+		fmt.Fprintf(&kb, "\x00%s:%d", run.ID, s.gens.of(run.ID))
+	}
+	cacheKey := kb.String()
+	if body, ok := s.groupBodies.get(cacheKey); ok {
+		writeRawJSON(w, http.StatusOK, body)
+		return nil
+	}
 	groups, err := analyze.GroupRuns(runs, by)
 	if err != nil {
 		return badRequest("by: %v", err)
@@ -148,7 +162,12 @@ func (s *Server) groups(w http.ResponseWriter, r *http.Request) error {
 		ga.Label = g.Label(by)
 		out.Groups = append(out.Groups, ga)
 	}
-	writeJSON(w, http.StatusOK, out)
+	body, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	s.groupBodies.put(cacheKey, body)
+	writeRawJSON(w, http.StatusOK, body)
 	return nil
 }
 

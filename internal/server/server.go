@@ -107,6 +107,7 @@ type Server struct {
 	details      singleflight.Group
 	detailBodies *answerCache
 	seriesBodies *answerCache
+	groupBodies  *answerCache
 	streams      streamLocks
 	// ingestSlots bounds the ingest requests whose bodies are in memory.
 	ingestSlots chan struct{}
@@ -170,7 +171,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, home: opts.Home, db: db, loopback: loopback,
-		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(), detailBodies: newAnswerCache(answerCacheBytes), seriesBodies: newAnswerCache(answerCacheBytes),
+		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(), detailBodies: newAnswerCache(answerCacheBytes), seriesBodies: newAnswerCache(answerCacheBytes), groupBodies: newAnswerCache(answerCacheBytes),
 		done: make(chan struct{}), ingestSlots: make(chan struct{}, maxIngests),
 		indexStore: db, appendFile: appendSync,
 	}
