@@ -233,6 +233,29 @@ func (d *Dir) OpenAppend(name string) (f *os.File, created bool, err error) {
 	return f, created, nil
 }
 
+// Truncate cuts the regular file name to size bytes.
+func (d *Dir) Truncate(name string, size int64) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	f, err := d.root.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return wrap(err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s: %w", name, ErrNotFile)
+		}
+		return err
+	}
+	err = f.Truncate(size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // escapes is the text of os.Root's refusal of a path that leads out of
 // it; the os package does not export the error itself. The tests of this
 // package catch a change of it.

@@ -66,15 +66,10 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer dir.Close()
 	err = dir.Serve(w, r, name, r.URL.Query().Has("download"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	if errors.Is(err, fs.ErrNotExist) {
 		return &httpError{http.StatusNotFound, "run " + run.ID + " has no file " + name}
-	case errors.Is(err, runfs.ErrOutside):
-		return badRequest("%s: not a file inside the run folder", name)
-	case errors.Is(err, runfs.ErrNotFile):
-		return badRequest("%s is not a file", name)
 	}
-	return err
+	return err // fail answers runfs's refusals
 }
 
 // checkRelPath refuses paths that are not plainly inside a folder

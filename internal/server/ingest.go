@@ -85,11 +85,18 @@ func (e *conflictError) Error() string {
 // held.
 func (s *Server) appendBatch(r *http.Request, id, stream string, offset int64, body []byte) (int64, error) {
 	dir := layout.RunDir(s.home, id)
-	path := filepath.Join(dir, stream)
-	if err := insideRun(dir, stream); err != nil {
+	// Every read, cut and append of the stream's file goes through runfs:
+	// a link that leads out of the run folder is refused.
+	d, err := runfs.Open(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		d = nil // a new run
+	case err != nil:
 		return 0, err
+	default:
+		defer d.Close()
 	}
-	size, err := s.streams.size(r, s, id, stream, path)
+	size, err := s.streams.size(r, s, d, id, stream)
 	if err != nil {
 		return 0, err
 	}
@@ -97,7 +104,7 @@ func (s *Server) appendBatch(r *http.Request, id, stream string, offset int64, b
 		return size, &conflictError{offset, size}
 	}
 	if skip := size - offset; skip > 0 && len(body) > 0 {
-		if err := sameBytes(path, offset, body[:min(skip, int64(len(body)))]); err != nil {
+		if err := sameBytes(d, stream, offset, body[:min(skip, int64(len(body)))]); err != nil {
 			return 0, err
 		}
 		if skip >= int64(len(body)) {
@@ -115,7 +122,7 @@ func (s *Server) appendBatch(r *http.Request, id, stream string, offset int64, b
 		// What was written of the batch (if anything) is cut off again, so
 		// that the file ends at a record boundary; the client resends.
 		s.streams.forget(id + "/" + stream)
-		return 0, fmt.Errorf("append to %s: %w", path, err)
+		return 0, fmt.Errorf("append to %s: %w", filepath.Join(dir, stream), err)
 	}
 	return size + int64(len(body)), nil
 }
@@ -143,11 +150,11 @@ func checkBatch(id, stream string, size int64, body []byte) error {
 	return nil
 }
 
-// sameBytes checks that the bytes of the file at offset are want: a batch
-// overlapping what the server holds must repeat it, or it belongs to
-// another run with the same id.
-func sameBytes(path string, offset int64, want []byte) error {
-	f, err := os.Open(path)
+// sameBytes checks that the bytes of the stream's file at offset are want:
+// a batch overlapping what the server holds must repeat it, or it belongs
+// to another run with the same id.
+func sameBytes(d *runfs.Dir, stream string, offset int64, want []byte) error {
+	f, _, err := d.Open(stream)
 	if err != nil {
 		return err
 	}
@@ -157,29 +164,7 @@ func sameBytes(path string, offset int64, want []byte) error {
 		return err
 	}
 	if !bytes.Equal(got, want) {
-		return badRequest("bytes from offset %d differ from the server's copy of %s: another run with the same id?", offset, filepath.Base(path))
-	}
-	return nil
-}
-
-// insideRun refuses a stream whose file in the run folder is a symbolic
-// link that leads out of it: the stream's file is read, truncated and
-// appended to, and none of that may reach a file elsewhere. (The append
-// itself goes through runfs, which checks again as it opens.)
-func insideRun(dir, stream string) error {
-	d, err := runfs.Open(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // a new run
-	}
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if _, err := d.Stat(stream); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		if errors.Is(err, runfs.ErrOutside) {
-			return badRequest("%s of run %s is a link that leads outside the run folder", stream, filepath.Base(dir))
-		}
-		return err
+		return badRequest("bytes from offset %d differ from the server's copy of %s: another run with the same id?", offset, stream)
 	}
 	return nil
 }
@@ -255,13 +240,20 @@ func (l *streamLocks) forget(key string) {
 // server started (or after a failed append) it cuts off bytes at the end
 // that are not a whole record: what a server killed in the middle of an
 // append left, which the client was never told was received.
-func (l *streamLocks) size(r *http.Request, s *Server, id, stream, path string) (int64, error) {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+func (l *streamLocks) size(r *http.Request, s *Server, d *runfs.Dir, id, stream string) (int64, error) {
+	if d == nil {
+		return 0, nil // the run's folder is not there yet
 	}
-	if err != nil {
+	fi, err := d.Stat(stream)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, nil
+	case errors.Is(err, runfs.ErrOutside):
+		return 0, badRequest("%s of run %s is a link that leads outside the run folder", stream, id)
+	case err != nil:
 		return 0, err
+	case !fi.Mode().IsRegular():
+		return 0, badRequest("%s of run %s is not a file", stream, id)
 	}
 	key := id + "/" + stream
 	l.mu.Lock()
@@ -276,13 +268,13 @@ func (l *streamLocks) size(r *http.Request, s *Server, id, stream, path string) 
 			from = cur.Offset // indexed: whole records up to there
 		}
 	}
-	end, err := wholeEnd(path, stream, from)
+	end, err := wholeEnd(d, stream, from)
 	if err != nil {
 		return 0, err
 	}
 	if end < fi.Size() {
-		s.opts.Logf("runlog: %s: cutting off %d bytes of an incomplete batch (the server stopped while receiving it)", path, fi.Size()-end)
-		if err := os.Truncate(path, end); err != nil {
+		s.opts.Logf("runlog: run %s %s: cutting off %d bytes of an incomplete batch (the server stopped while receiving it)", id, stream, fi.Size()-end)
+		if err := d.Truncate(stream, end); err != nil {
 			return 0, err
 		}
 	}
@@ -293,9 +285,9 @@ func (l *streamLocks) size(r *http.Request, s *Server, id, stream, path string) 
 }
 
 // wholeEnd returns the offset after the last whole record (line) of a
-// file, reading from from, a record boundary.
-func wholeEnd(path, stream string, from int64) (int64, error) {
-	f, err := os.Open(path)
+// stream's file, reading from from, a record boundary.
+func wholeEnd(d *runfs.Dir, stream string, from int64) (int64, error) {
+	f, _, err := d.Open(stream)
 	if err != nil {
 		return 0, err
 	}

@@ -6,11 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/internal/runfs"
 )
 
 // maxTailBytes bounds how much of the end of training.log a tail reads,
@@ -43,7 +42,7 @@ func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) error {
 		Captured bool      `json:"captured,omitempty"`
 	}{Lines: []logLine{}}
 	if run.Path != "" {
-		lines, err := tail(filepath.Join(run.Path, layout.TrainingLog), n)
+		lines, err := tail(run.Path, layout.TrainingLog, n)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -56,18 +55,20 @@ func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// tail returns the last n complete lines of a file, reading backwards
-// from its end, at most maxTailBytes.
-func tail(path string, n int) ([]string, error) {
-	f, err := os.Open(path)
+// tail returns the last n complete lines of the file name in the run
+// folder dir, opened through runfs, reading backwards from its end, at
+// most maxTailBytes.
+func tail(dir, name string, n int) ([]string, error) {
+	d, err := runfs.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	f, fi, err := d.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	end := fi.Size()
 	if n == 0 || end == 0 {
 		return nil, nil

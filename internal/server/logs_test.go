@@ -1,10 +1,13 @@
 package server
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runlog/runlog/internal/runfs"
 )
 
 func TestLogs(t *testing.T) {
@@ -50,7 +53,7 @@ func TestTail(t *testing.T) {
 	}
 	b.WriteString("unfinished")
 	os.WriteFile(path, []byte(b.String()), 0o644)
-	lines, err := tail(path, 5)
+	lines, err := tail(dir, "training.log", 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,5 +62,21 @@ func TestTail(t *testing.T) {
 	}
 	if l := parseLogLine("plain text\twith tab"); l.Text != "plain text\twith tab" || l.Stream != "" {
 		t.Errorf("plain line: %+v", l)
+	}
+}
+
+// TestTailRefusesALinkOut: a training.log that is a link leading out of
+// the run folder is not read, as every file of a run folder is opened
+// through runfs.
+func TestTailRefusesALinkOut(t *testing.T) {
+	t.Parallel()
+	outside := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(outside, []byte("secret\n"), 0o644)
+	dir := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "training.log")); err != nil {
+		t.Skip(err)
+	}
+	if lines, err := tail(dir, "training.log", 5); !errors.Is(err, runfs.ErrOutside) {
+		t.Errorf("tail through a link out = %q, %v; want ErrOutside", lines, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/internal/runfs"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/trash"
 )
@@ -75,6 +76,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusNotFound, errorBody{err.Error()})
 	case errors.Is(err, trash.ErrExists):
 		writeJSON(w, http.StatusConflict, errorBody{err.Error()})
+	case errors.Is(err, runfs.ErrOutside), errors.Is(err, runfs.ErrNotFile):
+		// A file of a run folder that runfs refuses: a link that leads out,
+		// a folder or a device where a file was asked for.
+		writeJSON(w, http.StatusBadRequest, errorBody{err.Error()})
 	case errors.Is(err, store.ErrAmbiguous), errors.Is(err, analyze.ErrTarget):
 		writeJSON(w, http.StatusBadRequest, errorBody{err.Error()})
 	case errors.Is(err, store.ErrReadOnly):

@@ -12,6 +12,7 @@ import (
 
 	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/httpapi"
+	"github.com/runlog/runlog/internal/runfs"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -33,6 +34,8 @@ func TestFail(t *testing.T) {
 		{"unknown run", fmt.Errorf("run %q: %w", "nope", store.ErrNotFound), nil, 404, `{"error":"run \"nope\": not found"}`, false},
 		{"ambiguous prefix", &store.AmbiguousError{Ref: "k", IDs: []string{"k1", "k2"}, Names: []string{"a", "b"}}, nil, 400, "", false},
 		{"bad target", fmt.Errorf("%w: no run compared logged %q", analyze.ErrTarget, "acc"), nil, 400, "", false},
+		{"a link out of the run folder", fmt.Errorf("training.log: %w", runfs.ErrOutside), nil, 400, `{"error":"training.log: path leads outside the run folder"}`, false},
+		{"a folder where a file was asked for", fmt.Errorf("artifacts: %w", runfs.ErrNotFile), nil, 400, `{"error":"artifacts: not a regular file"}`, false},
 		{"read-only home", fmt.Errorf("append: %w", store.ErrReadOnly), nil, 503, `{"error":"the server's home is read-only"}`, false},
 		{"body over the limit", fmt.Errorf("read: %w", &http.MaxBytesError{Limit: 32}), nil, 413, `{"error":"request body over the limit of 32 bytes"}`, false},
 		{"batch after the end", &conflictError{offset: 90, size: 64}, nil, 409,
