@@ -14,6 +14,7 @@ import { h, replace, text } from './dom.js';
 import { drawable, join, parseSeries } from './chartdata.js';
 import { color, fade } from './palette.js';
 import { fmtNum, fmtStep, fmtTick, fmtTime } from './format.js';
+import { axisStyle, themeColors } from './theme.js';
 
 export const BAND_KINDS = [['std', 'mean ± 1 std'], ['minmax', 'min – max']];
 
@@ -74,6 +75,9 @@ export class GroupPanel {
       for (const c of this.charts.values()) if (c.u) c.u.setSize({ width: Math.max(200, c.plot.clientWidth), height: 260 });
     });
     for (const c of this.charts.values()) this.resizer.observe(c.plot);
+    // uPlot cannot read CSS variables: draw again in the new theme's colours.
+    this.onTheme = () => { if (this.answer) for (const key of this.opts.keys) this.draw(key, this.answer, this.members); };
+    addEventListener('runlog-theme', this.onTheme);
   }
 
   points() {
@@ -103,6 +107,7 @@ export class GroupPanel {
     }
     if (this.dead || gen !== this.gen) return;
     this.answer = a;
+    this.members = members;
     this.el.dataset.groups = String(a.groups.length);
     this.renderLegend(a);
     for (const key of keys) this.draw(key, a, members);
@@ -135,6 +140,7 @@ export class GroupPanel {
     const axis = this.opts.x;
     const pieces = [], series = [{}], bands = [], rows = [];
     let col = 1;
+    const tc = themeColors();
     a.groups.forEach((g, i) => {
       const s = g.series.find((t) => t.key === key);
       const m = members.size ? g.members.filter((id) => members.get(id)?.get(key)?.x.length) : [];
@@ -149,7 +155,7 @@ export class GroupPanel {
       pieces.push({ x: s.x, ys: [drawable(s.lo), drawable(s.hi), drawable(s.mean)] });
       series.push({ label: `${g.label} lo`, stroke: 'transparent', width: 0, points: { show: false } });
       series.push({ label: `${g.label} hi`, stroke: 'transparent', width: 0, points: { show: false } });
-      series.push({ label: g.label, stroke: color(i), width: 2, points: { show: s.x.length <= 60, size: 5, fill: '#fff' } });
+      series.push({ label: g.label, stroke: color(i), width: 2, points: { show: s.x.length <= 60, size: 5, fill: tc.bg } });
       bands.push({ series: [col + 1, col], fill: fade(color(i), 0.18) });
       rows.push({ g, i, s, col: col + 2 });
       col += 3;
@@ -164,7 +170,7 @@ export class GroupPanel {
     }
     c.plot.replaceChildren();
     const data = join(pieces);
-    const AXIS = { stroke: '#5b6675', font: '11px system-ui, sans-serif', grid: { stroke: '#eceff3', width: 1 }, ticks: { stroke: '#d5dae1', width: 1, size: 4 } };
+    const AXIS = axisStyle(tc);
     const xAxis = { ...AXIS };
     if (axis === 'step') xAxis.values = (u, splits) => splits.map(fmtStep);
     else if (axis !== 'time') xAxis.values = (u, splits) => splits.map((v) => fmtTick(Number(v.toPrecision(6))));
@@ -214,6 +220,7 @@ export class GroupPanel {
     this.dead = true;
     this.abort?.abort();
     this.resizer.disconnect();
+    removeEventListener('runlog-theme', this.onTheme);
     for (const c of this.charts.values()) c.u?.destroy();
   }
 }

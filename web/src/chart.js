@@ -12,11 +12,8 @@ import { isScheduleKey } from './groups.js';
 import { xSeriesKey } from './chartstate.js';
 import './charts.css';
 import { fade } from './palette.js';
-import { themeColors } from './theme.js';
+import { themeColors, axisStyle } from './theme.js';
 import { fmtNum, fmtStep, fmtTick, fmtTime } from './format.js';
-
-/** axisStyle(c): uPlot's axis options in the theme's colours (themeColors()). */
-const axisStyle = (c) => ({ stroke: c.axis, font: '11px system-ui, sans-serif', grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.ticks, width: 1, size: 4 } });
 
 /** Tick increments for durations in seconds, so that time axes tick at 30s, 5m, 1h… */
 const TIME_INCRS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,

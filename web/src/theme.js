@@ -58,6 +58,9 @@ export function themeColors() {
   };
 }
 
+/** axisStyle(c): uPlot's axis options in the theme's colours (themeColors()). */
+export const axisStyle = (c) => ({ stroke: c.axis, font: '11px system-ui, sans-serif', grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.ticks, width: 1, size: 4 } });
+
 /** themeToggle(): the top bar's button; its label says the current pick. */
 export function themeToggle() {
   const b = h('button', { class: 'theme-toggle', type: 'button', onclick: cycle });
