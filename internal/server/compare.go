@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/runlog/runlog/internal/analyze"
-	"github.com/runlog/runlog/internal/store"
 )
 
 // maxCompareRuns bounds the runs of one comparison.
@@ -20,14 +18,7 @@ const maxCompareRuns = 100
 func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := r.URL.Query()
-	var refs []string
-	for _, v := range p["runs"] {
-		for _, ref := range strings.Split(v, ",") {
-			if ref = strings.TrimSpace(ref); ref != "" {
-				refs = append(refs, ref)
-			}
-		}
-	}
+	refs := splitList(p["runs"])
 	if len(refs) == 0 {
 		return badRequest("runs: name the runs to compare, the baseline first: ?runs=a,b")
 	}
@@ -63,17 +54,9 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 		}
 		opt.AtSteps = append(opt.AtSteps, step)
 	}
-	var runs []store.Run
-	seen := map[string]bool{}
-	for _, ref := range refs {
-		run, err := s.resolve(ctx, ref)
-		if err != nil {
-			return err
-		}
-		if !seen[run.ID] {
-			seen[run.ID] = true
-			runs = append(runs, run)
-		}
+	runs, err := s.resolveAll(ctx, refs)
+	if err != nil {
+		return err
 	}
 	c, err := analyze.Compare(ctx, s.db, runs, opt)
 	if err != nil {

@@ -121,17 +121,9 @@ func (s *Server) groups(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return badRequest("band %q: use std (mean ± 1 standard deviation) or minmax", band)
 	}
-	var runs []store.Run
-	seen := map[string]bool{}
-	for _, ref := range refs {
-		run, err := s.resolve(ctx, ref)
-		if err != nil {
-			return err
-		}
-		if !seen[run.ID] {
-			seen[run.ID] = true
-			runs = append(runs, run)
-		}
+	runs, err := s.resolveAll(ctx, refs)
+	if err != nil {
+		return err
 	}
 	// The answer is kept until one of the runs changes: the key names
 	// every run with its generation.

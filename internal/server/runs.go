@@ -559,6 +559,24 @@ func (s *Server) resolve(ctx context.Context, ref string) (store.Run, error) {
 	return s.db.Run(ctx, id)
 }
 
+// resolveAll resolves every ref, keeping the first of runs named twice,
+// in the order named.
+func (s *Server) resolveAll(ctx context.Context, refs []string) ([]store.Run, error) {
+	var runs []store.Run
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		run, err := s.resolve(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[run.ID] {
+			seen[run.ID] = true
+			runs = append(runs, run)
+		}
+	}
+	return runs, nil
+}
+
 // intParam reads an integer query parameter between lo and hi.
 func intParam(s string, def, lo, hi int) (int, error) {
 	if s == "" {
