@@ -24,7 +24,8 @@ type answerEntry struct {
 	body []byte
 }
 
-// answerCacheBytes bounds the memory of the run details kept.
+// answerCacheBytes bounds the memory of each answer cache: run details,
+// series and group aggregates are kept apart.
 const answerCacheBytes = 32 << 20
 
 func newAnswerCache(max int) *answerCache {
