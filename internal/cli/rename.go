@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlog/runlog/internal/annotate"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
 )
@@ -23,7 +24,7 @@ folder.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := strings.TrimSpace(args[1])
-			if err := checkLabel("name", name); err != nil {
+			if err := annotate.CheckLabel("name", name); err != nil {
 				return err
 			}
 			ctx := cmd.Context()

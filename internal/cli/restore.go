@@ -33,7 +33,7 @@ copy with 'runlog rm --purge ID'.`,
   runlog restore --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			home := e.homeDir()
-			all, err := listTrash(home)
+			all, err := trash.List(home)
 			if err != nil {
 				return err
 			}
@@ -53,7 +53,7 @@ copy with 'runlog rm --purge ID'.`,
 			}
 			var todo []trashInfo
 			for _, ref := range args {
-				info, err := findTrashed(all, ref)
+				info, err := trash.Find(all, ref)
 				if err != nil {
 					return err
 				}
@@ -90,18 +90,6 @@ copy with 'runlog rm --purge ID'.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "list the trash as JSON")
 	return cmd
 }
-
-// listTrash returns what the trash of home holds, most recently removed
-// first.
-func listTrash(home string) ([]trashInfo, error) { return trash.List(home) }
-
-// trashed returns what the trash of home says of run id, and whether the
-// run's folder is in it.
-func trashed(home, id string) (trashInfo, bool) { return trash.Lookup(home, id) }
-
-// findTrashed finds the run ref names among those in the trash: an id, a
-// unique id prefix or a unique name.
-func findTrashed(all []trashInfo, ref string) (trashInfo, error) { return trash.Find(all, ref) }
 
 // trashTable prints runs in the trash.
 func (e *env) trashTable(list []trashInfo) {

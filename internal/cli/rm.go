@@ -250,7 +250,7 @@ func (e *env) rm(ctx context.Context, args []string, sel *runFilter, yes, force 
 	runs, err := e.pick(ctx, st, args, sel, store.NotArchived)
 	if errors.Is(err, store.ErrNotFound) && len(args) > 0 {
 		for _, ref := range args {
-			if info, ok := trashed(home, ref); ok {
+			if info, ok := trash.Lookup(home, ref); ok {
 				return fmt.Errorf("run %s is in the trash already (removed %s): `runlog restore %s` brings it back", ref, when(info.Removed), ref)
 			}
 		}
@@ -332,14 +332,14 @@ func moveToTrash(home string, r store.Run, by string, now time.Time) error {
 // those removed longer than retention ago.
 func (e *env) purge(ids []string, retention time.Duration, yes bool) error {
 	home := e.homeDir()
-	all, err := listTrash(home)
+	all, err := trash.List(home)
 	if err != nil {
 		return err
 	}
 	var gone []trashInfo
 	if len(ids) > 0 {
 		for _, ref := range ids {
-			info, err := findTrashed(all, ref)
+			info, err := trash.Find(all, ref)
 			if err != nil {
 				return err
 			}

@@ -27,7 +27,7 @@ folder (in run.cli.log, beside run.log), so they survive 'runlog index
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tags := args[1:]
 			for _, t := range tags {
-				if err := checkLabel("tag", t); err != nil {
+				if err := annotate.CheckLabel("tag", t); err != nil {
 					return err
 				}
 			}
@@ -63,7 +63,3 @@ folder (in run.cli.log, beside run.log), so they survive 'runlog index
 	cmd.Flags().BoolVar(&remove, "remove", false, "remove the tags instead of adding them")
 	return cmd
 }
-
-// checkLabel refuses a run name or tag that is blank or that runfmt does
-// not allow; what says which it is.
-func checkLabel(what, s string) error { return annotate.CheckLabel(what, s) }
