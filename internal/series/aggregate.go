@@ -46,18 +46,56 @@ func (b *Band) Hi(i int, minmax bool) float64 {
 }
 
 // GridOf returns the union of the x of curves, ascending and without
-// repeats: aligning by step on it loses no logged point.
+// repeats: aligning by step on it loses no logged point. Curves whose x
+// ascend, as curves do, are merged (a sweep's members mostly share their
+// steps, so the union stays as long as one of them); others are sorted.
 func GridOf(xs ...[]float64) []float64 {
-	n := 0
+	var out []float64
 	for _, x := range xs {
-		n += len(x)
+		if !slices.IsSorted(x) {
+			x = slices.Sorted(slices.Values(x))
+		}
+		if slices.Equal(out, x) { // the steps of the members before: nothing new
+			continue
+		}
+		out = mergeUnion(out, x)
 	}
-	out := make([]float64, 0, n)
-	for _, x := range xs {
-		out = append(out, x...)
+	if out == nil {
+		out = []float64{}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
+}
+
+// mergeUnion returns the ascending x in a or b (both ascending), each once.
+func mergeUnion(a, b []float64) []float64 {
+	out := make([]float64, 0, max(len(a), len(b)))
+	i, j := 0, 0
+	push := func(v float64) {
+		if len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
+	}
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			push(a[i])
+			i++
+		case b[j] < a[i]:
+			push(b[j])
+			j++
+		default:
+			push(a[i])
+			i++
+			j++
+		}
+	}
+	for ; i < len(a); i++ {
+		push(a[i])
+	}
+	for ; j < len(b); j++ {
+		push(b[j])
+	}
+	return out
 }
 
 // FixedGrid returns n evenly spaced x from lo to hi, both included: the
@@ -188,16 +226,6 @@ func (a *Aggregator) Band() Band {
 		}
 	}
 	return b
-}
-
-// Aggregate aligns curves on grid and returns their aggregate; xs[k] and
-// ys[k] are the k-th member's points, xs[k] ascending.
-func Aggregate(xs, ys [][]float64, grid []float64) Band {
-	a := NewAggregator(grid)
-	for k := range xs {
-		a.Add(xs[k], ys[k])
-	}
-	return a.Band()
 }
 
 // Summary is what Summarize finds in a handful of values: the mean, the sample standard deviation

@@ -84,7 +84,7 @@ func TestAggregate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := Aggregate(tt.xs, tt.ys, tt.grid)
+			b := aggregate(tt.xs, tt.ys, tt.grid)
 			for _, c := range []struct {
 				what      string
 				got, want []float64
@@ -122,8 +122,19 @@ func TestAlignMatchesInterp(t *testing.T) {
 }
 
 func TestGrids(t *testing.T) {
-	if g := GridOf([]float64{0, 2, 4}, []float64{1, 2, 5}); !slices.Equal(g, []float64{0, 1, 2, 4, 5}) {
-		t.Errorf("GridOf = %v", g)
+	for _, tc := range []struct {
+		in   [][]float64
+		want []float64
+	}{
+		{[][]float64{{0, 2, 4}, {1, 2, 5}}, []float64{0, 1, 2, 4, 5}},
+		{[][]float64{{0, 1, 1, 2}, {0, 1, 2}, {0, 1, 2}}, []float64{0, 1, 2}}, // a sweep's shared steps, a repeat
+		{[][]float64{{5, 1, 3}, {2}}, []float64{1, 2, 3, 5}},                  // not ascending: sorted
+		{[][]float64{{-1, 7}, {}, {8, 9}}, []float64{-1, 7, 8, 9}},
+		{nil, []float64{}},
+	} {
+		if g := GridOf(tc.in...); !slices.Equal(g, tc.want) {
+			t.Errorf("GridOf(%v) = %v, want %v", tc.in, g, tc.want)
+		}
 	}
 	if g := FixedGrid(0, 10, 6); !slices.Equal(g, []float64{0, 2, 4, 6, 8, 10}) {
 		t.Errorf("FixedGrid = %v", g)
@@ -181,7 +192,7 @@ func TestBandDecimate(t *testing.T) {
 		}
 	}
 	ys[0][500] = 50 // a spike of the mean that decimating must keep
-	full := Aggregate(xs, ys, grid)
+	full := aggregate(xs, ys, grid)
 	for _, tc := range []struct {
 		name    string
 		buckets int
@@ -212,4 +223,14 @@ func TestBandDecimate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aggregate adds the curves xs[k], ys[k] to an Aggregator on grid, as the
+// server adds a group's members, and returns their band.
+func aggregate(xs, ys [][]float64, grid []float64) Band {
+	a := NewAggregator(grid)
+	for k := range xs {
+		a.Add(xs[k], ys[k])
+	}
+	return a.Band()
 }

@@ -124,8 +124,14 @@ func TestGoldenChunks(t *testing.T) {
 // formatHex writes a chunk as a golden file: a comment line, then the bytes
 // in hex, 16 to a line.
 func formatHex(name string, n int, b []byte) []byte {
+	return hexFile(fmt.Sprintf("%s: %d points, %d bytes, codec %d (%s); see docs/chunk-format.md", name, n, len(b), b[0]&15, codecNames[b[0]&15]), b)
+}
+
+// hexFile is a golden file: the comment line head, then b in hex, 16
+// bytes to a line.
+func hexFile(head string, b []byte) []byte {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "# %s: %d points, %d bytes, codec %d (%s); see docs/chunk-format.md\n", name, n, len(b), b[0]&15, codecNames[b[0]&15])
+	fmt.Fprintf(&buf, "# %s\n", head)
 	for i := 0; i < len(b); i += 16 {
 		fmt.Fprintf(&buf, "% x\n", b[i:min(i+16, len(b))])
 	}

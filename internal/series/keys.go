@@ -51,3 +51,20 @@ func Goal(key, declared string) string {
 	}
 	return runfmt.GoalMinimize
 }
+
+// BestGoal returns how a list of runs judges a key's best value: as Goal
+// does, and a loss that declared no goal (train_loss, loss, train/loss)
+// is minimized too. Views that offer "best X" beside "last X" for any
+// series use it.
+func BestGoal(key, declared string) string {
+	if g := Goal(key, declared); g != "" {
+		return g
+	}
+	last := strings.ToLower(key[strings.LastIndexAny(key, "/")+1:])
+	for _, part := range strings.FieldsFunc(last, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
+		if part == "loss" || part == "nll" || part == "perplexity" || part == "ppl" {
+			return runfmt.GoalMinimize
+		}
+	}
+	return ""
+}

@@ -129,23 +129,7 @@ func downsampleByIndex(xs, ys []float64, buckets int) (ox, oy []float64) {
 // appendBucket appends the first, min, max and last point of a bucket, in x
 // order and without repeats, and its first non-finite point.
 func appendBucket(ox, oy, xs, ys []float64) ([]float64, []float64) {
-	first, last := 0, len(xs)-1
-	minI, maxI, bad := -1, -1, -1
-	for i, y := range ys {
-		if math.IsNaN(y) || math.IsInf(y, 0) {
-			if bad < 0 {
-				bad = i
-			}
-			continue
-		}
-		if minI < 0 || y < ys[minI] {
-			minI = i
-		}
-		if maxI < 0 || y > ys[maxI] {
-			maxI = i
-		}
-	}
-	idx := [5]int{first, minI, maxI, bad, last}
+	idx := bucketKeeps(ys)
 	slices.Sort(idx[:])
 	prev := -1
 	for _, i := range idx {

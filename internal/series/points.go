@@ -4,6 +4,11 @@
 // The chunk layout is specified in docs/chunk-format.md.
 package series
 
+import (
+	"slices"
+	"sort"
+)
+
 // Points is a columnar batch of points of one series, in the order they were
 // logged. Times are unix milliseconds.
 //
@@ -42,4 +47,13 @@ func (p *Points) Slice(i, j int) Points {
 		Times:  p.Times[i:j:j],
 		Values: p.Values[i:j:j],
 	}
+}
+
+// StepRange returns the points of p, which must be in step order, whose
+// steps lie from from to to, both included. The result shares storage
+// with p.
+func (p *Points) StepRange(from, to int64) Points {
+	i, _ := slices.BinarySearch(p.Steps, from)
+	j := i + sort.Search(len(p.Steps)-i, func(k int) bool { return p.Steps[i+k] > to })
+	return p.Slice(i, j)
 }

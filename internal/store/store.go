@@ -48,6 +48,9 @@ var (
 	ErrConflict = errors.New("run was indexed concurrently")
 	ErrReadOnly = errors.New("store is read-only")
 	ErrFull     = errors.New("store is full")
+	// ErrUnavailable is returned by a store on a database server that
+	// cannot be reached or is restarting: trying again later may work.
+	ErrUnavailable = errors.New("store is unavailable")
 )
 
 // Store is the index of runs.
@@ -92,12 +95,26 @@ type Store interface {
 	// Points returns the points of one series in step order (points with
 	// equal steps in the order they were logged).
 	Points(ctx context.Context, runID, key string, opt PointsOptions) (series.Points, error)
+	// Overview returns the overview (series.Overview) of the current
+	// points of one series whose steps lie from from to to, both
+	// included, taken in step order: blocks of at most
+	// series.OverviewBlock consecutive points, each with the points that
+	// downsampling keeps of it, in the roles series.OverviewOf gives them.
+	// Where blocks are cut is the implementation's: the sqlite store keeps
+	// one overview per chunk, written with it, so that a chart of a long
+	// series reads a sixteenth of its points. Computing it from Points,
+	// series.OverviewOf(pts.StepRange(from, to)), is correct, only slower.
+	// A series the run does not have is ErrNotFound.
+	Overview(ctx context.Context, runID, key string, from, to int64) (series.Overview, error)
 	// Artifacts returns a run's files in the order they were registered.
 	Artifacts(ctx context.Context, runID string) ([]Artifact, error)
 	// Events returns a run's events in the order they happened.
 	Events(ctx context.Context, runID string) ([]Event, error)
 	// Segments returns the process segments of a run, oldest first.
 	Segments(ctx context.Context, runID string) ([]Segment, error)
+	// MediaStore reads the run's texts, images, tables, HTML and
+	// histograms.
+	MediaStore
 
 	Close() error
 }
@@ -193,7 +210,19 @@ type Filter struct {
 	Status  string // as stored; crashed runs are stored as running
 	Tag     string
 	Name    string // substring of the name
-	Limit   int    // 0 means no limit
+	// Where, if set, keeps the runs whose config satisfies it (Cond's
+	// doc says exactly when): the store evaluates it in its query, so
+	// that with Limit a page of a filtered list reads only that page's
+	// runs. A Where that fails Cond.Check is an error. Configs are JSON,
+	// as ingest writes them: a config that is not matches no comparison
+	// in SQLite, and fails the query in PostgreSQL (whose jsonb cast
+	// refuses it).
+	Where *Cond
+	// Limit is the most runs returned, newest first; 0 means no limit.
+	Limit int
+	// Offset skips that many of the matching runs, newest first, before
+	// the first returned: Offset 100 and Limit 100 are the second page.
+	Offset int
 	// Archived selects runs by whether they are archived. The zero value
 	// matches every run; listings shown to people (runlog ls, report, the
 	// web UI) ask for NotArchived unless told otherwise.
@@ -274,6 +303,10 @@ type Batch struct {
 	// KeyIDs are the run.log key ids defined in this batch; ingest keeps
 	// them with the run to decode later batches.
 	KeyIDs map[uint32]string
+	// Media are the batch's text, image, table and HTML values, and
+	// Histograms its distributions, in the order logged.
+	Media      []MediaEntry
+	Histograms []Histogram
 }
 
 // Seen accounts for a record time in First and Last.
@@ -289,5 +322,77 @@ func (b *Batch) Empty() bool {
 	return b.Resume == nil && b.Rewind == nil && b.Header == nil && b.Defaults == nil && b.Config == nil &&
 		len(b.Summary) == 0 && b.Status == nil && b.Last == 0 && len(b.Defines) == 0 &&
 		len(b.Arts) == 0 && len(b.Events) == 0 && len(b.Points) == 0 && len(b.KeyIDs) == 0 &&
-		len(b.Annotations) == 0
+		len(b.Annotations) == 0 && len(b.Media) == 0 && len(b.Histograms) == 0
+}
+
+// MediaStore reads a run's rich values: texts, images, tables, HTML and
+// histograms (docs/run-log-format.md, "Rich values"). Every store
+// implements it as part of Store.
+type MediaStore interface {
+	// MediaKeys returns one MediaKey per key and kind that the run has
+	// logged, ordered by key, then kind. A key holds a handful of kinds
+	// at most, and a run a few hundred keys: views read them at once.
+	MediaKeys(ctx context.Context, runID string) ([]MediaKey, error)
+	// Media returns values of one key of a run (texts, images, tables,
+	// HTML: histograms are read by Histograms), ordered by step, values
+	// of equal steps in the order logged. With q.AtOrBefore set, the
+	// values of the greatest step at or before it that the key has (all
+	// of them, however many); otherwise those with a step of at least
+	// q.From, whole steps at a time until at least q.Limit values are
+	// returned (a step is never split), and more tells whether values of
+	// later steps follow. A run or key without values returns none and
+	// no error.
+	Media(ctx context.Context, runID, key string, q MediaQuery) (found []MediaEntry, more bool, err error)
+	// Histograms returns the histograms of one key of a run in step
+	// order (equal steps in the order logged) and how many it holds.
+	// When it holds more than maxSteps (> 0; 1 counts as 2), only
+	// maxSteps of them are returned, spread evenly over the list (the
+	// i-th of n at position round(i·(total-1)/(n-1))), the first and the
+	// last always among them.
+	Histograms(ctx context.Context, runID, key string, maxSteps int) (found []Histogram, total int, err error)
+}
+
+// MediaKey is a key of a run's rich values and one of its kinds.
+type MediaKey struct {
+	Key       string
+	Kind      string // runfmt.MediaText, MediaImage, MediaTable, MediaHTML or MediaHistogram
+	Count     int64  // values logged: each value of a list counts
+	FirstStep int64
+	LastStep  int64
+	// LastText is the kind text's value logged last (at the greatest
+	// step; of equal steps, the last logged).
+	LastText string
+}
+
+// MediaEntry is one text, image, table or HTML value of a run. A text has
+// Kind runfmt.MediaText and Text; the others are files of the run folder, with
+// the media record's fields.
+type MediaEntry struct {
+	runfmt.Media
+	Text string // of a text value
+	Seq  uint64 // of its record in its stream
+}
+
+// MediaQuery selects the values Media returns.
+type MediaQuery struct {
+	// AtOrBefore, if not nil, asks for the values of the greatest step at
+	// or before it.
+	AtOrBefore *int64
+	// From is the first step of a page, when AtOrBefore is nil.
+	From int64
+	// Kind, if not empty, keeps only the values of that kind
+	// (runfmt.MediaText…): the steps are those the kind has.
+	Kind string
+	// Limit is about how many values a page holds; 0 means
+	// DefaultMediaLimit.
+	Limit int
+}
+
+// DefaultMediaLimit is the page size of Media when none is given.
+const DefaultMediaLimit = 100
+
+// Histogram is one histogram of a run.
+type Histogram struct {
+	runfmt.Histogram
+	Seq uint64 // of its record in its stream
 }

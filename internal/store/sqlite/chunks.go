@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/runlog/runlog/internal/series"
+	"github.com/runlog/runlog/internal/store/tables"
 )
 
 // chunkSize is the number of points in a full chunk. Larger chunks compress
@@ -63,7 +64,9 @@ type chunkWriter struct {
 	w      *batchWriter
 	insert *sql.Stmt
 	update *sql.Stmt
+	ovPut  *sql.Stmt
 	buf    []byte
+	ovBuf  []byte
 	head   series.Points
 }
 
@@ -80,6 +83,10 @@ func (w *batchWriter) points() error {
 		return err
 	}
 	defer cw.update.Close()
+	if cw.ovPut, err = w.tx.PrepareContext(w.ctx, putOverview); err != nil {
+		return err
+	}
+	defer cw.ovPut.Close()
 	lasts := make(map[string]series.Point, len(w.b.Points))
 	keys := make([]string, 0, len(w.b.Points))
 	for k, pts := range w.b.Points {
@@ -171,6 +178,7 @@ func (cw *chunkWriter) newSeries(keys []string, lasts map[string]series.Point) e
 	}
 	rows := newRowInserter(w, "INSERT INTO series (id, run_id, key, goal, stats, next_chunk)", 6)
 	chunks := newRowInserter(w, "INSERT INTO chunks (series_id, no, superseded, count, min_step, max_step, stats, data)", 8)
+	overviews := newRowInserter(w, "INSERT INTO overviews (series_id, no, data)", 3)
 	// Encoding a part of the keys overlaps with inserting the part before:
 	// SQLite inserts on one core while the chunks are encoded on another.
 	const part = 1024
@@ -192,6 +200,9 @@ func (cw *chunkWriter) newSeries(keys []string, lasts map[string]series.Point) e
 				if err := chunks.add(maxID, no, 0, c.count, c.lo, c.hi, c.stats, c.data); err != nil {
 					return fmt.Errorf("series %q: %w", key, err)
 				}
+				if err := overviews.add(maxID, no, c.overview); err != nil {
+					return fmt.Errorf("series %q: %w", key, err)
+				}
 			}
 			if err := rows.add(maxID, w.b.RunID, key, "", e.stats, len(e.chunks)); err != nil {
 				return fmt.Errorf("series %q: %w", key, err)
@@ -202,7 +213,10 @@ func (cw *chunkWriter) newSeries(keys []string, lasts map[string]series.Point) e
 	if err := rows.flush(); err != nil {
 		return err
 	}
-	return chunks.flush()
+	if err := chunks.flush(); err != nil {
+		return err
+	}
+	return overviews.flush()
 }
 
 // encodedSeries is a new series ready to insert.
@@ -213,10 +227,11 @@ type encodedSeries struct {
 }
 
 type encodedChunk struct {
-	count  int
-	lo, hi int64 // step range
-	stats  []byte
-	data   []byte
+	count    int
+	lo, hi   int64 // step range
+	stats    []byte
+	data     []byte
+	overview []byte // series.AppendOverview of its points
 }
 
 // encodeSeries encodes the chunks and statistics of the series keys of
@@ -232,14 +247,14 @@ func encodeSeries(points map[string]*series.Points, keys []string) []encodedSeri
 		out[i].last = st.Last
 		for j := 0; j < pts.Len(); j += chunkSize {
 			c := pts.Slice(j, min(j+chunkSize, pts.Len()))
-			var cs series.Stats
-			cs.AddPoints(c)
-			stats, _ := cs.MarshalBinary()
-			lo, hi := stepRange(c)
+			stats, lo, hi := tables.ChunkFields(c)
 			start := len(buf)
 			buf = series.AppendChunk(buf, c)
+			mid := len(buf)
+			buf = series.AppendOverview(buf, series.OverviewOf(c))
 			// Slices of a grown buffer keep the array they were cut from.
-			out[i].chunks = append(out[i].chunks, encodedChunk{c.Len(), lo, hi, stats, buf[start:len(buf):len(buf)]})
+			out[i].chunks = append(out[i].chunks, encodedChunk{c.Len(), lo, hi, stats,
+				buf[start:mid:mid], buf[mid:len(buf):len(buf)]})
 		}
 	}
 	return out
@@ -301,28 +316,29 @@ func (cw *chunkWriter) appendSeries(s *seriesRow, pts *series.Points) error {
 	return w.exec("UPDATE series SET stats = ?, next_chunk = ? WHERE id = ?", raw, s.nextChunk, s.id)
 }
 
-// put writes chunk no of a series, as a new row or over the existing one.
+// putOverview stores the overview of a chunk, over the one it had. A
+// superseded chunk keeps the overview it had when it was current; only
+// current chunks' overviews are read.
+const putOverview = `INSERT INTO overviews (series_id, no, data) VALUES (?, ?, ?)
+	ON CONFLICT (series_id, no) DO UPDATE SET data = excluded.data`
+
+// put writes chunk no of a series, as a new row or over the existing one,
+// and its overview.
 func (cw *chunkWriter) put(seriesID, no int64, insert bool, c series.Points) error {
-	var st series.Stats
-	st.AddPoints(c)
-	stats, _ := st.MarshalBinary()
+	stats, lo, hi := tables.ChunkFields(c)
 	cw.buf = series.AppendChunk(cw.buf[:0], c)
-	lo, hi := stepRange(c)
+	cw.ovBuf = series.AppendOverview(cw.ovBuf[:0], series.OverviewOf(c))
 	var err error
 	if insert {
 		_, err = cw.insert.ExecContext(cw.w.ctx, seriesID, no, 0, c.Len(), lo, hi, stats, cw.buf)
 	} else {
 		_, err = cw.update.ExecContext(cw.w.ctx, c.Len(), lo, hi, stats, cw.buf, seriesID, no)
 	}
-	return err
-}
-
-func stepRange(c series.Points) (lo, hi int64) {
-	lo, hi = c.Steps[0], c.Steps[0]
-	for _, s := range c.Steps {
-		lo, hi = min(lo, s), max(hi, s)
+	if err != nil {
+		return err
 	}
-	return lo, hi
+	_, err = cw.ovPut.ExecContext(cw.w.ctx, seriesID, no, cw.ovBuf)
+	return err
 }
 
 // rewind supersedes every current point of the run with a step greater than
@@ -336,48 +352,13 @@ func (w *batchWriter) rewind(step int64) error {
 	if err != nil {
 		return err
 	}
-	type split struct {
-		series, no int64
-		data       []byte
-	}
-	var splits []split
-	for rows.Next() {
-		var s split
-		if err := rows.Scan(&s.series, &s.no, &s.data); err != nil {
-			rows.Close()
-			return err
-		}
-		splits = append(splits, s)
-	}
+	splits, err := tables.Collect(rows, tables.ScanSplitChunk)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return err
 	}
-	touched := map[int64]bool{}
-	var all, keep, drop series.Points
-	for _, s := range splits {
-		touched[s.series] = true
-		all.Reset()
-		keep.Reset()
-		drop.Reset()
-		if err := series.DecodeChunk(s.data, &all); err != nil {
-			return fmt.Errorf("chunk %d of series %d: %w", s.no, s.series, err)
-		}
-		for i, st := range all.Steps {
-			if st > step {
-				drop.Append(st, all.Times[i], all.Values[i])
-			} else {
-				keep.Append(st, all.Times[i], all.Values[i])
-			}
-		}
-		if err := w.putSplit(s.series, s.no, keep, drop); err != nil {
-			return err
-		}
-	}
-	for id := range touched {
-		if err := w.restat(id); err != nil {
-			return err
-		}
+	if err := tables.RewindChunks(splits, step, w.putSplit, w.restat); err != nil {
+		return err
 	}
 	if err := w.exec("UPDATE artifacts SET superseded = 1 WHERE run_id = ? AND step > ?", w.b.RunID, step); err != nil {
 		return err
@@ -391,18 +372,15 @@ func (w *batchWriter) putSplit(seriesID, no int64, keep, drop series.Points) err
 	if keep.Len() == 0 {
 		return w.exec("UPDATE chunks SET superseded = 1 WHERE series_id = ? AND no = ?", seriesID, no)
 	}
-	var ks series.Stats
-	ks.AddPoints(keep)
-	kst, _ := ks.MarshalBinary()
-	lo, hi := stepRange(keep)
+	kst, lo, hi := tables.ChunkFields(keep)
 	if err := w.exec("UPDATE chunks SET count = ?, min_step = ?, max_step = ?, stats = ?, data = ? WHERE series_id = ? AND no = ?",
 		keep.Len(), lo, hi, kst, series.AppendChunk(nil, keep), seriesID, no); err != nil {
 		return err
 	}
-	var ds series.Stats
-	ds.AddPoints(drop)
-	dst, _ := ds.MarshalBinary()
-	lo, hi = stepRange(drop)
+	if err := w.exec(putOverview, seriesID, no, series.AppendOverview(nil, series.OverviewOf(keep))); err != nil {
+		return err
+	}
+	dst, lo, hi := tables.ChunkFields(drop)
 	var next int64
 	if err := w.tx.QueryRowContext(w.ctx, "SELECT next_chunk FROM series WHERE id = ?", seriesID).Scan(&next); err != nil {
 		return err
@@ -421,22 +399,9 @@ func (w *batchWriter) restat(seriesID int64) error {
 	if err != nil {
 		return err
 	}
-	var total series.Stats
-	for rows.Next() {
-		var raw []byte
-		var st series.Stats
-		if err := rows.Scan(&raw); err != nil {
-			rows.Close()
-			return err
-		}
-		if err := st.UnmarshalBinary(raw); err != nil {
-			rows.Close()
-			return err
-		}
-		total.Merge(st)
-	}
+	total, err := tables.MergeStats(rows)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return err
 	}
 	raw, _ := total.MarshalBinary()

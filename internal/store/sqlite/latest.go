@@ -1,26 +1,13 @@
 package sqlite
 
 import (
-	"encoding/binary"
-	"math"
-
 	"github.com/runlog/runlog/internal/series"
+	"github.com/runlog/runlog/internal/store/tables"
 )
 
 // The runs table keeps, beside each run, what listings show of its series:
 // the greatest step and the final train and validation loss. Listing
 // thousands of runs then reads one table and decodes no statistics.
-
-// lossRank returns the preference of key among keys (lower is preferred),
-// or -1 if it is not one of them.
-func lossRank(keys []string, key string) int {
-	for i, k := range keys {
-		if k == key {
-			return i
-		}
-	}
-	return -1
-}
 
 // updateLatest accounts for the final points of the series a batch wrote.
 func (w *batchWriter) updateLatest(lasts map[string]series.Point) error {
@@ -30,11 +17,11 @@ func (w *batchWriter) updateLatest(lasts map[string]series.Point) error {
 		Scan(&trainKey, &valKey, &maxStep); err != nil {
 		return err
 	}
-	train, val := latestLoss{key: trainKey}, latestLoss{key: valKey}
+	train, val := tables.Latest{Key: trainKey}, tables.Latest{Key: valKey}
 	for key, p := range lasts {
 		maxStep = max(maxStep, p.Step)
-		train.offer(series.TrainLossKeys, key, p)
-		val.offer(series.ValLossKeys, key, p)
+		train.Offer(series.TrainLossKeys, key, p)
+		val.Offer(series.ValLossKeys, key, p)
 	}
 	return w.saveLatest(maxStep, train, val)
 }
@@ -46,78 +33,26 @@ func (w *batchWriter) recomputeLatest() error {
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	maxStep := int64(-1)
-	var train, val latestLoss
-	for rows.Next() {
-		var key string
-		var raw []byte
-		var st series.Stats
-		if err := rows.Scan(&key, &raw); err != nil {
-			return err
-		}
-		if st.UnmarshalBinary(raw) != nil || st.Count == 0 {
-			continue
-		}
-		maxStep = max(maxStep, st.Last.Step)
-		train.offer(series.TrainLossKeys, key, st.Last)
-		val.offer(series.ValLossKeys, key, st.Last)
-	}
-	if err := rows.Err(); err != nil {
+	r, err := tables.Recompute(rows)
+	rows.Close()
+	if err != nil {
 		return err
 	}
-	return w.saveLatest(maxStep, train, val)
+	return w.saveLatest(r.MaxStep, r.Train, r.Val)
 }
 
-// latestLoss is the final point of the most preferred loss key seen.
-type latestLoss struct {
-	key  string
-	last *series.Point
-}
-
-func (l *latestLoss) offer(keys []string, key string, p series.Point) {
-	r := lossRank(keys, key)
-	if r < 0 {
-		return
-	}
-	if cur := lossRank(keys, l.key); l.key == "" || r <= cur {
-		l.key, l.last = key, &p
-	}
-}
-
-func (w *batchWriter) saveLatest(maxStep int64, train, val latestLoss) error {
+func (w *batchWriter) saveLatest(maxStep int64, train, val tables.Latest) error {
 	q := "UPDATE runs SET max_step = ?"
 	args := []any{maxStep}
-	if train.last != nil {
+	if train.Last != nil {
 		q += ", train_key = ?, train_last = ?"
-		args = append(args, train.key, encodePoint(*train.last))
+		args = append(args, train.Key, tables.EncodePoint(*train.Last))
 	}
-	if val.last != nil {
+	if val.Last != nil {
 		q += ", val_key = ?, val_last = ?"
-		args = append(args, val.key, encodePoint(*val.last))
+		args = append(args, val.Key, tables.EncodePoint(*val.Last))
 	}
 	return w.exec(q+" WHERE id = ?", append(args, w.b.RunID)...)
-}
-
-// encodePoint stores a point in 24 bytes: SQLite would turn a NaN value
-// stored as REAL into NULL.
-func encodePoint(p series.Point) []byte {
-	b := make([]byte, 24)
-	binary.LittleEndian.PutUint64(b, uint64(p.Step))
-	binary.LittleEndian.PutUint64(b[8:], uint64(p.Time))
-	binary.LittleEndian.PutUint64(b[16:], math.Float64bits(p.Value))
-	return b
-}
-
-func decodePoint(b []byte) *series.Point {
-	if len(b) != 24 {
-		return nil
-	}
-	return &series.Point{
-		Step:  int64(binary.LittleEndian.Uint64(b)),
-		Time:  int64(binary.LittleEndian.Uint64(b[8:])),
-		Value: math.Float64frombits(binary.LittleEndian.Uint64(b[16:])),
-	}
 }
 
 // updateSegments sets the run's active time and segment count from its

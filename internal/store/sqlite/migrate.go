@@ -140,6 +140,59 @@ UPDATE streams SET keymap = '{}';
 	`
 ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
 `,
+	// 4: each chunk's overview (series.Overview, docs/chunk-format.md), so
+	// that a chart of a long series reads a sixteenth of its points. Unused
+	// since 6: a column after the chunk's data costs reading the data's
+	// overflow pages, which is what it was to save. Left NULL.
+	`
+ALTER TABLE chunks ADD COLUMN overview BLOB;
+`,
+	// 5: rich values (docs/run-log-format.md, "Rich values"): texts and the
+	// media records of images, tables and HTML, one row each (record: the
+	// media record's JSON, text: a text's value); histograms with their
+	// edges and counts as little-endian float64 blobs.
+	`
+CREATE TABLE media (
+	run_id TEXT NOT NULL,
+	stream TEXT NOT NULL,
+	seq    INTEGER NOT NULL,
+	key    TEXT NOT NULL,
+	step   INTEGER NOT NULL,
+	time   REAL NOT NULL,
+	kind   TEXT NOT NULL,
+	text   TEXT NOT NULL DEFAULT '',
+	record TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (run_id, stream, seq)
+) WITHOUT ROWID;
+CREATE INDEX media_key_step ON media (run_id, key, step);
+
+CREATE TABLE histograms (
+	run_id TEXT NOT NULL,
+	stream TEXT NOT NULL,
+	seq    INTEGER NOT NULL,
+	key    TEXT NOT NULL,
+	step   INTEGER NOT NULL,
+	time   REAL NOT NULL,
+	nan    INTEGER NOT NULL DEFAULT 0,
+	inf    INTEGER NOT NULL DEFAULT 0,
+	ninf   INTEGER NOT NULL DEFAULT 0,
+	edges  BLOB NOT NULL,
+	counts BLOB NOT NULL,
+	PRIMARY KEY (run_id, stream, seq)
+) WITHOUT ROWID;
+CREATE INDEX histograms_key_step ON histograms (run_id, key, step);
+`,
+	// 6: each chunk's overview (series.Overview, docs/chunk-format.md), in
+	// a table of its own so that reading it does not read the chunk. Chunks
+	// written before have none; Overview computes theirs from their points.
+	`
+CREATE TABLE overviews (
+	series_id INTEGER NOT NULL,
+	no        INTEGER NOT NULL,
+	data      BLOB NOT NULL,
+	PRIMARY KEY (series_id, no)
+);
+`,
 }
 
 // Version returns the schema version this build of runlog writes.

@@ -3,18 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 
-	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/store/tables"
 )
 
 // Cursors returns the cursor of every stream of every run.
@@ -24,21 +20,11 @@ func (db *DB) Cursors(ctx context.Context) (map[string]map[string]store.Cursor, 
 		return nil, fmt.Errorf("read cursors: %w", mapErr(err))
 	}
 	defer rows.Close()
-	out := map[string]map[string]store.Cursor{}
-	for rows.Next() {
-		var id, name string
-		var c store.Cursor
-		if err := rows.Scan(&id, &name, &c.Seq, &c.Offset, &c.Size, &c.Mtime); err != nil {
-			return nil, err
-		}
-		m := out[id]
-		if m == nil {
-			m = make(map[string]store.Cursor, 1)
-			out[id] = m
-		}
-		m[name] = c
+	out, err := tables.ReadCursors(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read cursors: %w", mapErr(err))
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Cursor returns the cursor of one stream of a run.
@@ -59,156 +45,54 @@ func (db *DB) KeyIDs(ctx context.Context, runID, stream string) (map[uint32]stri
 		return nil, mapErr(err)
 	}
 	defer rows.Close()
-	out := map[uint32]string{}
-	for rows.Next() {
-		var raw string
-		if err := rows.Scan(&raw); err != nil {
-			return nil, mapErr(err)
-		}
-		km := map[string]string{}
-		if err := json.Unmarshal([]byte(raw), &km); err != nil {
-			return nil, fmt.Errorf("run %s stream %s key map: %w", runID, stream, err)
-		}
-		for id, k := range km {
-			n, err := strconv.ParseUint(id, 10, 32)
-			if err != nil {
-				return nil, fmt.Errorf("run %s stream %s key map: %w", runID, stream, err)
-			}
-			out[uint32(n)] = k
-		}
-	}
-	if err := rows.Err(); err != nil {
+	out, err := tables.ReadKeyIDs(rows)
+	if err != nil {
 		return nil, fmt.Errorf("run %s stream %s keys: %w", runID, stream, mapErr(err))
 	}
 	return out, nil
 }
 
-const runColumns = `r.id, r.project, r.name, r.grp, r.tags, r.notes, r.hypothesis, r.status, r.exit_code, r.error,
-	r.start_time, r.end_time, r.last_time, r.host, r.user_name, r.command, r.cwd, r.git, r.env, r.parent,
-	r.path, r.config, r.summary, r.max_step, r.active, r.segments, r.train_last, r.val_last, r.archived`
-
-// listColumns are the columns Runs reads: what a listing of many runs needs.
-const listColumns = `r.id, r.project, r.name, r.grp, r.tags, r.hypothesis, r.status, r.exit_code,
-	r.start_time, r.end_time, r.last_time, r.host, r.path, r.config, r.max_step, r.active, r.segments,
-	r.train_last, r.val_last, r.archived`
-
-// briefColumns are the columns Runs reads with Filter.Brief.
-const briefColumns = `r.id, r.project, r.name, r.status, r.start_time, r.last_time, r.max_step,
-	r.train_last, r.val_last, r.archived`
-
-func scanBrief(sc interface{ Scan(...any) error }) (store.Run, error) {
-	var r store.Run
-	var train, val []byte
-	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Start, &r.Last, &r.MaxStep, &train, &val, &r.Archived)
-	r.TrainLoss, r.ValLoss = decodePoint(train), decodePoint(val)
-	return r, err
-}
-
-func scanListed(sc interface{ Scan(...any) error }) (store.Run, error) {
-	return scanListedWith(sc)
-}
-
-func scanListedSummary(sc interface{ Scan(...any) error }) (store.Run, error) {
-	var summary string
-	r, err := scanListedWith(sc, &summary)
-	r.Summary = json.RawMessage(summary)
-	return r, err
-}
-
-// scanListedWith scans the listColumns and then more.
-func scanListedWith(sc interface{ Scan(...any) error }, more ...any) (store.Run, error) {
-	var r store.Run
-	var tags, config string
-	var train, val []byte
-	err := sc.Scan(append([]any{&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Hypothesis, &r.Status, &r.ExitCode,
-		&r.Start, &r.End, &r.Last, &r.Host, &r.Path, &config, &r.MaxStep, &r.Active, &r.Segments, &train, &val, &r.Archived}, more...)...)
-	if err != nil {
-		return r, err
-	}
-	if tags != "[]" {
-		json.Unmarshal([]byte(tags), &r.Tags)
-	}
-	r.Config = json.RawMessage(config)
-	r.TrainLoss, r.ValLoss = decodePoint(train), decodePoint(val)
-	return r, nil
-}
-
-func scanRun(sc interface{ Scan(...any) error }) (store.Run, error) {
-	var r store.Run
-	var tags, cmd, git, env, config, summary string
-	var train, val []byte
-	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Group, &tags, &r.Notes, &r.Hypothesis, &r.Status,
-		&r.ExitCode, &r.Error, &r.Start, &r.End, &r.Last, &r.Host, &r.User, &cmd, &r.Dir, &git, &env,
-		&r.Parent, &r.Path, &config, &summary, &r.MaxStep, &r.Active, &r.Segments, &train, &val, &r.Archived)
-	if err != nil {
-		return r, err
-	}
-	r.TrainLoss, r.ValLoss = decodePoint(train), decodePoint(val)
-	json.Unmarshal([]byte(tags), &r.Tags)
-	json.Unmarshal([]byte(cmd), &r.Command)
-	json.Unmarshal([]byte(env), &r.Env)
-	if git != "" {
-		r.Git = &runfmt.Git{}
-		json.Unmarshal([]byte(git), r.Git)
-	}
-	r.Config, r.Summary = json.RawMessage(config), json.RawMessage(summary)
-	return r, nil
-}
-
 // Runs returns the runs that match f, newest first, with the fields a
 // listing needs (see store.Store).
 func (db *DB) Runs(ctx context.Context, f store.Filter) ([]store.Run, error) {
-	var where []string
 	var args []any
-	if f.Project != "" {
-		where, args = append(where, "r.project = ?"), append(args, f.Project)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "?"
 	}
-	if f.Status != "" {
-		where, args = append(where, "r.status = ?"), append(args, f.Status)
+	where, err := tables.FilterSQL{
+		Tag:          func(p string) string { return "EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = " + p + ")" },
+		Name:         func(p string) string { return "instr(lower(r.name), lower(" + p + ")) > 0" },
+		Where:        func(c store.Cond) string { return condSQL(c, &args) },
+		NotArchived:  "r.archived = 0",
+		OnlyArchived: "r.archived != 0",
+	}.Conds(f, arg)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	if f.Tag != "" {
-		where, args = append(where, "EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = ?)"), append(args, f.Tag)
-	}
-	if f.Name != "" {
-		where, args = append(where, "instr(lower(r.name), lower(?)) > 0"), append(args, f.Name)
-	}
-	switch f.Archived {
-	case store.NotArchived:
-		where = append(where, "r.archived = 0")
-	case store.OnlyArchived:
-		where = append(where, "r.archived != 0")
-	}
-	cols, scan := listColumns, scanListed
-	switch {
-	case f.Brief:
-		cols, scan = briefColumns, scanBrief
-	case f.Summary:
-		cols, scan = listColumns+", r.summary", scanListedSummary
-	}
+	cols, scan := tables.ListScan(f)
 	q := "SELECT " + cols + " FROM runs r"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" ORDER BY r.start_time DESC, r.id LIMIT %d", f.Limit)
+	paged := f.Limit > 0 || f.Offset > 0
+	if paged {
+		limit := f.Limit
+		if limit <= 0 {
+			limit = -1 // no limit
+		}
+		q += fmt.Sprintf(" ORDER BY r.start_time DESC, r.id LIMIT %d OFFSET %d", limit, max(f.Offset, 0))
 	}
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", mapErr(err))
 	}
 	defer rows.Close()
-	var runs []store.Run
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
-		}
-		runs = append(runs, r)
+	runs, err := tables.Collect(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", mapErr(err))
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	if f.Limit == 0 {
+	if !paged {
 		// Reading the table in its own order and sorting here is faster
 		// than walking the index for every run.
 		sort.Slice(runs, func(i, j int) bool {
@@ -223,7 +107,7 @@ func (db *DB) Runs(ctx context.Context, f store.Filter) ([]store.Run, error) {
 
 // Run returns one run.
 func (db *DB) Run(ctx context.Context, id string) (store.Run, error) {
-	r, err := scanRun(db.r.QueryRowContext(ctx, "SELECT "+runColumns+" FROM runs r WHERE r.id = ?", id))
+	r, err := tables.ScanRun(db.r.QueryRowContext(ctx, "SELECT "+tables.RunColumns+" FROM runs r WHERE r.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
 	}
@@ -234,36 +118,12 @@ func (db *DB) Run(ctx context.Context, id string) (store.Run, error) {
 }
 
 // Resolve finds the run ref names: an exact id, a unique id prefix, or a
-// unique name, in that order.
+// unique name, in that order. Each query takes ref twice.
 func (db *DB) Resolve(ctx context.Context, ref string) (string, error) {
-	if ref == "" {
-		return "", fmt.Errorf("empty run reference: %w", store.ErrNotFound)
-	}
-	var id string
-	err := db.r.QueryRowContext(ctx, "SELECT id FROM runs WHERE id = ?", ref).Scan(&id)
-	if err == nil {
-		return id, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return "", mapErr(err)
-	}
-	for i, q := range []string{
+	return tables.Resolve(ref, func(q string) ([]string, []string, error) { return db.matches(ctx, q, ref) },
+		"SELECT id, name FROM runs WHERE id = ? AND length(?) > 0",
 		"SELECT id, name FROM runs WHERE substr(id, 1, length(?)) = ? ORDER BY start_time DESC LIMIT 10",
-		"SELECT id, name FROM runs WHERE name = ? AND length(?) > 0 ORDER BY start_time DESC LIMIT 10",
-	} {
-		ids, names, err := db.matches(ctx, q, ref)
-		if err != nil {
-			return "", err
-		}
-		switch len(ids) {
-		case 0:
-			continue
-		case 1:
-			return ids[0], nil
-		}
-		return "", &store.AmbiguousError{Ref: ref, ByName: i == 1, IDs: ids, Names: names}
-	}
-	return "", fmt.Errorf("no run matches %q: %w", ref, store.ErrNotFound)
+		"SELECT id, name FROM runs WHERE name = ? AND length(?) > 0 ORDER BY start_time DESC LIMIT 10")
 }
 
 func (db *DB) matches(ctx context.Context, q, ref string) (ids, names []string, err error) {
@@ -272,14 +132,8 @@ func (db *DB) matches(ctx context.Context, q, ref string) (ids, names []string, 
 		return nil, nil, mapErr(err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, nil, err
-		}
-		ids, names = append(ids, id), append(names, name)
-	}
-	return ids, names, rows.Err()
+	ids, names, err = tables.ReadMatches(rows)
+	return ids, names, mapErr(err)
 }
 
 // Series returns the statistics of every series of a run, sorted by key.
@@ -289,19 +143,11 @@ func (db *DB) Series(ctx context.Context, runID string) ([]store.Series, error) 
 		return nil, fmt.Errorf("run %s series: %w", runID, mapErr(err))
 	}
 	defer rows.Close()
-	var out []store.Series
-	for rows.Next() {
-		var s store.Series
-		var raw []byte
-		if err := rows.Scan(&s.Key, &s.Goal, &raw); err != nil {
-			return nil, err
-		}
-		if err := s.Stats.UnmarshalBinary(raw); err != nil {
-			return nil, fmt.Errorf("run %s series %q: %w", runID, s.Key, err)
-		}
-		out = append(out, s)
+	out, err := tables.Collect(rows, tables.ScanSeries)
+	if err != nil {
+		return nil, fmt.Errorf("run %s series: %w", runID, mapErr(err))
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // FirstSeries returns the first limit series of each of the runs. See
@@ -323,28 +169,10 @@ func (db *DB) FirstSeries(ctx context.Context, runIDs []string, limit int) (map[
 		if err != nil {
 			return nil, nil, fmt.Errorf("series of runs: %w", mapErr(err))
 		}
-		for rows.Next() {
-			var id string
-			var s store.Series
-			var raw []byte
-			if err := rows.Scan(&id, &s.Key, &s.Goal, &raw); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			if len(first[id]) == limit {
-				more[id] = true
-				continue
-			}
-			if err := s.Stats.UnmarshalBinary(raw); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("run %s series %q: %w", id, s.Key, err)
-			}
-			first[id] = append(first[id], s)
-		}
-		err = rows.Err()
+		err = tables.ReadFirstSeries(rows, limit, first, more)
 		rows.Close()
 		if err != nil {
-			return nil, nil, mapErr(err)
+			return nil, nil, fmt.Errorf("series of runs: %w", mapErr(err))
 		}
 	}
 	return first, more, nil
@@ -377,20 +205,9 @@ func (db *DB) FindSeries(ctx context.Context, runID string, q store.SeriesQuery)
 		return nil, false, fmt.Errorf("run %s series: %w", runID, mapErr(err))
 	}
 	defer rows.Close()
-	var out []store.Series
-	for rows.Next() {
-		var s store.Series
-		var raw []byte
-		if err := rows.Scan(&s.Key, &s.Goal, &raw); err != nil {
-			return nil, false, err
-		}
-		if err := s.Stats.UnmarshalBinary(raw); err != nil {
-			return nil, false, fmt.Errorf("run %s series %q: %w", runID, s.Key, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, mapErr(err)
+	out, err := tables.Collect(rows, tables.ScanSeries)
+	if err != nil {
+		return nil, false, fmt.Errorf("run %s series: %w", runID, mapErr(err))
 	}
 	more := len(out) > limit
 	return out[:min(len(out), limit)], more, nil
@@ -399,18 +216,10 @@ func (db *DB) FindSeries(ctx context.Context, runID string, q store.SeriesQuery)
 // Points returns the points of a series in step order.
 func (db *DB) Points(ctx context.Context, runID, key string, opt store.PointsOptions) (series.Points, error) {
 	var pts series.Points
-	var id int64
-	var raw []byte
-	err := db.r.QueryRowContext(ctx, "SELECT id, stats FROM series WHERE run_id = ? AND key = ?", runID, key).Scan(&id, &raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return pts, fmt.Errorf("run %s has no series %q: %w", runID, key, store.ErrNotFound)
-	}
+	id, st, err := tables.SeriesHead(db.r.QueryRowContext(ctx, "SELECT id, stats FROM series WHERE run_id = ? AND key = ?", runID, key),
+		sql.ErrNoRows, runID, key)
 	if err != nil {
 		return pts, mapErr(err)
-	}
-	var st series.Stats
-	if err := st.UnmarshalBinary(raw); err != nil {
-		return pts, err
 	}
 	q := "SELECT count, data FROM chunks WHERE series_id = ? AND superseded = 0 ORDER BY no"
 	if opt.Superseded {
@@ -420,89 +229,12 @@ func (db *DB) Points(ctx context.Context, runID, key string, opt store.PointsOpt
 	if err != nil {
 		return pts, mapErr(err)
 	}
-	var chunks []chunkData
-	total := 0
-	for rows.Next() {
-		var c chunkData
-		if err := rows.Scan(&c.n, &c.data); err != nil {
-			rows.Close()
-			return pts, err
-		}
-		c.at = total
-		total += c.n
-		chunks = append(chunks, c)
-	}
+	pts, err = tables.ReadPoints(rows, !st.Ordered || opt.Superseded)
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return pts, mapErr(err)
-	}
-	if err := decodeChunks(chunks, total, &pts); err != nil {
-		return pts, fmt.Errorf("run %s series %q: %w", runID, key, err)
-	}
-	if !st.Ordered || opt.Superseded {
-		sortByStep(&pts)
+	if err != nil {
+		return pts, fmt.Errorf("run %s series %q: %w", runID, key, mapErr(err))
 	}
 	return pts, nil
-}
-
-// chunkData is a stored chunk: its encoding, its number of points and where
-// they go in the series.
-type chunkData struct {
-	data  []byte
-	n, at int
-}
-
-// decodeChunks decodes chunks into pts, in order, on all CPUs when there
-// are enough of them: each goroutine fills its own part of the columns.
-func decodeChunks(chunks []chunkData, total int, pts *series.Points) error {
-	pts.Steps = make([]int64, total)
-	pts.Times = make([]int64, total)
-	pts.Values = make([]float64, total)
-	workers := min(runtime.GOMAXPROCS(0), len(chunks)/4)
-	if workers < 2 {
-		workers = 1
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(chunks); i += workers {
-				c := chunks[i]
-				end := c.at + c.n
-				part := series.Points{Steps: pts.Steps[c.at:c.at:end], Times: pts.Times[c.at:c.at:end], Values: pts.Values[c.at:c.at:end]}
-				if err := series.DecodeChunk(c.data, &part); err != nil {
-					errs[w] = fmt.Errorf("chunk %d: %w", i, err)
-					return
-				}
-				if part.Len() != c.n {
-					errs[w] = fmt.Errorf("chunk %d holds %d points, its row says %d", i, part.Len(), c.n)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// sortByStep orders points by step, keeping the logged order of points with
-// equal steps.
-func sortByStep(p *series.Points) {
-	idx := make([]int, p.Len())
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return p.Steps[idx[a]] < p.Steps[idx[b]] })
-	var out series.Points
-	out.Steps = make([]int64, len(idx))
-	out.Times = make([]int64, len(idx))
-	out.Values = make([]float64, len(idx))
-	for i, j := range idx {
-		out.Steps[i], out.Times[i], out.Values[i] = p.Steps[j], p.Times[j], p.Values[j]
-	}
-	*p = out
 }
 
 // Artifacts returns a run's files in the order they were registered.
@@ -513,17 +245,11 @@ func (db *DB) Artifacts(ctx context.Context, runID string) ([]store.Artifact, er
 		return nil, fmt.Errorf("run %s artifacts: %w", runID, mapErr(err))
 	}
 	defer rows.Close()
-	var out []store.Artifact
-	for rows.Next() {
-		var a store.Artifact
-		var meta string
-		if err := rows.Scan(&a.Seq, &a.Path, &a.Kind, &a.Step, &a.Time, &a.Size, &a.SHA256, &meta, &a.Superseded); err != nil {
-			return nil, err
-		}
-		a.Metadata = decodeObject(meta)
-		out = append(out, a)
+	out, err := tables.Collect(rows, tables.ScanArtifact)
+	if err != nil {
+		return nil, fmt.Errorf("run %s artifacts: %w", runID, mapErr(err))
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Events returns a run's events in the order they were logged.
@@ -534,17 +260,11 @@ func (db *DB) Events(ctx context.Context, runID string) ([]store.Event, error) {
 		return nil, fmt.Errorf("run %s events: %w", runID, mapErr(err))
 	}
 	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
-		var e store.Event
-		var data string
-		if err := rows.Scan(&e.Seq, &e.Kind, &e.Time, &e.Step, &e.Level, &e.Title, &e.Text, &data); err != nil {
-			return nil, err
-		}
-		e.Data = decodeObject(data)
-		out = append(out, e)
+	out, err := tables.Collect(rows, tables.ScanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("run %s events: %w", runID, mapErr(err))
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Segments returns a run's process segments, oldest first.
@@ -554,24 +274,103 @@ func (db *DB) Segments(ctx context.Context, runID string) ([]store.Segment, erro
 		return nil, fmt.Errorf("run %s segments: %w", runID, mapErr(err))
 	}
 	defer rows.Close()
-	var out []store.Segment
-	for rows.Next() {
-		var s store.Segment
-		if err := rows.Scan(&s.Start, &s.Last); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
+	out, err := tables.Collect(rows, tables.ScanSegment)
+	if err != nil {
+		return nil, fmt.Errorf("run %s segments: %w", runID, mapErr(err))
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// decodeObject decodes a stored JSON object, turning "NaN" and the
-// infinities back into numbers.
-func decodeObject(s string) map[string]any {
-	var m map[string]any
-	if json.Unmarshal([]byte(s), &m) != nil || len(m) == 0 {
-		return nil
+// Overview returns the overview of the current points of a series with
+// steps from from to to. The chunks wholly inside the range give their
+// stored overviews; the chunks the range cuts (at most two of a series
+// logged in step order), and chunks written before overviews were kept,
+// are decoded. A series logged out of step order is read whole.
+func (db *DB) Overview(ctx context.Context, runID, key string, from, to int64) (series.Overview, error) {
+	var o series.Overview
+	id, st, err := tables.SeriesHead(db.r.QueryRowContext(ctx, "SELECT id, stats FROM series WHERE run_id = ? AND key = ?", runID, key),
+		sql.ErrNoRows, runID, key)
+	if err != nil {
+		return o, mapErr(err)
 	}
-	runfmt.NumberValue(m)
-	return m
+	if !st.Ordered {
+		pts, err := db.Points(ctx, runID, key, store.PointsOptions{})
+		if err != nil {
+			return o, err
+		}
+		o.Add(pts.StepRange(from, to))
+		return o, nil
+	}
+	// The chunks of an ordered series, in the order they were written,
+	// hold ascending steps.
+	rows, err := db.r.QueryContext(ctx, `SELECT c.no, c.min_step, c.max_step, o.data FROM chunks c
+		LEFT JOIN overviews o ON o.series_id = c.series_id AND o.no = c.no
+		WHERE c.series_id = ? AND c.superseded = 0 AND c.max_step >= ? AND c.min_step <= ? ORDER BY c.no`, id, from, to)
+	if err != nil {
+		return o, mapErr(err)
+	}
+	type chunk struct {
+		no       int64
+		overview []byte // nil for a chunk to decode
+	}
+	var chunks []chunk
+	for rows.Next() {
+		var c chunk
+		var lo, hi int64
+		if err := rows.Scan(&c.no, &lo, &hi, &c.overview); err != nil {
+			rows.Close()
+			return o, err
+		}
+		if lo < from || hi > to {
+			c.overview = nil
+		}
+		chunks = append(chunks, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return o, mapErr(err)
+	}
+	// Room for every block first: a million points' overview is 60,000
+	// kept points, which appending chunk by chunk would copy many times.
+	blocks := len(chunks) * (chunkSize / series.OverviewBlock)
+	o.Grow(blocks, blocks*4)
+	type cut struct {
+		no           int64
+		blocks, kept int // where in o its blocks go: before block blocks, kept point kept
+	}
+	var cuts []cut
+	for _, c := range chunks {
+		if c.overview == nil {
+			cuts = append(cuts, cut{c.no, len(o.Sizes), len(o.Roles)})
+			continue
+		}
+		if err := series.DecodeOverview(c.overview, &o); err != nil {
+			return o, fmt.Errorf("run %s series %q chunk %d: %w", runID, key, c.no, err)
+		}
+	}
+	if len(cuts) == 0 {
+		return o, nil
+	}
+	// Decode the cut chunks and put their blocks in their places.
+	var out series.Overview
+	var done cut // how much of o is in out
+	part := func(to cut) series.Overview {
+		return series.Overview{Sizes: o.Sizes[done.blocks:to.blocks], Points: o.Points.Slice(done.kept, to.kept), Roles: o.Roles[done.kept:to.kept]}
+	}
+	var pts series.Points
+	for _, c := range cuts {
+		var data []byte
+		if err := db.r.QueryRowContext(ctx, "SELECT data FROM chunks WHERE series_id = ? AND no = ?", id, c.no).Scan(&data); err != nil {
+			return o, mapErr(err)
+		}
+		pts.Reset()
+		if err := series.DecodeChunk(data, &pts); err != nil {
+			return o, fmt.Errorf("run %s series %q chunk %d: %w", runID, key, c.no, err)
+		}
+		out.Append(part(c))
+		done = c
+		out.Add(pts.StepRange(from, to))
+	}
+	out.Append(part(cut{blocks: len(o.Sizes), kept: len(o.Roles)}))
+	return out, nil
 }

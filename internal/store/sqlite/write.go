@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/store/tables"
 )
 
 // Write applies a batch in one transaction. See store.Store.
@@ -145,6 +145,11 @@ func (w *batchWriter) write() error {
 			return fmt.Errorf("run %s event: %w", b.RunID, err)
 		}
 	}
+	if len(b.Media) > 0 || len(b.Histograms) > 0 {
+		if err := w.media(); err != nil {
+			return fmt.Errorf("run %s media: %w", b.RunID, err)
+		}
+	}
 	if b.Header != nil || b.Resume != nil || b.Last > 0 || b.Status != nil {
 		if err := w.updateSegments(); err != nil {
 			return fmt.Errorf("run %s: %w", b.RunID, err)
@@ -156,23 +161,12 @@ func (w *batchWriter) write() error {
 }
 
 func (w *batchWriter) header(h *runfmt.Header) error {
-	tags, _ := json.Marshal(nonNil(h.Tags))
-	cmd, _ := json.Marshal(nonNil(h.Command))
-	env, _ := json.Marshal(h.Env)
-	git := ""
-	if h.Git != nil {
-		g, _ := json.Marshal(h.Git)
-		git = string(g)
-	}
-	project := h.Project
-	if project == "" {
-		project = "default"
-	}
+	t := tables.HeaderOf(h)
 	err := w.exec(`UPDATE runs SET project = ?, name = ?, grp = ?, tags = ?, notes = ?, hypothesis = ?,
 		start_time = ?, last_time = max(last_time, ?), host = ?, user_name = ?, command = ?, cwd = ?,
 		git = ?, env = ?, parent = ? WHERE id = ?`,
-		project, h.Name, h.Group, string(tags), h.Notes, h.Hypothesis, h.Time, h.Time, h.Host, h.User,
-		string(cmd), h.Dir, git, string(env), h.Parent, w.b.RunID)
+		t.Project, h.Name, h.Group, t.Tags, h.Notes, h.Hypothesis, h.Time, h.Time, h.Host, h.User,
+		t.Command, h.Dir, t.Git, t.Env, h.Parent, w.b.RunID)
 	if err != nil {
 		return err
 	}
@@ -219,31 +213,21 @@ func (w *batchWriter) runFields() error {
 		}
 	}
 	if s := b.Status; s != nil {
-		end := 0.0
-		if s.Status != runfmt.StatusRunning {
-			end = s.Time
-		}
 		// Several streams may report a status; the latest in time wins,
 		// whichever is indexed first.
 		if err := w.exec(`UPDATE runs SET status = ?, exit_code = ?, error = ?, end_time = ?, status_time = ?
-			WHERE id = ? AND status_time <= ?`, s.Status, s.ExitCode, s.Error, end, s.Time, b.RunID, s.Time); err != nil {
+			WHERE id = ? AND status_time <= ?`, s.Status, s.ExitCode, s.Error, tables.EndTime(s), s.Time, b.RunID, s.Time); err != nil {
 			return err
 		}
 	}
 	if len(b.KeyIDs) > 0 {
-		// One row of the ids this batch defined: KeyIDs merges the rows in
-		// order, so a later definition of an id wins.
-		km := make(map[string]string, len(b.KeyIDs))
-		for id, k := range b.KeyIDs {
-			km[strconv.FormatUint(uint64(id), 10)] = k
-		}
-		p, err := json.Marshal(km)
+		km, err := tables.EncodeKeyIDs(b.KeyIDs)
 		if err != nil {
 			return err
 		}
 		if err := w.exec(`INSERT INTO stream_keys (run_id, stream, no, keymap)
 			SELECT ?, ?, coalesce(max(no) + 1, 0), ? FROM stream_keys WHERE run_id = ? AND stream = ?`,
-			b.RunID, b.Stream, string(p), b.RunID, b.Stream); err != nil {
+			b.RunID, b.Stream, km, b.RunID, b.Stream); err != nil {
 			return err
 		}
 	}
@@ -278,42 +262,31 @@ func (w *batchWriter) summary() error {
 	if err := w.tx.QueryRowContext(w.ctx, "SELECT summary FROM runs WHERE id = ?", w.b.RunID).Scan(&raw); err != nil {
 		return err
 	}
-	sum := map[string]json.RawMessage{}
-	if err := json.Unmarshal([]byte(raw), &sum); err != nil {
-		sum = map[string]json.RawMessage{}
-	}
-	for k, v := range w.b.Summary {
-		if string(v) == "null" {
-			delete(sum, k)
-		} else {
-			sum[k] = v
-		}
-	}
-	p, err := json.Marshal(sum)
+	sum, err := tables.MergeSummary(raw, w.b.Summary)
 	if err != nil {
 		return err
 	}
-	return w.exec("UPDATE runs SET summary = ? WHERE id = ?", string(p), w.b.RunID)
+	return w.exec("UPDATE runs SET summary = ? WHERE id = ?", sum, w.b.RunID)
 }
 
 func (w *batchWriter) artifact(a store.Artifact) error {
-	meta, err := runfmt.MarshalJSON(orEmpty(a.Metadata))
+	meta, err := tables.EncodeObject(a.Metadata)
 	if err != nil {
 		return err
 	}
 	return w.exec(`INSERT OR IGNORE INTO artifacts (run_id, stream, seq, path, kind, step, time, size, sha256, metadata)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		w.b.RunID, w.b.Stream, a.Seq, a.Path, a.Kind, a.Step, a.Time, a.Size, a.SHA256, string(meta))
+		w.b.RunID, w.b.Stream, a.Seq, a.Path, a.Kind, a.Step, a.Time, a.Size, a.SHA256, meta)
 }
 
 func (w *batchWriter) event(e store.Event) error {
-	data, err := runfmt.MarshalJSON(orEmpty(e.Data))
+	data, err := tables.EncodeObject(e.Data)
 	if err != nil {
 		return err
 	}
 	return w.exec(`INSERT OR IGNORE INTO events (run_id, stream, seq, kind, time, step, level, title, text, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		w.b.RunID, w.b.Stream, e.Seq, e.Kind, e.Time, e.Step, e.Level, e.Title, e.Text, string(data))
+		w.b.RunID, w.b.Stream, e.Seq, e.Kind, e.Time, e.Step, e.Level, e.Title, e.Text, data)
 }
 
 // DeleteRun removes a run and all it holds.
@@ -321,12 +294,15 @@ func (db *DB) DeleteRun(ctx context.Context, id string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			"DELETE FROM chunks WHERE series_id IN (SELECT id FROM series WHERE run_id = ?)",
+			"DELETE FROM overviews WHERE series_id IN (SELECT id FROM series WHERE run_id = ?)",
 			"DELETE FROM series WHERE run_id = ?",
 			"DELETE FROM segments WHERE run_id = ?",
 			"DELETE FROM streams WHERE run_id = ?",
 			"DELETE FROM stream_keys WHERE run_id = ?",
 			"DELETE FROM artifacts WHERE run_id = ?",
 			"DELETE FROM events WHERE run_id = ?",
+			"DELETE FROM media WHERE run_id = ?",
+			"DELETE FROM histograms WHERE run_id = ?",
 			"DELETE FROM runs WHERE id = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
@@ -335,18 +311,4 @@ func (db *DB) DeleteRun(ctx context.Context, id string) error {
 		}
 		return nil
 	})
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-func orEmpty(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return m
 }

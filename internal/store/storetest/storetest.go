@@ -36,6 +36,7 @@ func Run(t *testing.T, open Open) {
 		{"RunFields", testRunFields},
 		{"ArtifactsEvents", testArtifactsEvents},
 		{"RunsFilter", testRunsFilter},
+		{"RunsWhere", testRunsWhere},
 		{"Resolve", testResolve},
 		{"DeleteRun", testDeleteRun},
 		{"KeyIDs", testKeyIDs},
@@ -45,6 +46,8 @@ func Run(t *testing.T, open Open) {
 		{"FindSeries", testFindSeries},
 		{"FirstSeries", testFirstSeries},
 		{"ManyKeysInOneBatch", testManyKeysInOneBatch},
+		{"Media", testMedia},
+		{"Overview", testOverview},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -736,5 +739,92 @@ func testFirstSeries(t *testing.T, s store.Store) {
 	}
 	if a := first["a"]; len(a) > 0 && a[0].Stats.Count != 5 {
 		t.Errorf("k0 of run a has %d points, want 5", a[0].Stats.Count)
+	}
+}
+
+// testOverview checks Overview against the points it summarizes, for
+// series written in one batch and live, rewound, logged out of step
+// order, with non-finite values, over step ranges that cut chunks or
+// hold nothing.
+func testOverview(t *testing.T, s store.Store) {
+	wave := func(st int64) float64 {
+		switch st % 997 {
+		case 5:
+			return math.NaN()
+		case 6:
+			return math.Inf(1)
+		case 300:
+			return 50 // a spike
+		}
+		return math.Sin(float64(st)/300) + 2
+	}
+	all := ramp(0, 20_001, wave)
+	bulk := newWriter(t, s, "bulk")
+	bulk.header("bulk", "p")
+	bulk.points("loss", all)
+	live := newWriter(t, s, "live")
+	live.header("live", "p")
+	for i := 0; i < all.Len(); i += 1999 {
+		live.points("loss", all.Slice(i, min(i+1999, all.Len())))
+	}
+	rew := newWriter(t, s, "rewound")
+	rew.header("rewound", "p")
+	rew.points("loss", all.Slice(0, 9000))
+	rew.write(func(b *store.Batch) { b.Rewind = &runfmt.Rewind{Time: T0 + 9500, Step: 6000} })
+	rew.points("loss", ramp(6001, 5000, func(st int64) float64 { return -wave(st) }))
+	mixed := newWriter(t, s, "mixed")
+	mixed.header("mixed", "p")
+	var p series.Points
+	for i := range 9000 {
+		st := int64((i * 7919) % 9000) // every step once, out of order
+		p.Append(st, int64(T0*1000)+int64(i), wave(st))
+	}
+	mixed.points("loss", p)
+
+	for _, id := range []string{"bulk", "live", "rewound", "mixed"} {
+		pts, err := s.Points(ctx, id, "loss", store.PointsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range [][2]int64{
+			{math.MinInt64, math.MaxInt64}, {0, 20_000}, {1234, 15_678}, {4100, 4200},
+			{5000, 7000}, {-10, -1}, {20_001, 30_000}, {8192, 8192},
+		} {
+			o, err := s.Overview(ctx, id, "loss", r[0], r[1])
+			if err != nil {
+				t.Fatalf("%s %v: %v", id, r, err)
+			}
+			sameOverview(t, fmt.Sprintf("%s, steps %d to %d", id, r[0], r[1]), o, pts.StepRange(r[0], r[1]))
+		}
+	}
+	if _, err := s.Overview(ctx, "bulk", "nope", 0, 10); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing series: %v, want ErrNotFound", err)
+	}
+}
+
+// sameOverview checks that o is an overview of want: blocks of at most
+// series.OverviewBlock of its points, in order, each summarized as
+// series.OverviewOf summarizes it.
+func sameOverview(t *testing.T, what string, o series.Overview, want series.Points) {
+	t.Helper()
+	if len(o.Roles) != o.Points.Len() {
+		t.Fatalf("%s: %d roles for %d kept points", what, len(o.Roles), o.Points.Len())
+	}
+	at, kept := 0, 0
+	for k, n := range o.Sizes {
+		if n < 1 || n > series.OverviewBlock || at+int(n) > want.Len() {
+			t.Fatalf("%s: block %d of %d points at point %d of %d", what, k, n, at, want.Len())
+		}
+		w := series.OverviewOf(want.Slice(at, at+int(n)))
+		end := kept + len(w.Roles)
+		if end > len(o.Roles) || !slices.Equal(o.Roles[kept:end], w.Roles) {
+			t.Fatalf("%s: block %d (points %d to %d): roles differ", what, k, at, at+int(n)-1)
+		}
+		samePoints(t, o.Points.Slice(kept, end), w.Points)
+		at += int(n)
+		kept = end
+	}
+	if at != want.Len() || kept != o.Points.Len() {
+		t.Fatalf("%s: blocks cover %d points (%d kept), want %d (%d kept)", what, at, kept, want.Len(), o.Points.Len())
 	}
 }
