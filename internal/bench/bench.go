@@ -102,6 +102,9 @@ machine; the machines are shared and noisy, so compare ratios and medians.`,
 	root.AddCommand(newManyKeys(stdout, stderr))
 	root.AddCommand(newCompat(stdout, stderr))
 	root.AddCommand(newSweep(stdout, stderr))
+	root.AddCommand(newObjstore(stdout, stderr))
+	root.AddCommand(newPostgres(stdout, stderr))
+	root.AddCommand(newTeam(stdout, stderr))
 	root.AddCommand(newAll(stdout, stderr))
 	return root
 }

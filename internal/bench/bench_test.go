@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/runlog/runlog/internal/server/nginxtest"
+	"github.com/runlog/runlog/internal/store/postgres/pgtest"
 )
 
 func TestLongFlags(t *testing.T) {
@@ -68,6 +71,42 @@ func TestAllFlags(t *testing.T) {
 		_, _, err := run(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err = %v, want one with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestPostgres runs the PostgreSQL benchmark at tiny sizes on a throwaway
+// cluster: both tables, with their rows.
+func TestPostgres(t *testing.T) {
+	if pgtest.Bin() == "" {
+		t.Skip("skipped: PostgreSQL is not installed (no initdb)")
+	}
+	out, _, err := run(t, "postgres", "--points", "20000", "--runs", "50", "--series-points", "20000",
+		"--live-runs", "2", "--live-keys", "3", "--live-rounds", "30", "--repeat", "1", "--dir", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| bytes per point: storebench's", "| runs list of 50 runs", "which no run passes", "| the same read as before", "as a chart asks", "| 30 | 180 |", "in full chunks"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("runlog-bench postgres printed no %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestTeam runs the team server's benchmark at tiny sizes: two replicas
+// behind nginx on a throwaway cluster, every point counted in PostgreSQL;
+// without mlflow, the table says the reference was not measured.
+func TestTeam(t *testing.T) {
+	if pgtest.Bin() == "" || nginxtest.Bin() == "" {
+		t.Skip("skipped: PostgreSQL or nginx is not installed")
+	}
+	out, _, err := run(t, "team", "--clients", "3", "--keys", "5", "--steps", "50", "--repeat", "1", "--mlflow", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| 3 Go clients streaming 750 points (5 keys × 50 steps each)", "points/s (median of 1", "not measured: no mlflow server"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("runlog-bench team printed no %q:\n%s", want, out)
 		}
 	}
 }

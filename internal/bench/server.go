@@ -16,10 +16,11 @@ func newServer(stdout, stderr io.Writer) *cobra.Command {
 		Long: `Measure runlog ui against its goals, with the server in this process behind a
 real listener on 127.0.0.1 and clients talking HTTP to it. One table:
 
-  series endpoint   a 1 M-point series downsampled to 2,000 points (goal
-                    ≤ 20 ms): the first request, which decodes the series,
-                    then from the cache of decoded series, zoomed, and on
-                    the wallclock and active-time axes
+  series endpoint   a 1 M-point series downsampled to 2,000 points: the
+                    first request by step (goal ≤ 10 ms), drawn from the
+                    store's overview, beside one that decodes every point
+                    (the wallclock axis); later requests (goal ≤ 2 ms),
+                    zoomed, and on the wallclock and active-time axes
   runs list         1,000 runs: the first request, 100 shown, all shown,
                     searched and sorted
   remote ingest     the Go client streaming 10 M points to the server (goal

@@ -263,7 +263,7 @@ func benchMLflowServer(ctx context.Context, c Config, work, script string) ([]ml
 		}
 	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := waitHealthy(url, 120*time.Second); err != nil {
+	if err := WaitHealthy(url, 120*time.Second); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 		return nil, fmt.Errorf("%v\n%s", err, tail(string(log)))
 	}
@@ -285,7 +285,9 @@ func benchMLflowServer(ctx context.Context, c Config, work, script string) ([]ml
 	return []mlflowRow{row, rrow}, nil
 }
 
-func waitHealthy(url string, limit time.Duration) error {
+// WaitHealthy waits up to limit for the MLflow server at url to answer
+// /health.
+func WaitHealthy(url string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(url + "/health")

@@ -15,6 +15,13 @@ import (
 // same JSON, as Python's json.dumps writes it — from 20 goroutines of this
 // process instead of 20 Python processes. The client then costs almost
 // nothing, and what is measured is how much the server can take.
+// Replay is replay for other benchmarks (teambench's reference): the
+// points acknowledged and the seconds taken.
+func Replay(url string, clients int, seconds float64, batch int) (points int64, took float64, err error) {
+	row, err := replay(url, clients, seconds, batch)
+	return row.Points, row.Seconds, err
+}
+
 func replay(url string, clients int, seconds float64, batch int) (mlflowRow, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}
 	defer tr.CloseIdleConnections()

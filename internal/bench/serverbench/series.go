@@ -60,25 +60,47 @@ func benchSeries(ctx context.Context, c Config, home string, add func(row)) erro
 		}
 		return len(ans.Series[0].X), nil
 	}
-	var got int
-	var firsts []time.Duration
-	for range max(1, c.Repeat) {
-		// A new server each time: its first request decodes the series.
-		b, stop, err := c.serve(home)
-		if err != nil {
-			return err
+	// first times the first request of a new server, whose caches are
+	// empty, for the series on axis x.
+	first := func(x string) (time.Duration, int, error) {
+		var got int
+		var firsts []time.Duration
+		for range max(1, c.Repeat) {
+			b, stop, err := c.serve(home)
+			if err != nil {
+				return 0, 0, err
+			}
+			t := time.Now()
+			got, err = get(fmt.Sprintf("%s/api/v1/runs/%s/series?keys=train_loss&points=%d&x=%s", b, r.ID(), c.Width, x))
+			firsts = append(firsts, time.Since(t))
+			stop()
+			if err != nil {
+				return 0, 0, err
+			}
 		}
-		t := time.Now()
-		got, err = get(fmt.Sprintf("%s/api/v1/runs/%s/series?keys=train_loss&points=%d", b, r.ID(), c.Width))
-		firsts = append(firsts, time.Since(t))
-		stop()
-		if err != nil {
-			return err
-		}
+		return timing.Median(firsts), got, nil
 	}
-	first := timing.Median(firsts)
+	// By step the store's overview answers; on the wallclock axis every
+	// point is decoded, as every axis was before overviews: the reference.
+	byStep, got, err := first("step")
+	if err != nil {
+		return err
+	}
+	decoded, _, err := first("wallclock")
+	if err != nil {
+		return err
+	}
 	pts := fmt.Sprintf("%s points", timing.Count(c.Points))
-	add(row{fmt.Sprintf("series endpoint, %s → %d (%d returned), first request (decodes the series)", pts, c.Width, got), timing.Millis(first), "", "median of " + fmt.Sprint(c.Repeat) + ", new server each"})
+	each := "median of " + fmt.Sprint(c.Repeat) + ", new server each"
+	// The server draws from the overviews a series of at least 64 points
+	// for each point asked (internal/server/series.go, longSeries).
+	how := "from the stored overviews"
+	if c.Points < 64*c.Width {
+		how = "decoded: too short for the overviews"
+	}
+	add(row{fmt.Sprintf("series endpoint, %s → %d (%d returned), first request, by step (%s)", pts, c.Width, got, how),
+		timing.Millis(byStep), "≤ 10 ms", fmt.Sprintf("%s; decoding takes %.1f× as long", each, decoded.Seconds()/byStep.Seconds())})
+	add(row{"the same, wallclock axis (decodes every point: the reference)", timing.Millis(decoded), "", each})
 	if _, err := get(url); err != nil {
 		return err
 	}
@@ -93,11 +115,11 @@ func benchSeries(ctx context.Context, c Config, home string, add func(row)) erro
 		if err != nil {
 			return err
 		}
-		goal := ""
+		goal, note := "", "cached decoded series"
 		if v.url == url {
-			goal = "≤ 20 ms"
+			goal, note = "≤ 2 ms", "the answer kept"
 		}
-		add(row{v.what, timing.Millis(d), goal, "median of " + fmt.Sprint(max(c.Repeat, 20)) + ", cached decoded series"})
+		add(row{v.what, timing.Millis(d), goal, "median of " + fmt.Sprint(max(c.Repeat, 20)) + ", " + note})
 	}
 	return nil
 }

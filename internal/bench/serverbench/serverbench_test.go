@@ -19,8 +19,8 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := out.String()
-	if n := strings.Count(table, "\n| "); n != 14 {
-		t.Errorf("%d table lines, want 14 (header and 13 rows):\n%s", n, table)
+	if n := strings.Count(table, "\n| "); n != 15 {
+		t.Errorf("%d table lines, want 15 (header and 14 rows):\n%s", n, table)
 	}
 	if !strings.Contains(table, "| **remote ingest, Go client streaming 20 k points (2 series) to the server** |") {
 		t.Errorf("no remote ingest row in:\n%s", table)

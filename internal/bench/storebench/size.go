@@ -65,6 +65,20 @@ func bytesPerPoint(ctx context.Context, c Config, dir string) ([]Row, error) {
 	return rows, nil
 }
 
+// WriteLossRun writes into home the size benchmark's first run: about
+// points points of a float32 loss and a float64 learning-rate schedule,
+// logged every 50 ms or so. It returns the points written and the size of
+// the run.log. Other stores' size benchmarks index it to compare.
+func WriteLossRun(home string, points int) (int, int64, error) {
+	steps := points / 2
+	w := newWorkload(2, steps)
+	return writeRealistic(home, []string{"train_loss", "learning_rate"}, steps, func(s int) []float64 {
+		v := make([]float64, 2)
+		w.values(s, v)
+		return v
+	})
+}
+
 // writeRealistic writes a run.log with runfmt.Encoder directly, so that its wall
 // times are those of a training loop rather than of a benchmark loop.
 func writeRealistic(home string, keys []string, steps int, gen func(int) []float64) (points int, size int64, err error) {

@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlog/runlog/internal/bench/teambench"
+)
+
+func newTeam(stdout, stderr io.Writer) *cobra.Command {
+	c := teambench.Default
+	cmd := &cobra.Command{
+		Use:   "team",
+		Short: "20 Go clients streaming through nginx to two runlog server replicas into PostgreSQL, beside mlflow server (~1-2 min)",
+		Long: `Measure the team server's ingest (docs/team-server.md): Go clients stream
+runs through nginx (round robin) to two runlog server replicas on one
+PostgreSQL; the time runs from the clients' start until every client's log
+is acknowledged, which on a team server means stored and indexed in
+PostgreSQL (the points are then counted there). The reference, in the same
+run: mlflow server on a database of the same PostgreSQL, the same number of
+clients each sending log-batch requests of 1,000 metrics for --mlflow-for.
+
+nginx must be installed (apt-get install nginx). PostgreSQL: --dsn, or a
+throwaway cluster started with initdb. mlflow server: --mlflow names the
+program of a venv with pip install mlflow psycopg2-binary; without one the
+reference is left out and the table says so.`,
+		Example: `  runlog-bench team --mlflow /tmp/mlvenv/bin/mlflow
+  runlog-bench team --clients 4 --steps 200 --repeat 1 --mlflow -   # a quick look`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c.Out, c.Log = stdout, stderr
+			return teambench.Run(cmd.Context(), c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.DSN, "dsn", "", "a PostgreSQL server to use (default: start a throwaway one with initdb)")
+	f.IntVar(&c.Clients, "clients", c.Clients, "Go clients streaming at once")
+	f.IntVar(&c.Keys, "keys", c.Keys, "keys each client logs at every step")
+	f.IntVar(&c.Steps, "steps", c.Steps, "steps each client logs")
+	f.IntVar(&c.Repeat, "repeat", c.Repeat, "repetitions of the runlog side; the median is reported")
+	f.StringVar(&c.MLflow, "mlflow", "", "the mlflow program of an installation with its server (default: mlflow on PATH; - for none)")
+	f.DurationVar(&c.MLflowFor, "mlflow-for", c.MLflowFor, "how long the clients send log-batch requests to mlflow server")
+	return cmd
+}
