@@ -53,7 +53,13 @@ func (r *Run) LogArtifact(path string, a Artifact) error {
 		step := a.Step
 		rec.Step = &step
 	}
-	return r.appendJSON(runfmt.TypeArtifact, rec)
+	if err := r.appendJSON(runfmt.TypeArtifact, rec); err != nil {
+		return err
+	}
+	if r.uploads != nil {
+		r.uploads.add(rec)
+	}
+	return nil
 }
 
 func hashFile(path string) (int64, string, error) {

@@ -4,3 +4,6 @@ package runlog
 func SetFileForTest(r *Run, f fileWriter) {
 	r.w.f = f
 }
+
+// FileForTest returns the run.log writer of r.
+func FileForTest(r *Run) fileWriter { return r.w.f }

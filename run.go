@@ -36,8 +36,11 @@ type Run struct {
 	dropped int64  // metric values dropped because the buffer was full
 	done    bool
 
-	w      *writer
-	stream *streamer // nil unless the run streams to a server
+	w       *writer
+	stream  *streamer // nil unless the run streams to a server
+	uploads *uploader // nil unless it also uploads its files
+
+	media runfmt.MediaFiles // the media files written (media.go), under their own lock
 }
 
 type pair struct {
@@ -48,7 +51,7 @@ type pair struct {
 // newRun returns a run that writes f and continues the log enc encodes,
 // which it takes over: enc must not be used after.
 func newRun(home, dir, id string, f fileWriter, enc *runfmt.Encoder, opts Options) *Run {
-	return &Run{id: id, home: home, dir: dir, opts: opts, enc: *enc, w: newWriter(f)}
+	return &Run{id: id, home: home, dir: dir, opts: opts, enc: *enc, w: newWriter(f), media: runfmt.MediaFiles{Dir: dir}}
 }
 
 // ID returns the run's id.
@@ -298,6 +301,9 @@ func (r *Run) end(st runfmt.Status) error {
 	err := r.w.close(r)
 	if r.stream != nil {
 		r.stream.finish()
+	}
+	if r.uploads != nil {
+		r.uploads.finish()
 	}
 	if dropped > 0 {
 		err = errors.Join(fmt.Errorf("runlog: %d metric values were dropped: the disk did not keep up and %d MiB of records were waiting", dropped, maxBuffer>>20), err)

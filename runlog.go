@@ -81,6 +81,13 @@ type Options struct {
 	// the end of the log before it gives up with a warning (`runlog sync`
 	// sends the rest later); 0 means 5 s.
 	StreamTimeout time.Duration
+	// Upload says which registered files (LogArtifact) a streaming run
+	// uploads to the server, in the background: "none", "best", "best+last"
+	// or "all" (upload.go); "" means $RUNLOG_UPLOAD, else "best+last".
+	Upload string
+	// UploadTimeout is how long Finish waits for the uploads queued
+	// before it leaves the rest to `runlog sync`; 0 means one minute.
+	UploadTimeout time.Duration
 }
 
 // Goal says whether lower or higher values of a metric are better.

@@ -32,12 +32,15 @@ func newWriter(f fileWriter) *writer {
 	return &writer{f: f, kickC: make(chan struct{}, 1), stopC: make(chan struct{}), doneC: make(chan struct{})}
 }
 
-// start runs the background writer of r, and its streamer if it streams
-// to a server.
+// start runs the background writer of r, and its streamer and uploader
+// if it streams to a server.
 func (r *Run) start() {
 	go r.w.loop(r)
 	if r.stream != nil {
 		r.stream.start()
+		if r.uploads = newUploader(r.opts, r.stream, r.id, r.dir); r.uploads != nil {
+			r.uploads.start()
+		}
 	}
 }
 

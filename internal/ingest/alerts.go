@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +45,7 @@ type watcher struct {
 	small   []string          // watched key names by id, for ids < 1<<16; "" if not watched
 	large   map[uint32]string // watched key names by larger ids
 	cursor  store.Cursor      // the state covers the stream up to here
+	proc    proc              // the process writing the stream (resume.go)
 }
 
 type pendingAlert struct {
@@ -229,8 +229,9 @@ const maxWatchers = 4096
 // takeWatcher returns the derived-alert state of f as of cur: a fresh one
 // for a stream indexed from its start, the one kept from the last indexing
 // if it stopped at cur, or else one rebuilt by reading the stream's
-// metrics up to cur — only when a key of the stream is watched.
-func takeWatcher(f runFile, cur store.Cursor, keys map[uint32]string) *watcher {
+// metrics up to cur — only when a key of the stream is watched or the run
+// was resumed (the state of the process writing the stream, resume.go).
+func takeWatcher(f runFile, cur store.Cursor, keys map[uint32]string, resumed func() bool) *watcher {
 	watchers.Lock()
 	wt := watchers.m[f.path]
 	delete(watchers.m, f.path)
@@ -246,8 +247,8 @@ func takeWatcher(f runFile, cur store.Cursor, keys map[uint32]string) *watcher {
 	for _, name := range keys {
 		watched = watched || series.IsWatchedKey(name)
 	}
-	if watched {
-		wt.replay(f.path, cur)
+	if watched || resumed() {
+		wt.replay(f, cur, keys)
 	}
 	// The ids the stream defined before cur name its keys from here on.
 	for id, name := range keys {
@@ -267,10 +268,12 @@ func keepWatcher(f runFile, wt *watcher, cur store.Cursor) {
 	watchers.m[f.path] = wt
 }
 
-// replay observes the records of the stream at path up to cur, as
-// indexing them did; the alerts they released are in the store already.
-func (wt *watcher) replay(path string, cur store.Cursor) {
-	file, err := os.Open(path)
+// replay observes the records of stream f up to cur, as indexing them did
+// (keys names the ids it defined); the alerts they released are in the
+// store already.
+func (wt *watcher) replay(f runFile, cur store.Cursor, keys map[uint32]string) {
+	path := f.path
+	file, err := f.read(0)
 	if err != nil {
 		return
 	}
@@ -294,6 +297,7 @@ func (wt *watcher) replay(path string, cur store.Cursor) {
 		case runfmt.TypeMetrics:
 			if m, ok := checkedMetrics(rec); ok {
 				wt.metrics(rec.Seq, m)
+				wt.proc.firstStep(m, keys)
 			}
 		case runfmt.TypeEvent:
 			var e runfmt.Event
@@ -301,6 +305,7 @@ func (wt *watcher) replay(path string, cur store.Cursor) {
 				wt.recorded(e)
 			}
 		}
+		wt.proc.observe(rec, f.stream == store.PrimaryStream)
 		wt.release(rec.Seq, rec.Type == runfmt.TypeStatus) // stored already
 	}
 }

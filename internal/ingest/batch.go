@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"path/filepath"
 
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
@@ -23,8 +22,13 @@ type builder struct {
 	spare   []*series.Points // emptied points of written batches, to fill again
 	points  int
 	records int
+	// richBytes is about how many bytes the batch's texts, histograms and
+	// media records hold (maxBatchRichBytes).
+	richBytes int
 
-	watch *watcher // derived alerts: the state of the stream's loss keys
+	watch *watcher // derived alerts and the writing process: the stream's state
+
+	restarting *series.Restart // the next metrics record restarts the run (resume.go)
 }
 
 func newBuilder(f runFile, cur store.Cursor, keys map[uint32]string, wt *watcher, warn func(error)) *builder {
@@ -42,9 +46,9 @@ func (bl *builder) reset(prev store.Cursor) {
 			bl.spare = append(bl.spare, pts)
 		}
 	}
-	bl.b = &store.Batch{RunID: bl.file.id, Stream: bl.file.stream, Path: filepath.Dir(bl.file.path), Prev: prev}
+	bl.b = &store.Batch{RunID: bl.file.id, Stream: bl.file.stream, Path: bl.file.folder(), Prev: prev}
 	clear(bl.byID)
-	bl.points, bl.records = 0, 0
+	bl.points, bl.records, bl.richBytes = 0, 0, 0
 }
 
 func (bl *builder) warn(err error) {
@@ -58,15 +62,23 @@ func (bl *builder) warnRecord(rec runfmt.Record, err error) {
 }
 
 // cutBefore reports whether rec must start a new batch: resume and rewind
-// records apply to everything the store holds before them.
-func (bl *builder) cutBefore(rec runfmt.Record) bool {
+// records apply to everything the store holds before them, and so does the
+// first step of a resumed program that started again (resume.go).
+func (bl *builder) cutBefore(ctx context.Context, st store.Store, rec runfmt.Record) (bool, error) {
 	switch rec.Type {
 	case runfmt.TypeResume:
-		return !bl.b.Empty()
+		return !bl.b.Empty(), nil
 	case runfmt.TypeRewind:
-		return len(bl.b.Points) > 0 || bl.b.Rewind != nil
+		return len(bl.b.Points) > 0 || bl.b.Rewind != nil, nil
+	case runfmt.TypeMetrics:
+		r, restarted, err := bl.restart(ctx, st, rec)
+		if err != nil || !restarted {
+			return false, err
+		}
+		bl.restarting = &r
+		return len(bl.b.Points) > 0 || bl.b.Rewind != nil, nil
 	}
-	return false
+	return false, nil
 }
 
 // flush writes the batch, ending at offset. Only the final flush of a read
@@ -191,6 +203,8 @@ func (bl *builder) add(rec runfmt.Record) {
 			}
 			b.Annotations = append(b.Annotations, a)
 		}
+	case runfmt.TypeText, runfmt.TypeHistogram, runfmt.TypeMedia:
+		bl.rich(rec)
 	case runfmt.TypeResume:
 		var r runfmt.Resume
 		if bl.decode(rec, &r) {
@@ -213,6 +227,7 @@ func (bl *builder) add(rec runfmt.Record) {
 				Text: fmt.Sprintf("continued from step %d; later points superseded", r.Step)}})
 		}
 	}
+	bl.watch.proc.observe(rec, bl.file.stream == store.PrimaryStream)
 	b.Events = append(b.Events, bl.watch.release(rec.Seq, rec.Type == runfmt.TypeStatus)...)
 	bl.seq = rec.Seq
 	bl.records++
@@ -242,6 +257,13 @@ func (bl *builder) metrics(rec runfmt.Record) {
 	if err := runfmt.CheckTime(m.Time); err != nil {
 		bl.warnRecord(rec, err)
 		return
+	}
+	if r := bl.restarting; r != nil {
+		// The program started again: its points supersede the earlier
+		// attempt's from its first step on.
+		bl.restarting = nil
+		bl.b.Rewind = &runfmt.Rewind{Time: m.Time, Step: r.RewindTo()}
+		bl.b.Events = append(bl.b.Events, restartEvent(*r, m.Time, rec.Seq))
 	}
 	ms := int64(math.Round(m.Time * 1000))
 	bl.b.Seen(m.Time)
@@ -289,4 +311,46 @@ func (bl *builder) pointsFor(id uint32) *series.Points {
 		bl.byID[id] = pts
 	}
 	return pts
+}
+
+// maxBatchRichBytes bounds the texts, histograms and media records of one
+// batch, as maxBatchPoints bounds its points: a text may be 1 MiB.
+const maxBatchRichBytes = 32 << 20
+
+// rich adds a text, histogram or media record. One that breaks the
+// format's rules (a histogram whose edges do not increase, a media path
+// outside media/) is skipped with a warning; text that is not UTF-8 has
+// its bad bytes replaced.
+func (bl *builder) rich(rec runfmt.Record) {
+	b := bl.b
+	switch rec.Type {
+	case runfmt.TypeText:
+		x, err := rec.Text()
+		if err != nil {
+			bl.warnRecord(rec, err)
+			return
+		}
+		b.Media = append(b.Media, store.MediaEntry{Seq: rec.Seq, Text: x.Text,
+			Media: runfmt.Media{Key: x.Key, Step: x.Step, Time: x.Time, Kind: runfmt.MediaText}})
+		bl.richBytes += len(x.Text) + len(x.Key)
+		b.Seen(x.Time)
+	case runfmt.TypeHistogram:
+		h, err := rec.Histogram()
+		if err != nil {
+			bl.warnRecord(rec, err)
+			return
+		}
+		b.Histograms = append(b.Histograms, store.Histogram{Seq: rec.Seq, Histogram: h})
+		bl.richBytes += 16*len(h.Counts) + len(h.Key)
+		b.Seen(h.Time)
+	case runfmt.TypeMedia:
+		m, err := rec.Media()
+		if err != nil {
+			bl.warnRecord(rec, err)
+			return
+		}
+		b.Media = append(b.Media, store.MediaEntry{Seq: rec.Seq, Media: m})
+		bl.richBytes += len(rec.Payload)
+		b.Seen(m.Time)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -68,6 +69,34 @@ type runFile struct {
 	path   string
 	size   int64
 	mod    int64
+	// open, when set, reads the log from an offset on: a log that is not
+	// a file of a run folder (Streams). Otherwise the file at path is read.
+	open func(from int64) (io.ReadCloser, error)
+}
+
+// read returns the log's bytes from offset from on.
+func (f runFile) read(from int64) (io.ReadCloser, error) {
+	if f.open != nil {
+		return f.open(from)
+	}
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := file.Seek(from, io.SeekStart); err != nil {
+		file.Close()
+		return nil, err
+	}
+	return file, nil
+}
+
+// folder returns the run folder the log is in, "" for a log kept
+// elsewhere.
+func (f runFile) folder() string {
+	if f.open != nil {
+		return ""
+	}
+	return filepath.Dir(f.path)
 }
 
 // Home indexes every run folder of home into st.
@@ -192,7 +221,8 @@ func attachedLogs(id, dir string) []runFile {
 	return out
 }
 
-// indexLogs indexes logs of one run, its run.log first.
+// indexLogs indexes logs of one run, in the order their processes ran
+// (inTimeOrder).
 func indexLogs(ctx context.Context, st store.Store, logs []runFile, opt Options) (Result, error) {
 	var res Result
 	if opt.Rebuild {
@@ -200,15 +230,16 @@ func indexLogs(ctx context.Context, st store.Store, logs []runFile, opt Options)
 			return res, err
 		}
 	}
-	for _, f := range logs {
-		n, err := indexRun(ctx, st, f, opt)
+	err := inTimeOrder(logs, func(f runFile, stopAfter float64) (float64, error) {
+		n, stopped, err := indexRun(ctx, st, f, opt, stopAfter)
 		res.Records += n.Records
 		res.Points += n.Points
 		if err != nil {
-			return res, fmt.Errorf("index run %s (%s): %w", f.id, f.stream, err)
+			return 0, fmt.Errorf("index run %s (%s): %w", f.id, f.stream, err)
 		}
-	}
-	return res, nil
+		return stopped, nil
+	})
+	return res, err
 }
 
 // Run indexes the run folder dir (whose name is the run id) into st.
@@ -221,6 +252,37 @@ func Run(ctx context.Context, st store.Store, dir string, opt Options) (Result, 
 	var res Result
 	n, err := indexLogs(ctx, st, append([]runFile{f}, attachedLogs(id, dir)...), opt)
 	res.Runs = 1
+	res.add(n)
+	if n.Records > 0 {
+		res.Changed = []string{id}
+	}
+	return res, err
+}
+
+// Stream is a log of a run that is kept elsewhere than in a run folder:
+// the team server keeps the logs clients stream to it in PostgreSQL.
+type Stream struct {
+	Name string // run.log or run.<name>.log
+	Size int64  // the bytes held, all of them whole records; it only grows
+	// Open returns the log's bytes from offset from on.
+	Open func(from int64) (io.ReadCloser, error)
+}
+
+// Streams indexes the logs of run id into st as Run indexes a run
+// folder's: the same batches, the same order of the processes' logs, the
+// same cursors, so that indexing is idempotent and two indexers of one run
+// at once are safe (the store refuses the batch built on a stale cursor).
+// The run's folder in the store is left empty.
+func Streams(ctx context.Context, st store.Store, id string, logs []Stream, opt Options) (Result, error) {
+	files := make([]runFile, 0, len(logs))
+	for _, l := range logs {
+		files = append(files, runFile{id: id, stream: l.Name, path: id + "/" + l.Name, size: l.Size, open: l.Open})
+	}
+	res := Result{Runs: 1}
+	if len(files) == 0 {
+		return res, nil
+	}
+	n, err := indexLogs(ctx, st, files, opt)
 	res.add(n)
 	if n.Records > 0 {
 		res.Changed = []string{id}
@@ -289,25 +351,40 @@ const (
 // batches. If another process indexes the same run at the same time, the
 // store refuses the batch built on a stale cursor and this retries from
 // where the other left off.
-func indexRun(ctx context.Context, st store.Store, f runFile, opt Options) (Result, error) {
+//
+// It stops before a resume record later than stopAfter (+Inf: never) and
+// returns that record's time, or +Inf when it read the log to its end.
+func indexRun(ctx context.Context, st store.Store, f runFile, opt Options, stopAfter float64) (Result, float64, error) {
 	var total Result
 	for attempt := 0; ; attempt++ {
-		res, err := indexOnce(ctx, st, f, opt)
+		stopped := stopAfter
+		res, err := indexOnce(ctx, st, f, opt, &stopped)
 		total.Records += res.Records
 		total.Points += res.Points
 		if errors.Is(err, store.ErrConflict) && attempt < 20 {
 			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 			continue
 		}
-		return total, err
+		return total, stopped, err
 	}
 }
 
-func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Result, error) {
+// indexOnce reads the log f from the store's cursor and writes its
+// records, up to a resume record later than *stop, whose time it then
+// leaves in *stop (+Inf if it read to the end).
+func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options, stop *float64) (Result, error) {
+	after := *stop
+	*stop = math.Inf(1)
 	var res Result
 	cur, err := st.Cursor(ctx, f.id, f.stream)
 	if err != nil {
 		return res, err
+	}
+	if f.size < cur.Offset && f.open != nil {
+		// A stream held elsewhere only grows: another indexer read further
+		// than the size this one was given (two team replicas indexing one
+		// run), which is not a log replaced by a shorter one.
+		return res, nil
 	}
 	if f.size < cur.Offset { // the file was replaced by a shorter one
 		if err := st.DeleteRun(ctx, f.id); err != nil {
@@ -321,15 +398,18 @@ func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Res
 			return res, err
 		}
 	}
-	file, err := os.Open(f.path)
+	file, err := f.read(cur.Offset)
 	if err != nil {
 		return res, err
 	}
 	defer file.Close()
-	if _, err := file.Seek(cur.Offset, io.SeekStart); err != nil {
-		return res, err
+	// The state of a stream's writing process is replayed from the stream
+	// only for a run that was resumed.
+	resumed := func() bool {
+		r, err := st.Run(ctx, f.id)
+		return err == nil && r.Segments > 1
 	}
-	b := newBuilder(f, cur, keys, takeWatcher(f, cur, keys), opt.Warn)
+	b := newBuilder(f, cur, keys, takeWatcher(f, cur, keys, resumed), opt.Warn)
 	r := runfmt.NewReaderAt(file, f.path, cur.Offset)
 	warned := 0
 	for {
@@ -346,7 +426,20 @@ func indexOnce(ctx context.Context, st store.Store, f runFile, opt Options) (Res
 		if rec.Seq <= b.seq { // applied already
 			continue
 		}
-		if b.cutBefore(rec) || b.points >= maxBatchPoints || len(b.b.Points) >= maxBatchKeys {
+		if t, ok := resumeAfter(rec, after); ok {
+			// The logs of the processes before this resume go first.
+			if err := b.flush(ctx, st, rec.Offset, false, &res); err != nil {
+				return res, err
+			}
+			keepWatcher(f, b.watch, b.b.Prev)
+			*stop = t
+			return res, nil
+		}
+		cut, err := b.cutBefore(ctx, st, rec)
+		if err != nil {
+			return res, err
+		}
+		if cut || b.points >= maxBatchPoints || len(b.b.Points) >= maxBatchKeys || b.richBytes >= maxBatchRichBytes {
 			if err := b.flush(ctx, st, rec.Offset, false, &res); err != nil {
 				return res, err
 			}

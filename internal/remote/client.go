@@ -61,6 +61,20 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("server holds %d bytes; resend from there", e.Size)
 }
 
+// request returns a request to the server that names the client and
+// carries the token.
+func (c *Client) request(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(ClientHeader, c.Agent)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return req, nil
+}
+
 // defaultHTTP is used when Client.HTTP is nil.
 var defaultHTTP = &http.Client{Timeout: 60 * time.Second}
 
@@ -72,15 +86,11 @@ var defaultHTTP = &http.Client{Timeout: 60 * time.Second}
 func (c *Client) Append(ctx context.Context, runID, stream string, offset int64, body []byte) (int64, error) {
 	u := strings.TrimRight(c.URL, "/") + "/api/v1/ingest/" + url.PathEscape(runID) + "/" + url.PathEscape(stream) +
 		"?offset=" + strconv.FormatInt(offset, 10)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	req, err := c.request(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-runlog")
-	req.Header.Set(ClientHeader, c.Agent)
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = defaultHTTP

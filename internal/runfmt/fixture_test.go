@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the .runlog fixtures from the .
 // form and NAME.runlog holds the bytes every writer must produce for them.
 // Writers in other languages (clients/python) are tested against the same
 // pairs.
-var fixtures = []string{"basic", "resume"}
+var fixtures = []string{"basic", "resume", "media"}
 
 // dumpRecord is one line of a .jsonl fixture.
 type dumpRecord struct {

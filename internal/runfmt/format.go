@@ -67,6 +67,9 @@ const (
 	TypeResume    Type = 11 // JSON Resume: a new process continues the run
 	TypeRewind    Type = 12 // JSON Rewind: the run continues from an earlier step
 	TypeAnnotate  Type = 13 // JSON Annotate: a person changed the run's tags, notes or hypothesis
+	TypeText      Type = 14 // JSON Text: a text value of a key at a step
+	TypeHistogram Type = 15 // JSON Histogram: a distribution of a key at a step
+	TypeMedia     Type = 16 // JSON Media: an image, table or HTML file of a key at a step
 )
 
 var typeNames = map[Type]string{
@@ -74,6 +77,7 @@ var typeNames = map[Type]string{
 	TypeSummary: "summary", TypeArtifact: "artifact", TypeStatus: "status",
 	TypeHeartbeat: "heartbeat", TypeEvent: "event", TypeDefine: "define",
 	TypeResume: "resume", TypeRewind: "rewind", TypeAnnotate: "annotate",
+	TypeText: "text", TypeHistogram: "histogram", TypeMedia: "media",
 }
 
 // String returns the type's name as used in docs and fixtures.
