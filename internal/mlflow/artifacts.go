@@ -209,10 +209,22 @@ func (h *handler) uploadArtifact(r *http.Request, p string) error {
 	if err != nil {
 		return artifactError(fmt.Errorf("save artifact %s: %w", rel, err), p)
 	}
+	// An image, text, table or document also becomes a rich value (media.go).
+	now := h.nowSeconds()
+	value := artifactValue(dir, run, rel, now)
+	if value != nil {
+		if err := value.write(run); err != nil {
+			h.warn(fmt.Errorf("run %s: artifact %s kept, but not as a %s value: %w", run.ID, rel, value.media.Kind, err))
+			value = nil
+		}
+	}
 	return h.change(r.Context(), run.ID, func(w *logWriter, _ *store.Run) error {
-		a := runfmt.Artifact{Path: layout.ArtifactsDir + "/" + rel, Kind: runfmt.KindFile, Time: h.nowSeconds(), Size: wr.Size, SHA256: wr.SHA256}
+		a := runfmt.Artifact{Path: layout.ArtifactsDir + "/" + rel, Kind: runfmt.KindFile, Time: now, Size: wr.Size, SHA256: wr.SHA256}
 		return w.append(func(rs *records) error {
 			rs.json(runfmt.TypeArtifact, a)
+			if value != nil {
+				value.append(rs)
+			}
 			return nil
 		})
 	})

@@ -17,6 +17,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,10 @@ type Options struct {
 	// streams to disk and is exempt from the server's limit on request
 	// bodies; 0 means DefaultMaxArtifactBytes (20 GiB).
 	MaxArtifactBytes int64
+	// ReadOnly, when set, refuses every call that writes (anything but
+	// GET and the POST searches) with NOT_IMPLEMENTED and this reason: a
+	// team server, whose replicas keep no home for this API to write.
+	ReadOnly string
 }
 
 // handler serves the MLflow APIs for one home.
@@ -66,6 +71,50 @@ type handler struct {
 // returns the response to encode as JSON.
 type route func(h *handler, r *http.Request) (any, error)
 
+// routeTable is the tracking API: "METHOD path under TrackingPrefix" to
+// its route; logged models by id are modelRoute's.
+var routeTable = map[string]route{
+	"GET experiments/get-by-name":            (*handler).getExperimentByName,
+	"POST experiments/create":                (*handler).createExperiment,
+	"GET experiments/get":                    (*handler).getExperiment,
+	"POST experiments/search":                (*handler).searchExperiments,
+	"GET experiments/search":                 (*handler).searchExperiments,
+	"POST experiments/update":                (*handler).updateExperiment,
+	"POST experiments/delete":                (*handler).deleteExperiment,
+	"POST experiments/restore":               (*handler).restoreExperiment,
+	"POST experiments/set-experiment-tag":    (*handler).setExperimentTag,
+	"POST experiments/delete-experiment-tag": (*handler).deleteExperimentTag,
+	"POST runs/create":                       (*handler).createRun,
+	"GET runs/get":                           (*handler).getRun,
+	"POST runs/update":                       (*handler).updateRun,
+	"POST runs/delete":                       (*handler).deleteRun,
+	"POST runs/restore":                      (*handler).restoreRun,
+	"POST runs/search":                       (*handler).searchRuns,
+	"POST runs/log-metric":                   (*handler).logMetric,
+	"POST runs/log-batch":                    (*handler).logBatch,
+	"POST runs/log-parameter":                (*handler).logParam,
+	"POST runs/set-tag":                      (*handler).setTag,
+	"POST runs/delete-tag":                   (*handler).deleteTag,
+	"GET metrics/get-history":                (*handler).getMetricHistory,
+	"GET artifacts/list":                     (*handler).listRunArtifacts,
+	"POST logged-models/search":              (*handler).searchLoggedModels,
+	"GET metrics/get-history-bulk-interval":  (*handler).getMetricHistoryBulkInterval,
+	"POST runs/log-inputs":                   (*handler).logInputs,
+	"POST runs/outputs":                      (*handler).logOutputs,
+	"POST logged-models":                     (*handler).createLoggedModel,
+}
+
+// Endpoints lists the calls of routeTable, "METHOD path" with the path
+// under TrackingPrefix, for the server's authorization tests.
+func Endpoints() []string {
+	out := make([]string, 0, len(routeTable))
+	for k := range routeTable {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // NewHandler returns the handler of the MLflow tracking API
 // (TrackingPrefix) and artifacts API (ArtifactsPrefix) for the runs of
 // home, indexed into st. r.URL.Path must hold the full path, such as
@@ -76,43 +125,17 @@ func NewHandler(st store.Store, home string, opt Options) http.Handler {
 		opt.Now = time.Now
 	}
 	h := &handler{st: st, home: home, opt: opt, exps: newRegistry(home, opt.Now), logs: newWriters(),
-		unindexed: map[string]*logWriter{}}
-	h.routes = map[string]route{
-		"GET experiments/get-by-name":            (*handler).getExperimentByName,
-		"POST experiments/create":                (*handler).createExperiment,
-		"GET experiments/get":                    (*handler).getExperiment,
-		"POST experiments/search":                (*handler).searchExperiments,
-		"GET experiments/search":                 (*handler).searchExperiments,
-		"POST experiments/update":                (*handler).updateExperiment,
-		"POST experiments/delete":                (*handler).deleteExperiment,
-		"POST experiments/restore":               (*handler).restoreExperiment,
-		"POST experiments/set-experiment-tag":    (*handler).setExperimentTag,
-		"POST experiments/delete-experiment-tag": (*handler).deleteExperimentTag,
-		"POST runs/create":                       (*handler).createRun,
-		"GET runs/get":                           (*handler).getRun,
-		"POST runs/update":                       (*handler).updateRun,
-		"POST runs/delete":                       (*handler).deleteRun,
-		"POST runs/restore":                      (*handler).restoreRun,
-		"POST runs/search":                       (*handler).searchRuns,
-		"POST runs/log-metric":                   (*handler).logMetric,
-		"POST runs/log-batch":                    (*handler).logBatch,
-		"POST runs/log-parameter":                (*handler).logParam,
-		"POST runs/set-tag":                      (*handler).setTag,
-		"POST runs/delete-tag":                   (*handler).deleteTag,
-		"GET metrics/get-history":                (*handler).getMetricHistory,
-		"GET artifacts/list":                     (*handler).listRunArtifacts,
-		"POST logged-models/search":              (*handler).searchLoggedModels,
-		"GET metrics/get-history-bulk-interval":  (*handler).getMetricHistoryBulkInterval,
-		"POST runs/log-inputs":                   (*handler).logInputs,
-		"POST runs/outputs":                      (*handler).logOutputs,
-		"POST logged-models":                     (*handler).createLoggedModel,
-	}
+		unindexed: map[string]*logWriter{}, routes: routeTable}
 	return limitedHandler{httpapi.Handle(h.serve, fail), h}
 }
 
 // serve is the one httpapi.Handler of both APIs: it finds the route and
 // answers with what it returns, or returns its error to fail.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
+	search := r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, TrackingPrefix) && strings.HasSuffix(r.URL.Path, "/search")
+	if h.opt.ReadOnly != "" && r.Method != http.MethodGet && !search {
+		return errorf(codeNotImplemented, "%s %s: %s", r.Method, r.URL.Path, h.opt.ReadOnly)
+	}
 	if rest, ok := strings.CutPrefix(r.URL.Path, ArtifactsPrefix); ok {
 		return h.serveArtifacts(w, r, rest)
 	}

@@ -1,9 +1,11 @@
 package runfs
 
 import (
+	"io"
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -52,8 +54,41 @@ func (d *Dir) Serve(w http.ResponseWriter, r *http.Request, name string, attach 
 		return err
 	}
 	defer f.Close()
-	ctype := ContentType(name)
+	setHeaders(w.Header(), name, attach)
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+	return nil
+}
+
+// ServeObject sends a run file that is not in a run folder (the team
+// server's object storage) the way Serve sends one that is: the same
+// headers, its size, etag as ETag with If-None-Match answered 304, and
+// HEAD answered without the body. body is read only after the status is
+// sent; if it fails (a file that fails its check or stops half-way) the
+// connection is cut, so that the file never looks whole.
+func ServeObject(w http.ResponseWriter, r *http.Request, name string, attach bool, size int64, etag string, body io.Reader) {
 	h := w.Header()
+	setHeaders(h, name, attach)
+	h.Set("ETag", etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := io.Copy(w, body); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// setHeaders sets the headers every run file is sent to a browser with:
+// its content type, CSP sandbox, nosniff, and Content-Disposition
+// attachment unless Inline allows it in place and attach is false. Serve
+// and ServeObject use it, so that both send a file the same way.
+func setHeaders(h http.Header, name string, attach bool) {
+	ctype := ContentType(name)
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Security-Policy", CSP)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -64,6 +99,4 @@ func (d *Dir) Serve(w http.ResponseWriter, r *http.Request, name string, attach 
 		}
 		h.Set("Content-Disposition", cd)
 	}
-	http.ServeContent(w, r, "", fi.ModTime(), f)
-	return nil
 }

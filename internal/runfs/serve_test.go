@@ -2,6 +2,7 @@ package runfs
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestServe(t *testing.T) {
@@ -105,6 +107,51 @@ func TestServeErrors(t *testing.T) {
 		}
 		if rec.Body.Len() != 0 || len(rec.Result().Header) != 0 {
 			t.Errorf("Serve(%q) wrote before failing: %v %q", name, rec.Result().Header, rec.Body)
+		}
+	}
+}
+
+// TestServeObject: a file from object storage is sent with the same
+// headers as one from a run folder, answers If-None-Match and HEAD, and a
+// body that fails half-way cuts the connection instead of ending.
+func TestServeObject(t *testing.T) {
+	const etag = `"abc"`
+	for _, c := range []struct {
+		name, method, inm string
+		body              io.Reader
+		status            int
+		want              string
+		aborted           bool
+	}{
+		{name: "a.png", method: "GET", body: strings.NewReader("png"), status: 200, want: "png"},
+		{name: "page.html", method: "GET", body: strings.NewReader("<script>"), status: 200, want: "<script>"},
+		{name: "a.png", method: "HEAD", body: strings.NewReader("png"), status: 200},
+		{name: "a.png", method: "GET", inm: etag, body: strings.NewReader("png"), status: 304},
+		{name: "a.png", method: "GET", body: io.MultiReader(strings.NewReader("pn"), iotest.ErrReader(errors.New("checksum"))), status: 200, aborted: true},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(c.method, "/f", nil)
+		if c.inm != "" {
+			req.Header.Set("If-None-Match", c.inm)
+		}
+		aborted := func() (aborted bool) {
+			defer func() {
+				if p := recover(); p != nil {
+					aborted = p == http.ErrAbortHandler
+				}
+			}()
+			ServeObject(rec, req, c.name, false, 3, etag, c.body)
+			return false
+		}()
+		h := rec.Header()
+		if rec.Code != c.status || aborted != c.aborted || (!aborted && rec.Body.String() != c.want) {
+			t.Errorf("%s %s: %d %q aborted %v, want %d %q aborted %v", c.method, c.name, rec.Code, rec.Body, aborted, c.status, c.want, c.aborted)
+		}
+		if h.Get("Content-Security-Policy") != CSP || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("ETag") != etag {
+			t.Errorf("%s %s: headers %v", c.method, c.name, h)
+		}
+		if attach := strings.HasPrefix(h.Get("Content-Disposition"), "attachment"); attach != (c.name == "page.html") {
+			t.Errorf("%s: Content-Disposition %q", c.name, h.Get("Content-Disposition"))
 		}
 	}
 }

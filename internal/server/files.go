@@ -43,9 +43,10 @@ func (s *Server) listArtifacts(w http.ResponseWriter, r *http.Request) error {
 }
 
 // getFile sends a file of a run's folder
-// (GET /api/v1/runs/{id}/files/{path}) as runfs sends every file to a
-// browser: as an attachment unless it is a type shown inertly (or always,
-// with ?download), under CSP sandbox. The path is resolved inside the
+// (GET /api/v1/runs/{id}/files/{path}), from the home or the team
+// server's bucket (runFiles), as runfs sends every file to a browser: as
+// an attachment unless it is a type shown inertly (or always, with
+// ?download), under CSP sandbox. The path is resolved inside the
 // folder, which refuses "..", absolute paths and symbolic links that lead
 // out of it.
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
@@ -57,15 +58,7 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	if err := checkRelPath(name); err != nil {
 		return err
 	}
-	if run.Path == "" {
-		return &httpError{http.StatusNotFound, "run " + run.ID + " has no folder"}
-	}
-	dir, err := runfs.Open(run.Path)
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	err = dir.Serve(w, r, name, r.URL.Query().Has("download"))
+	err = s.files.serve(w, r, run, name, r.URL.Query().Has("download"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return &httpError{http.StatusNotFound, "run " + run.ID + " has no file " + name}
 	}

@@ -125,6 +125,18 @@ func (g *generations) update(curs map[string]map[string]store.Cursor, indexed []
 	return out
 }
 
+// bump bumps the generation of run id, which another replica of a team
+// server indexed, and returns it as update does.
+func (g *generations) bump(id string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gen == nil {
+		g.gen, g.marks = map[string]uint64{}, map[string]int64{}
+	}
+	g.gen[id]++
+	return []string{id}
+}
+
 // of returns the generation of run id.
 func (g *generations) of(id string) uint64 {
 	g.mu.RLock()

@@ -58,6 +58,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.team != nil {
+		return s.teamIngest(w, r, id, stream, offset, body)
+	}
 	unlock := s.streams.lock(id + "/" + stream)
 	defer unlock()
 	size, err := s.appendBatch(r, id, stream, offset, body)

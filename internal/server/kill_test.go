@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -45,29 +44,7 @@ type serverProcess struct {
 
 func startServer(t *testing.T, home string) *serverProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "ui", "--home", home, "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "RUNLOG_SERVER_TEST_MAIN=1", "RUNLOG_TOKEN=")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	for lines.Scan() {
-		if _, u, ok := strings.Cut(lines.Text(), " at "); ok && strings.HasPrefix(u, "http://") {
-			p := &serverProcess{cmd: cmd, url: strings.TrimSuffix(strings.Fields(u)[0], "/")}
-			go io.Copy(io.Discard, out)
-			return p
-		}
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	t.Fatalf("runlog ui printed no address: %s", stderr.String())
-	return nil
+	return startRunlog(t, "ui", "--home", home, "--addr", "127.0.0.1:0")
 }
 
 // acks records the sizes the servers acknowledged, through a proxy that

@@ -41,15 +41,21 @@ func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) error {
 		Lines    []logLine `json:"lines"`
 		Captured bool      `json:"captured,omitempty"`
 	}{Lines: []logLine{}}
-	if run.Path != "" {
-		lines, err := tail(run.Path, layout.TrainingLog, n)
+	var lines []string
+	switch {
+	case s.team != nil:
+		if lines, out.Captured, err = s.teamTail(r.Context(), run.ID, n); err != nil {
+			return err
+		}
+	case run.Path != "":
+		lines, err = tail(run.Path, layout.TrainingLog, n)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		out.Captured = err == nil
-		for _, l := range lines {
-			out.Lines = append(out.Lines, parseLogLine(l))
-		}
+	}
+	for _, l := range lines {
+		out.Lines = append(out.Lines, parseLogLine(l))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -69,7 +75,11 @@ func tail(dir, name string, n int) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	end := fi.Size()
+	return tailOf(f, fi.Size(), n)
+}
+
+// tailOf returns the last n complete lines of the end bytes f holds.
+func tailOf(f io.ReaderAt, end int64, n int) ([]string, error) {
 	if n == 0 || end == 0 {
 		return nil, nil
 	}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/runlog/runlog/internal/annotate"
 	"github.com/runlog/runlog/internal/ingest"
@@ -28,7 +27,9 @@ import (
 // a change is an annotate record appended to the run folder's
 // annotate.Log, or the run folder moved to or from the trash. None writes
 // the store: each indexes the home at once, as the periodic indexer would,
-// and answers what the store then holds.
+// and answers what the store then holds. On a team server (team.go) the
+// record is appended to the run's annotate.Log stream in PostgreSQL, and
+// the trash is a table there.
 
 // annotateRequest is the body of POST /api/v1/runs/{id}/annotate. Absent
 // fields are left as they are; Tags replaces the tags, AddTags and
@@ -59,7 +60,7 @@ func (s *Server) annotateRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.Time = unixSeconds(s.opts.Now())
+	a.Time = runfmt.Seconds(s.opts.Now())
 	if err := annotate.Check(a, run.Tags, run.Notes, run.Hypothesis); err != nil {
 		return badRequest("%v", err)
 	}
@@ -67,14 +68,23 @@ func (s *Server) annotateRun(w http.ResponseWriter, r *http.Request) error {
 		if err := s.writable(); err != nil {
 			return err
 		}
-		if run.Path == "" {
+		switch {
+		case s.team != nil:
+			if err := s.teamAnnotate(ctx, run.ID, a); err != nil {
+				return err
+			}
+			if run, err = s.db.Run(ctx, run.ID); err != nil {
+				return err
+			}
+		case run.Path == "":
 			return &httpError{http.StatusConflict, fmt.Sprintf("run %s has no folder in this home to write to", run.ID)}
-		}
-		if err := annotate.Append(filepath.Join(run.Path, annotate.Log), run.ID, "runlog-ui/"+s.opts.Version, a); err != nil {
-			return fmt.Errorf("annotate run %s: %w", run.ID, err)
-		}
-		if run, err = s.reindex(ctx, run.ID, run.Path); err != nil {
-			return err
+		default:
+			if err := annotate.Append(filepath.Join(run.Path, annotate.Log), run.ID, "runlog-ui/"+s.opts.Version, a); err != nil {
+				return fmt.Errorf("annotate run %s: %w", run.ID, err)
+			}
+			if run, err = s.reindex(ctx, run.ID, run.Path); err != nil {
+				return err
+			}
 		}
 	}
 	return s.writeDetail(w, r, run, store.SeriesQuery{Limit: store.DefaultSeriesLimit})
@@ -156,7 +166,15 @@ func (s *Server) trashRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	host, _ := os.Hostname()
 	info := trash.Info{ID: run.ID, Name: run.Name, Project: run.Project, Status: status,
-		Removed: unixSeconds(now), By: "runlog ui@" + host}
+		Removed: runfmt.Seconds(now), By: "runlog ui@" + host}
+	if s.team != nil {
+		info.By = "runlog server@" + host
+		if err := s.teamTrash(ctx, info); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, info)
+		return nil
+	}
 	if err := trash.Move(s.home, info); err != nil {
 		return err
 	}
@@ -174,7 +192,12 @@ func (s *Server) restoreRun(w http.ResponseWriter, r *http.Request) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	all, err := trash.List(s.home)
+	ctx := r.Context()
+	list := func() ([]trash.Info, error) { return trash.List(s.home) }
+	if s.team != nil {
+		list = func() ([]trash.Info, error) { return s.teamTrashList(ctx) }
+	}
+	all, err := list()
 	if err != nil {
 		return err
 	}
@@ -185,11 +208,18 @@ func (s *Server) restoreRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	dir, err := trash.Restore(s.home, info.ID)
-	if err != nil {
-		return err
+	var run store.Run
+	if s.team != nil {
+		if err := s.teamRestore(ctx, info.ID); err != nil {
+			return err
+		}
+		run, err = s.db.Run(ctx, info.ID)
+	} else {
+		var dir string
+		if dir, err = trash.Restore(s.home, info.ID); err == nil {
+			run, err = s.reindex(ctx, info.ID, dir)
+		}
 	}
-	run, err := s.reindex(r.Context(), info.ID, dir)
 	if err != nil {
 		return err
 	}
@@ -247,6 +277,3 @@ func decodeJSON(r *http.Request, v any, optional bool) error {
 	}
 	return nil
 }
-
-// unixSeconds returns t as run logs write times.
-func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -71,9 +71,12 @@ func loopbackRequestHost(host string) bool {
 	return loopbackHost(strings.ToLower(host)) || strings.HasSuffix(strings.ToLower(host), ".localhost")
 }
 
-// authorized wraps the API and the mounts: with a token set, a request
-// must carry it.
+// authorized wraps the API and the mounts: in team mode it finds the
+// request's user (auth.go); with a token set, a request must carry it.
 func (s *Server) authorized(next http.Handler) http.Handler {
+	if s.opts.Accounts != nil {
+		return s.authenticate(next)
+	}
 	if s.opts.Token == "" {
 		return next
 	}
@@ -157,6 +160,10 @@ func mlflowCode(status int) string {
 		return "UNAUTHENTICATED"
 	case http.StatusForbidden:
 		return "PERMISSION_DENIED"
+	case http.StatusNotFound:
+		return "RESOURCE_DOES_NOT_EXIST"
+	case http.StatusTooManyRequests:
+		return "REQUEST_LIMIT_EXCEEDED"
 	case http.StatusRequestEntityTooLarge:
 		return "RESOURCE_LIMIT_EXCEEDED"
 	case http.StatusServiceUnavailable:

@@ -15,6 +15,7 @@ import (
 
 func TestToken(t *testing.T) {
 	home, _ := seedHome(t)
+	notes := []byte("uploaded notes\n")
 	// Off loopback a token is required; the test listener is on
 	// 127.0.0.1, but the server believes it listens everywhere.
 	_, ts := newTestServer(t, home, Options{Addr: "0.0.0.0:7707", Token: "s3cret-token-0123"})
@@ -39,6 +40,14 @@ func TestToken(t *testing.T) {
 		{name: "events need it too", url: "/api/v1/events", status: 401},
 		{name: "groups need it too", url: "/api/v1/groups?runs=sweep-a&by=config.lr&keys=train_loss", status: 401, absent: []string{"sweep-a"}},
 		{name: "groups with it", url: "/api/v1/groups?runs=sweep-a&by=config.lr&keys=train_loss", headers: bearer, contains: []string{`"label":"0.01"`}},
+		{name: "media keys need it", url: "/api/v1/runs/" + fixtureBasic + "/media", status: 401},
+		{name: "media entries need it", url: "/api/v1/runs/" + fixtureBasic + "/media/entries?key=sample", status: 401},
+		{name: "histograms need it", url: "/api/v1/runs/" + fixtureBasic + "/histograms?key=h", status: 401},
+		{name: "texts need it", url: "/api/v1/text?runs=sweep-a&key=sample", status: 401, absent: []string{"sweep-a"}},
+		{name: "media keys with it", url: "/api/v1/runs/" + fixtureBasic + "/media", headers: bearer, contains: []string{`"keys":[]`}},
+		{name: "media entries with it", url: "/api/v1/runs/" + fixtureBasic + "/media/entries?key=sample", headers: bearer, contains: []string{`"entries":[]`}},
+		{name: "histograms with it", url: "/api/v1/runs/" + fixtureBasic + "/histograms?key=h", headers: bearer, contains: []string{`"total":0`}},
+		{name: "texts with it", url: "/api/v1/text?runs=sweep-a&key=sample", headers: bearer, contains: []string{`"name":"sweep-a"`}},
 		{name: "ingest needs it too", method: "POST", url: "/api/v1/ingest/abc/run.log?offset=0", status: 401},
 		{name: "a foreign Host is fine off loopback", url: "/api/v1/health", headers: map[string]string{"Host": "runlog.example.org", "Authorization": bearer["Authorization"]}},
 		{name: "wrong login", url: "/login?token=nope", status: 401},
@@ -52,6 +61,12 @@ func TestToken(t *testing.T) {
 		{name: "annotate with the token", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/annotate", headers: withJSON(bearer), body: []byte(`{"name": "renamed"}`), contains: []string{`"name":"renamed"`}},
 		{name: "trash with the token", method: "POST", url: "/api/v1/runs/" + fixtureResume + "/trash", headers: bearer, contains: []string{fixtureResume}},
 		{name: "restore with the token", method: "POST", url: "/api/v1/trash/" + fixtureResume + "/restore", headers: bearer, contains: []string{fixtureResume}},
+		{name: "file upload needs it", method: "PUT", url: "/api/v1/runs/" + fixtureBasic + "/files/artifacts/notes.txt",
+			headers: map[string]string{SHA256Header: sha256Hex(notes)}, body: notes, status: 401},
+		{name: "file upload with the token", method: "PUT", url: "/api/v1/runs/" + fixtureBasic + "/files/artifacts/notes.txt",
+			headers: map[string]string{SHA256Header: sha256Hex(notes), "Authorization": bearer["Authorization"]}, body: notes,
+			contains: []string{`"path":"artifacts/notes.txt"`, `"deduplicated":false`}},
+		{name: "the uploaded file", url: "/api/v1/runs/" + fixtureBasic + "/files/artifacts/notes.txt", headers: bearer, contains: []string{string(notes)}},
 	})
 	t.Run("login cookie", func(t *testing.T) {
 		jar, _ := cookiejar.New(nil)
@@ -207,6 +222,13 @@ func TestRequestChecks(t *testing.T) {
 		{name: "same-origin annotate", method: "POST", url: "/api/v1/runs/" + fixtureBasic + "/annotate", body: []byte(`{"archived": false}`),
 			headers: map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}},
 		{name: "oversize body", method: "POST", url: "/api/v1/ingest/abc/run.log?offset=0", body: make([]byte, 2048), status: 413},
+		// File uploads are streamed, not held: MaxBody does not bound them.
+		{name: "file upload over MaxBody", method: "PUT", url: "/api/v1/runs/" + fixtureBasic + "/files/checkpoints/zeros.pt",
+			headers: map[string]string{SHA256Header: sha256Hex(make([]byte, 2048))}, body: make([]byte, 2048), contains: []string{`"size":2048`}},
+		{name: "cross-site file upload", method: "PUT", url: "/api/v1/runs/" + fixtureBasic + "/files/artifacts/x.txt", body: []byte("x"),
+			headers: map[string]string{SHA256Header: sha256Hex([]byte("x")), "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, status: 403},
+		{name: "file upload without X-Runlog-Client", method: "PUT", url: "/api/v1/runs/" + fixtureBasic + "/files/artifacts/x.txt", body: []byte("x"),
+			headers: map[string]string{SHA256Header: sha256Hex([]byte("x")), "X-Runlog-Client": ""}, status: 403, contains: []string{"X-Runlog-Client"}},
 		{name: "no CORS", url: "/api/v1/health", check: func(t *testing.T, _ []byte) {}},
 		{name: "wrong method", method: "DELETE", url: "/", headers: map[string]string{"X-Runlog-Client": "t"}, status: 405},
 	})

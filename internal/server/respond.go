@@ -82,6 +82,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, errorBody{err.Error()})
 	case errors.Is(err, store.ErrAmbiguous), errors.Is(err, analyze.ErrTarget):
 		writeJSON(w, http.StatusBadRequest, errorBody{err.Error()})
+	case errors.Is(err, store.ErrUnavailable):
+		// The team server's database is down or restarting: clients back
+		// off and resend.
+		s.opts.Logf("runlog: %s %s: %v", r.Method, r.URL.Path, err)
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{"the team server's database cannot be reached or is restarting; try again shortly (clients resend by themselves)"})
 	case errors.Is(err, store.ErrReadOnly):
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{"the server's home is read-only"})
 	case diskFull(err):

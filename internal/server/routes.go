@@ -21,7 +21,12 @@ func (s *Server) routes() http.Handler {
 		{"GET /api/v1/runs/{id}/series", s.getSeries},
 		{"GET /api/v1/runs/{id}/artifacts", s.listArtifacts},
 		{"GET /api/v1/runs/{id}/files/{path...}", s.getFile},
+		{"PUT /api/v1/runs/{id}/files/{path...}", s.putFile},
 		{"GET /api/v1/runs/{id}/logs", s.getLogs},
+		{"GET /api/v1/runs/{id}/media", s.listMedia},
+		{"GET /api/v1/runs/{id}/media/entries", s.mediaEntries},
+		{"GET /api/v1/runs/{id}/histograms", s.histograms},
+		{"GET /api/v1/text", s.texts},
 		{"GET /api/v1/compare", s.compare},
 		{"GET /api/v1/groups", s.groups},
 		{"GET /api/v1/events", s.events},
@@ -29,9 +34,24 @@ func (s *Server) routes() http.Handler {
 		{"POST /api/v1/runs/{id}/annotate", s.annotateRun},
 		{"POST /api/v1/runs/{id}/trash", s.trashRun},
 		{"POST /api/v1/trash/{id}/restore", s.restoreRun},
+		{"GET /api/v1/session", s.getSession},
+		{"POST /api/v1/session", s.createSession},
+		{"DELETE /api/v1/session", s.logout},
+		{"GET /api/v1/keys", s.listKeys},
+		{"POST /api/v1/keys", s.addKey},
+		{"POST /api/v1/keys/{key}/revoke", s.revokeKey},
+		{"GET /api/v1/projects", s.listProjects},
+		{"GET /api/v1/projects/{project}/members", s.listMembers},
+		{"POST /api/v1/projects/{project}/members", s.setMember},
+		{"GET /api/v1/runs/{id}/creator", s.runCreator},
+		{"GET /api/v1/users", s.listUsers},
+		{"POST /api/v1/users", s.addUser},
+		{"POST /api/v1/users/{user}", s.changeUser},
+		{"POST /api/v1/projects", s.addProject},
+		{"GET /api/v1/audit", s.auditLog},
 		{"/api/", s.notFound},
 	} {
-		api.Handle(rt.pattern, httpapi.Handle(rt.handler, s.fail))
+		api.Handle(rt.pattern, s.guard(rt.pattern, httpapi.Handle(rt.handler, s.fail)))
 	}
 
 	mux := http.NewServeMux()
@@ -40,7 +60,7 @@ func (s *Server) routes() http.Handler {
 	if s.opts.Mounts != nil {
 		mounts = s.opts.Mounts(s.db)
 	}
-	limits := map[string]BodyLimiter{}
+	limits := map[string]BodyLimiter{"/api/v1/runs/": fileBodyLimit{}}
 	for prefix, h := range mounts {
 		if !strings.HasSuffix(prefix, "/") {
 			prefix += "/"
@@ -48,7 +68,7 @@ func (s *Server) routes() http.Handler {
 		if l, ok := h.(BodyLimiter); ok {
 			limits[prefix] = l
 		}
-		mux.Handle(prefix, s.authorized(h))
+		mux.Handle(prefix, s.authorized(s.guardMount(h)))
 	}
 	mux.Handle("GET /login", httpapi.Handle(s.login, s.fail))
 	mux.Handle("/", getOnly(s.ui()))

@@ -166,7 +166,7 @@ func (l *listedRun) field(name string) (value, bool) {
 			}
 			stat := rest[i+1:]
 			if stat == "best" {
-				switch series.Goal(rest[:i], sr.Goal) {
+				switch series.BestGoal(rest[:i], sr.Goal) {
 				case runfmt.GoalMinimize:
 					stat = "min"
 				case runfmt.GoalMaximize:
@@ -245,6 +245,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	}
 	if status == runfmt.StatusCrashed {
 		f.Status = runfmt.StatusRunning // crashed runs are stored as running
+	}
+	if c, ok := pushdown(q); ok {
+		f.Where = &c // the store leaves out runs the query would
 	}
 	runs, err := s.db.Runs(ctx, f)
 	if err != nil {
@@ -341,9 +344,9 @@ type projectCount struct {
 // projectCounts counts the runs of each project that f's archived choice
 // keeps, whatever else f or the query asks: the project picker lists every
 // project, not only those of the runs shown. runs are f's runs, counted as
-// they are when f filters on nothing else.
+// they are when f filters on nothing else (nor on config values).
 func (s *Server) projectCounts(ctx context.Context, f store.Filter, runs []store.Run) ([]projectCount, error) {
-	if f.Project != "" || f.Tag != "" || f.Name != "" || f.Status != "" {
+	if f.Project != "" || f.Tag != "" || f.Name != "" || f.Status != "" || f.Where != nil {
 		var err error
 		if runs, err = s.db.Runs(ctx, store.Filter{Archived: f.Archived, Brief: true}); err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
+	"github.com/runlog/runlog/internal/summary"
 )
 
 // maxSeriesKeys bounds the series of one request.
@@ -104,7 +106,27 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	enc.start(axisName)
+	if xkey == "" && (axis == series.AxisWallclock || axis == series.AxisTime) {
+		segs, err := summary.Segments(ctx, s.db, run.ID)
+		if err != nil {
+			return err
+		}
+		enc.resumes = series.ResumeXs(axis, int64(math.Round(run.Start*1000)), segs)
+	}
+	long, err := s.longSeries(ctx, run.ID, keys, axis, xkey, points)
+	if err != nil {
+		return err
+	}
 	for i, key := range keys {
+		if long[key] {
+			done, err := s.seriesFromOverview(ctx, &enc, i, run.ID, key, from, to, points)
+			if err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
+		}
 		e, err := s.series.get(ctx, s.db, run, key, gen)
 		if errors.Is(err, store.ErrNotFound) || xkey != "" && xs == nil {
 			enc.series(i, key, 0, false, nil, nil, nil)
@@ -140,6 +162,81 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	s.seriesBodies.put(cacheKey, enc.buf)
 	writeRawJSON(w, http.StatusOK, enc.buf)
 	return nil
+}
+
+// longSeries returns the keys whose charts are drawn from the store's
+// overview (store.Overview) rather than from their points: on the step
+// axis, series long enough that each of the points/4 buckets of the
+// answer holds at least overviewBlocks blocks of the overview. Their
+// first chart then reads a sixteenth of their points, and they take no
+// room in the cache of decoded series.
+func (s *Server) longSeries(ctx context.Context, runID string, keys []string, axis series.Axis, xkey string, points int) (map[string]bool, error) {
+	if axis != series.AxisStep || xkey != "" || points <= 0 {
+		return nil, nil
+	}
+	found, _, err := s.db.FindSeries(ctx, runID, store.SeriesQuery{Keys: keys, Limit: len(keys)})
+	if err != nil {
+		return nil, err
+	}
+	long := map[string]bool{}
+	for _, f := range found {
+		if f.Stats.Count >= int64(overviewBuckets(points)*overviewBlocks*series.OverviewBlock) {
+			long[f.Key] = true
+		}
+	}
+	return long, nil
+}
+
+// overviewBlocks is the fewest overview blocks a bucket of the answer must
+// hold for it to be drawn from the overview: a block goes whole to one
+// bucket, so a bucket's edge moves by at most a quarter of its width.
+const overviewBlocks = 4
+
+// overviewBuckets returns the buckets of an answer of about points points.
+func overviewBuckets(points int) int { return (points + 3) / 4 }
+
+// seriesFromOverview answers one series from the store's overview of the
+// steps from from to to, downsampled to about points points, and says
+// whether it did: a range that holds too few blocks is left to the
+// decoded points.
+func (s *Server) seriesFromOverview(ctx context.Context, enc *seriesEncoder, i int, runID, key string, from, to float64, points int) (bool, error) {
+	ov, err := s.db.Overview(ctx, runID, key, stepAtOrAfter(from), stepAtOrBefore(to))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	buckets := overviewBuckets(points)
+	if len(ov.Sizes) < buckets*overviewBlocks {
+		return false, nil
+	}
+	total := ov.Count()
+	pts := ov.Downsample(buckets)
+	xs := make([]float64, pts.Len())
+	for j, st := range pts.Steps {
+		xs[j] = float64(st)
+	}
+	enc.series(i, key, total, pts.Len() < total, xs, pts.Values, pts.Steps)
+	return true, nil
+}
+
+// stepAtOrAfter returns the first step at or after x.
+func stepAtOrAfter(x float64) int64 { return stepNear(x, math.Ceil) }
+
+// stepAtOrBefore returns the last step at or before x.
+func stepAtOrBefore(x float64) int64 { return stepNear(x, math.Floor) }
+
+// stepNear rounds x to a step with round, the infinities to the ends of
+// int64.
+func stepNear(x float64, round func(float64) float64) int64 {
+	switch {
+	case x <= math.MinInt64:
+		return math.MinInt64
+	case x >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return int64(round(x))
 }
 
 // xSeriesPrefix starts an x-axis that is a logged series: x=series:tokens_seen.
@@ -216,7 +313,8 @@ func sameFloat(a, b float64) bool {
 // seriesEncoder writes the series answer by hand: a million points
 // through encoding/json would take a good part of a second.
 type seriesEncoder struct {
-	buf []byte
+	buf     []byte
+	resumes []float64 // where the run resumed on the axis: each series with points says so
 }
 
 func (e *seriesEncoder) start(axis string) {
@@ -256,7 +354,18 @@ func (e *seriesEncoder) series(i int, key string, total int, down bool, xs, ys [
 		}
 		e.buf = strconv.AppendInt(e.buf, s, 10)
 	}
-	e.buf = append(e.buf, "]}"...)
+	e.buf = append(e.buf, ']')
+	if len(e.resumes) > 0 && len(xs) > 0 {
+		e.buf = append(e.buf, `,"resumes":[`...)
+		for j, x := range e.resumes {
+			if j > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.buf = strconv.AppendFloat(e.buf, x, 'f', -1, 64)
+		}
+		e.buf = append(e.buf, ']')
+	}
+	e.buf = append(e.buf, '}')
 }
 
 func (e *seriesEncoder) end() { e.buf = append(e.buf, "]}"...) }

@@ -24,7 +24,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/runlog/runlog/internal/accounts"
 	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/internal/objstore"
 	"github.com/runlog/runlog/internal/remote"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/sqlite"
@@ -67,6 +69,10 @@ type Options struct {
 	// browser never sends it over plain HTTP. (Served over TLS directly,
 	// the cookie is Secure anyway.)
 	BehindTLS bool
+	// Accounts, when set, is team mode: every request is made by a user
+	// of these accounts, with what its roles allow (auth.go), and Token is
+	// not used. Nil keeps the one shared token, or none on loopback.
+	Accounts *accounts.Accounts
 	// Version is reported by /api/v1/health.
 	Version string
 	// Mounts returns further handlers by path prefix, such as
@@ -87,6 +93,23 @@ type Options struct {
 	// Now tells the time (crashed runs are told from running ones by it);
 	// nil means time.Now.
 	Now func() time.Time
+	// Files, when set, is the bucket that holds the files of runs
+	// (checkpoints, artifacts, media) on a team server: file requests
+	// read and write it instead of the home's run folders (runfiles.go).
+	Files *objstore.S3
+	// Team, when set, makes the server a replica of a team server
+	// (docs/team-server.md): it serves Team, the store all replicas share,
+	// instead of the home's; ingest appends to the logs Team holds and
+	// indexes them before it acknowledges; the home's run folders are
+	// neither indexed nor written. The server closes Team.
+	Team TeamStore
+}
+
+// servedStore is the store a server reads: the home's SQLite store, or a
+// team server's.
+type servedStore interface {
+	store.Store
+	ReadOnly() bool
 }
 
 // Server serves one runlog home. Create it with New, serve Handler (or call
@@ -94,8 +117,9 @@ type Options struct {
 type Server struct {
 	opts     Options
 	home     string
-	db       *sqlite.DB
-	loopback bool // Addr is a loopback address: check Host headers
+	db       servedStore
+	team     TeamStore // set on a team server's replica
+	loopback bool      // Addr is a loopback address: check Host headers
 	handler  http.Handler
 
 	hub    *hub
@@ -129,6 +153,12 @@ type Server struct {
 	// as a full disk does.
 	indexStore store.Store
 	appendFile func(dir, name string, data []byte) error
+
+	// files holds the files of runs that requests read and write: the
+	// home's run folders, or Options.Files. fileSlots bounds the uploads
+	// received at once.
+	files     runFiles
+	fileSlots chan struct{}
 }
 
 // New opens the store of the home, indexes it and starts the periodic
@@ -141,10 +171,10 @@ func New(opts Options) (*Server, error) {
 		opts.Addr = DefaultAddr
 	}
 	loopback := IsLoopback(opts.Addr)
-	if !loopback && opts.Token == "" {
+	if !loopback && opts.Token == "" && opts.Accounts == nil {
 		return nil, fmt.Errorf("%w (%s): %s", ErrTokenRequired, opts.Addr, tokenAdvice)
 	}
-	if n := utf8.RuneCountInString(opts.Token); !loopback && n < MinTokenLen {
+	if n := utf8.RuneCountInString(opts.Token); !loopback && n < MinTokenLen && opts.Accounts == nil {
 		return nil, fmt.Errorf("%w (%s): it has %d characters, at least %d are needed: %s", ErrWeakToken, opts.Addr, n, MinTokenLen, tokenAdvice)
 	}
 	if opts.IndexInterval <= 0 {
@@ -162,6 +192,9 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(opts.Home, layout.RunsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("create home: %w", err)
 	}
+	if opts.Team != nil {
+		return newTeam(opts, loopback)
+	}
 	db, err := sqlite.Open(layout.Store(opts.Home))
 	if err != nil {
 		return nil, err
@@ -169,28 +202,53 @@ func New(opts Options) (*Server, error) {
 	if db.ReadOnly() {
 		opts.Logf("runlog: %s is read-only: serving what was indexed before; remote ingest is refused", db.Path())
 	}
-	s := &Server{
-		opts: opts, home: opts.Home, db: db, loopback: loopback,
-		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(), detailBodies: newAnswerCache(answerCacheBytes), seriesBodies: newAnswerCache(answerCacheBytes), groupBodies: newAnswerCache(answerCacheBytes),
-		done: make(chan struct{}), ingestSlots: make(chan struct{}, maxIngests),
-		indexStore: db, appendFile: appendSync,
-	}
-	s.handler = s.routes()
-	ctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	w := newWarnings(opts.Logf)
-	s.warns = w
+	s := newServer(opts, db, loopback)
+	ctx, w := s.start()
 	// A full disk does not keep the server from serving what is indexed:
 	// /api/v1/health says why the rest is not.
 	if _, err := s.index(ctx, w); err != nil && !db.ReadOnly() {
 		if !diskFull(err) {
-			stop()
+			s.stop()
 			db.Close()
 			return nil, err
 		}
 		w.warn(err)
 	}
 	go s.indexLoop(ctx, w)
+	return s, nil
+}
+
+// newServer returns a server of the store db, not started: New's for a
+// home, newTeam's for a team server's replica.
+func newServer(opts Options, db servedStore, loopback bool) *Server {
+	s := &Server{
+		opts: opts, home: opts.Home, db: db, loopback: loopback,
+		hub: newHub(), series: newSeriesCache(defaultCacheBytes), extras: newExtrasCache(), detailBodies: newAnswerCache(answerCacheBytes), seriesBodies: newAnswerCache(answerCacheBytes), groupBodies: newAnswerCache(answerCacheBytes),
+		done: make(chan struct{}), ingestSlots: make(chan struct{}, maxIngests),
+		indexStore: db, appendFile: appendSync,
+		files: folderFiles{}, fileSlots: make(chan struct{}, maxUploads),
+	}
+	if opts.Files != nil {
+		s.files = bucketFiles{opts.Files}
+	}
+	return s
+}
+
+// start makes the handler and the context of the background work.
+func (s *Server) start() (context.Context, *warnings) {
+	s.handler = s.routes()
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.warns = newWarnings(s.opts.Logf)
+	return ctx, s.warns
+}
+
+// newTeam returns a replica of a team server (Options.Team).
+func newTeam(opts Options, loopback bool) (*Server, error) {
+	s := newServer(opts, teamStore{opts.Team}, loopback)
+	s.team = opts.Team
+	ctx, _ := s.start()
+	go s.teamLoop(ctx)
 	return s, nil
 }
 

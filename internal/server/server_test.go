@@ -166,7 +166,7 @@ func do(t *testing.T, base string, sc scenario) []byte {
 	if sc.body == nil {
 		req.Body = http.NoBody
 	}
-	if method == http.MethodPost {
+	if method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set("X-Runlog-Client", "test/1")
 	}
 	for k, v := range sc.headers {
