@@ -32,6 +32,9 @@ type ReportOptions struct {
 	// spreads instead of ±1 std.
 	GroupBy []string
 	MinMax  bool
+	// Dir is the folder the file is written to: the runs' images are
+	// linked relative to it ("" links them by absolute path).
+	Dir string
 }
 
 // Default texts of new keep blocks. A block of a run that is gone is kept
@@ -290,6 +293,9 @@ func (w *reportWriter) run(ctx context.Context, st store.Store, i int) error {
 	}
 	if len(w.opt.Plots[r.ID]) > 0 {
 		w.p("\n")
+	}
+	if err := w.samples(ctx, st, r); err != nil {
+		return err
 	}
 	w.p("**Observations**\n\n")
 	w.keep("observations "+r.ID, defaultObservations)

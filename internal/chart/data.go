@@ -38,6 +38,10 @@ type Curve struct {
 	// Diverged is the first point whose value is NaN or infinite; nil if
 	// none is.
 	Diverged *Divergence
+	// Resumes are the x where the run resumed, on the wallclock and time
+	// axes: the lines break there (a NaN point), rather than cross the
+	// time the run lay dead, and charts mark them.
+	Resumes []float64
 }
 
 // Divergence is where a curve first became NaN or infinite.
@@ -99,7 +103,7 @@ func Load(ctx context.Context, st store.Store, runs []store.Run, req Request) ([
 
 func loadRun(ctx context.Context, st store.Store, i int, r store.Run, req Request) ([]Curve, error) {
 	var segs []series.Segment
-	if slices.Contains(req.Axes, series.AxisActive) {
+	if len(req.Axes) > 1 || len(req.Axes) == 1 && req.Axes[0] != series.AxisStep {
 		var err error
 		if segs, err = summary.Segments(ctx, st, r.ID); err != nil {
 			return nil, fmt.Errorf("run %s segments: %w", r.ID, err)
@@ -121,6 +125,7 @@ func loadRun(ctx context.Context, st store.Store, i int, r store.Run, req Reques
 		for _, axis := range req.Axes {
 			xs := series.X(pts, axis, startMs, segs)
 			c := curve(xs, pts.Values, pts.Steps, axis, req)
+			c.breakAtResumes(axis, startMs, segs)
 			c.Run, c.Key = i, key
 			curves = append(curves, c)
 		}
@@ -156,6 +161,38 @@ func curve(xs, ys []float64, steps []int64, axis series.Axis, req Request) Curve
 		c.Smoothed.X, c.Smoothed.Y = series.Downsample(xs, sm, req.Buckets)
 	}
 	return c
+}
+
+// breakAtResumes breaks a curve on the wallclock and time axes where the
+// run resumed: a NaN point between the last point of one process segment
+// and the first of the next, so that no line crosses the time the run lay
+// dead. Active time leaves that time out, and steps know nothing of it.
+func (c *Curve) breakAtResumes(axis series.Axis, startMs int64, segs []series.Segment) {
+	if c.Resumes = series.ResumeXs(axis, startMs, segs); c.Resumes == nil {
+		return
+	}
+	c.Raw = gapsAt(c.Raw, c.Resumes)
+	c.Smoothed = gapsAt(c.Smoothed, c.Resumes)
+}
+
+// gapsAt returns l with a NaN point at each x of at that has points of l
+// on both sides.
+func gapsAt(l Line, at []float64) Line {
+	if l.Len() == 0 {
+		return l
+	}
+	var out Line
+	j := 0
+	for i, x := range l.X {
+		for j < len(at) && at[j] <= x {
+			if i > 0 && at[j] > l.X[i-1] {
+				out.X, out.Y = append(out.X, at[j]), append(out.Y, math.NaN())
+			}
+			j++
+		}
+		out.X, out.Y = append(out.X, x), append(out.Y, l.Y[i])
+	}
+	return out
 }
 
 func cmpFloat(a, b float64) int {

@@ -271,6 +271,7 @@ func (f *Figure) plot(i int, w, h vg.Length, bold font.Font) *plot.Plot {
 	// few points.
 	var lines, sparseLines []plot.Plotter
 	marks := &divergence{}
+	resumed := &resumes{}
 	for j := range pn.Curves {
 		c := &pn.Curves[j]
 		if c.Lo != nil {
@@ -295,6 +296,14 @@ func (f *Figure) plot(i int, w, h vg.Length, bold font.Font) *plot.Plot {
 			marks.x = append(marks.x, c.Diverged.X/div)
 			marks.color = append(marks.color, s.line.Color)
 		}
+		for _, x := range c.Resumes {
+			if !slices.Contains(resumed.x, x/div) {
+				resumed.x = append(resumed.x, x/div)
+			}
+		}
+	}
+	if len(resumed.x) > 0 {
+		p.Add(resumed)
 	}
 	p.Add(lines...)
 	p.Add(sparseLines...)

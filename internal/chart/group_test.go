@@ -149,7 +149,7 @@ func TestSweepChart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !s.LogX() {
+		if !s.logX {
 			t.Error("learning rates spanning two decades on a linear axis")
 		}
 		path := filepath.Join(t.TempDir(), "sweep.png")
@@ -186,8 +186,8 @@ func TestSweepChart(t *testing.T) {
 		{"batch_size", []float64{8, 8, 1024, 1024}, true},  // two decades
 	} {
 		s, _ := SweepChart(context.Background(), st, runs[:4], SweepData{Param: tt.param, Key: "train_loss", X: tt.xs, Group: groupOf[:4], Labels: g.Labels[:2]})
-		if s.LogX() != tt.log {
-			t.Errorf("%s %v: log x-axis %v, want %v", tt.param, tt.xs, s.LogX(), tt.log)
+		if s.logX != tt.log {
+			t.Errorf("%s %v: log x-axis %v, want %v", tt.param, tt.xs, s.logX, tt.log)
 		}
 	}
 }

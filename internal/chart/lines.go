@@ -104,6 +104,27 @@ func (d *divergence) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
+// resumes marks where runs resumed on a time axis: a dashed grey vertical
+// line, labelled, where the curves break.
+type resumes struct{ x []float64 }
+
+// Plot draws the marks.
+func (r *resumes) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, _ := p.Transforms(&c)
+	line := draw.LineStyle{Color: color.Gray{Y: 0x99}, Width: vg.Points(0.8), Dashes: []vg.Length{vg.Points(3), vg.Points(3)}}
+	sty := textStyle(sansFont, tickSize)
+	sty.Color = color.Gray{Y: 0x80}
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YTop
+	for _, x := range r.x {
+		px := tx(x)
+		if !c.ContainsX(px) {
+			continue
+		}
+		c.StrokeLine2(line, px, c.Min.Y, px, c.Max.Y)
+		c.FillText(sty, vg.Point{X: px + vg.Points(2), Y: c.Max.Y - vg.Points(2)}, "resumed")
+	}
+}
+
 // message writes a line of text in the middle of a chart that has nothing
 // to show.
 type message struct{ text string }

@@ -88,19 +88,19 @@ func SweepChart(ctx context.Context, st store.Store, runs []store.Run, d SweepDa
 }
 
 // isRate reports whether a config key names a rate that sweeps vary by
-// factors: a learning rate, a weight decay, a dropout's or a schedule's
-// rate.
+// factors: a learning rate, a weight decay, eta, alpha, eps or any
+// `…_rate`. The web UI's isRateKey (web/src/groups.js) is the same rule.
 func isRate(key string) bool {
 	k := strings.ToLower(key[strings.LastIndexAny(key, "./")+1:])
 	switch k {
-	case "lr", "learning_rate", "learningrate", "weight_decay", "wd", "eta", "alpha":
+	case "lr", "learning_rate", "learningrate", "weight_decay", "weightdecay", "wd", "eta", "alpha", "eps", "epsilon":
 		return true
+	}
+	if rest, ok := strings.CutPrefix(k, "lr"); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+		return true // lr0, lr1: one per parameter group
 	}
 	return strings.HasSuffix(k, "_lr") || strings.HasSuffix(k, "_rate") || strings.HasPrefix(k, "lr_")
 }
-
-// LogX reports whether the x-axis is logarithmic.
-func (s *Sweep) LogX() bool { return s.logX }
 
 // plot builds the chart.
 func (s *Sweep) plot(format string) *plot.Plot {

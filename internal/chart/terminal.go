@@ -194,6 +194,11 @@ func (t *termChart) render() []string {
 			if d := cv.Diverged; d != nil && pass == 2 {
 				c.mark(dx(d.X), 0, col, '✗')
 			}
+			if pass == 2 {
+				for _, x := range cv.Resumes { // the line breaks there
+					c.mark(dx(x), 4*h-1, col, '┆')
+				}
+			}
 		}
 	}
 

@@ -61,7 +61,7 @@ travels with the folder; it is undone by one command, so nothing is asked.`,
 					fmt.Fprintf(e.stdout, "%s  %s  %s already\n", orDash(r.Name), r.ID, what)
 					continue
 				}
-				a := runfmt.Annotate{Time: unixSeconds(e), Archived: &archive}
+				a := runfmt.Annotate{Time: runfmt.Seconds(e.now()), Archived: &archive}
 				if r, err = e.annotate(ctx, st, r, a); err != nil {
 					return err
 				}

@@ -116,10 +116,11 @@ answers, so what you see is always current.`,
   runlog ls --project tinylm --status finished
   runlog show lr-3e-3             # a run by name, id or id prefix
   runlog export k3v9 -o results/  # metrics.csv, metrics.json, summary.json, config.json`,
-		Version:       version.String(),
+		Version:       version.Get().Long(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("runlog {{.Version}}\n") // runlog 0.1.0 (commit …, built …)
 	root.PersistentFlags().StringVar(&e.home, "home", "", "runlog home folder (default $RUNLOG_HOME, else ./runlog)")
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "do not print warnings and progress")
 	root.SetOut(e.stdout)
@@ -144,6 +145,12 @@ answers, so what you see is always current.`,
 	root.AddCommand(newDoctor(e))
 	root.AddCommand(newImport(e))
 	root.AddCommand(newUI(e))
+	root.AddCommand(newServerCmd(e))
+	root.AddCommand(newUser(e))
+	root.AddCommand(newKey(e))
+	root.AddCommand(newProject(e))
+	root.AddCommand(newAudit(e))
+	root.AddCommand(newPull(e))
 	root.AddCommand(newSync(e))
 	root.AddCommand(newSweep(e))
 	return root

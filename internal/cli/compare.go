@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog/internal/analyze"
+	"github.com/runlog/runlog/internal/display"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -47,6 +50,7 @@ func newCompare(e *env) *cobra.Command {
 		asJSON, markdown bool
 		groupBy          []string
 		band             string
+		textKey          string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare RUN...",
@@ -76,16 +80,26 @@ between groups as columns, sorted by the first target (else the validation
 loss), the best group marked ★. A run whose metric became NaN or infinite is
 counted apart, never averaged in.
 
+--text KEY prints the text each run logged under KEY instead (a sample the
+model generated, say) at the step of --at-step, or the nearest step before
+it that has one (it says which), else the last: side by side in wrapped
+columns on a terminal wide enough, else one block per run. Text is shown
+as data: control characters and escape sequences are made visible.
+
 RUN is a run id, a unique prefix of one, or a run name.`,
 		Example: `  runlog compare lr-1e-2 lr-3e-3
   runlog compare lr-1e-2 lr-3e-3 --target val_loss=1.0 --at-time 15s --at-step 400
   runlog compare a b c --baseline b --target train_loss=1.2 --markdown
   runlog compare a b --json | jq '.runs[].targets'
-  runlog compare a1 a2 b1 b2 c1 c2 --group-by lr --target val_loss=1.5`,
+  runlog compare a1 a2 b1 b2 c1 c2 --group-by lr --target val_loss=1.5
+  runlog compare a b c --text sample --at-step 800`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if asJSON && markdown {
 				return fmt.Errorf("--json and --markdown exclude each other")
+			}
+			if textKey != "" {
+				return e.compareText(cmd.Context(), args, textKey, atSteps, asJSON, markdown)
 			}
 			targets, err := af.parse()
 			if err != nil {
@@ -168,9 +182,166 @@ RUN is a run id, a unique prefix of one, or a run name.`,
 	fl.Int64SliceVar(&atSteps, "at-step", nil, "also show values at this step (repeatable)")
 	fl.StringSliceVar(&groupBy, "group-by", nil, "one line per group of runs sharing these config values (dotted paths such as lr, model.d, comma-separated), or group: the mean ± std of each")
 	fl.StringVar(&band, "band", "std", "the spread shown with --group-by: std (±1 standard deviation) or minmax")
+	fl.StringVar(&textKey, "text", "", "print the runs' text values of this key side by side (at --at-step, else the last)")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	fl.BoolVar(&markdown, "markdown", false, "print a Markdown table (for GitHub, notes, papers)")
 	return cmd
+}
+
+// compareText prints the runs' texts of key at each step of atSteps (the
+// last text when none), side by side.
+func (e *env) compareText(ctx context.Context, refs []string, key string, atSteps []int64, asJSON, markdown bool) error {
+	if markdown {
+		return fmt.Errorf("--text prints text or --json, not --markdown")
+	}
+	if len(atSteps) == 0 {
+		atSteps = []int64{analyze.LastStep}
+	}
+	for _, s := range atSteps {
+		if s < 0 {
+			return fmt.Errorf("--at-step %d: steps start at 0", s)
+		}
+	}
+	st, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runs, err := e.resolveAll(ctx, st, refs)
+	if err != nil {
+		return err
+	}
+	type sample struct {
+		ID    string  `json:"id"`
+		Name  string  `json:"name"`
+		Step  *int64  `json:"step"` // the step used; null without a text
+		Text  *string `json:"text"`
+		Count int     `json:"count,omitempty"`
+	}
+	type block struct {
+		Key     string   `json:"key"`
+		AtStep  *int64   `json:"at_step"` // null: the last
+		Samples []sample `json:"runs"`
+	}
+	var blocks []block
+	foundAny := false
+	for bi, step := range atSteps {
+		samples, err := analyze.TextAt(ctx, st, runs, key, step)
+		if err != nil {
+			return err
+		}
+		b := block{Key: key}
+		if step != analyze.LastStep {
+			b.AtStep = &atSteps[bi]
+		}
+		for _, s := range samples {
+			j := sample{ID: s.Run.ID, Name: s.Run.Name, Count: s.Count}
+			if s.Found {
+				foundAny = true
+				j.Step, j.Text = &s.Step, &s.Text
+			}
+			b.Samples = append(b.Samples, j)
+		}
+		blocks = append(blocks, b)
+		if !asJSON {
+			if bi > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			e.textSideBySide(samples)
+		}
+	}
+	if !foundAny {
+		e.warn(fmt.Errorf("no run named logged a text under %q (runlog show RUN lists a run's keys)", key))
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(blocks)
+	}
+	return nil
+}
+
+// Columns of compare --text: each at least minTextCol wide, gutter apart.
+const (
+	minTextCol = 28
+	textGutter = " │ "
+)
+
+// textSideBySide prints samples in wrapped columns, one per run, when the
+// output is a terminal wide enough for them; else one block per run.
+func (e *env) textSideBySide(samples []analyze.TextSample) {
+	heads := make([]string, len(samples))
+	bodies := make([]string, len(samples))
+	for i, s := range samples {
+		heads[i] = s.Run.ID
+		if s.Run.Name != "" {
+			heads[i] = display.Text(s.Run.Name) + " (" + s.Run.ID + ")"
+		}
+		switch {
+		case !s.Found && s.Asked == analyze.LastStep:
+			bodies[i] = "(no text logged)"
+		case !s.Found:
+			bodies[i] = fmt.Sprintf("(no text at or before step %d)", s.Asked)
+		default:
+			bodies[i] = display.Text(s.Text)
+		}
+		if s.Found {
+			used := fmt.Sprintf("step %d", s.Step)
+			if s.Asked != analyze.LastStep && s.Step != s.Asked {
+				used += fmt.Sprintf(" (nearest ≤ %d)", s.Asked)
+			}
+			if s.Count > 1 {
+				used += fmt.Sprintf(", last of %d", s.Count)
+			}
+			heads[i] += " · " + used
+		}
+	}
+	n := len(samples)
+	col := (e.width() - (n-1)*len([]rune(textGutter))) / n
+	if !e.tty || col < minTextCol {
+		for i := range samples {
+			if i > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			body := strings.TrimRight(bodies[i], "\n")
+			if e.tty { // wrapped to the terminal; a pipe gets the lines as logged
+				body = strings.Join(display.Wrap(body, e.width()), "\n")
+			}
+			fmt.Fprintf(e.stdout, "── %s\n%s\n", heads[i], body)
+		}
+		return
+	}
+	cols := make([][]string, n)
+	headRows, rows := 0, 0
+	for i := range samples {
+		cols[i] = display.Wrap(heads[i], col)
+		headRows = max(headRows, len(cols[i]))
+	}
+	for i := range samples { // the rules under the heads on one line
+		for len(cols[i]) < headRows {
+			cols[i] = append(cols[i], "")
+		}
+		cols[i] = append(cols[i], strings.Repeat("─", col))
+		cols[i] = append(cols[i], display.Wrap(strings.TrimRight(bodies[i], "\n"), col)...)
+		rows = max(rows, len(cols[i]))
+	}
+	for r := range rows {
+		var line strings.Builder
+		for i := range cols {
+			if i > 0 {
+				line.WriteString(textGutter)
+			}
+			cell := ""
+			if r < len(cols[i]) {
+				cell = cols[i][r]
+			}
+			if i < n-1 {
+				cell = display.Pad(cell, col)
+			}
+			line.WriteString(cell)
+		}
+		fmt.Fprintln(e.stdout, strings.TrimRight(line.String(), " "))
+	}
 }
 
 // parseBand reads --band: whether group spreads are min–max rather than

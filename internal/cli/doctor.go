@@ -41,7 +41,10 @@ func newDoctor(e *env) *cobra.Command {
 version), the GPUs, the configs given with --config (valid JSON, the fields
 the reference training needs, data paths that exist), and the server named
 by RUNLOG_URL when there is one. Each check prints ✓ or ✗ with how to fix
-it; runlog doctor exits with 1 when any fails.`,
+it, or · for what is only information; runlog doctor exits with 1 when any
+fails. A Python client that is not installed is information, unless Python
+is what the set-up trains with: a --config (the reference training is a
+Python program) or a --python named.`,
 		Example: `  runlog doctor
   runlog doctor --config examples/cs336/configs/tinystories_17m_baseline.json`,
 		Args: cobra.NoArgs,
@@ -49,7 +52,8 @@ it; runlog doctor exits with 1 when any fails.`,
 			ctx := cmd.Context()
 			checks := []check{{name: "runlog", ok: true, detail: "version " + version.String()}}
 			checks = append(checks, e.checkHome(ctx)...)
-			checks = append(checks, checkPython(ctx, python))
+			needPython := len(configs) > 0 || cmd.Flags().Changed("python")
+			checks = append(checks, checkPython(ctx, python, needPython))
 			checks = append(checks, checkGPUs(ctx))
 			for _, c := range configs {
 				checks = append(checks, checkConfig(c)...)
@@ -117,7 +121,10 @@ func (e *env) checkHome(ctx context.Context) []check {
 
 // checkPython checks that the Python client can be imported by the
 // interpreter training uses, in a version that writes this runlog's format.
-func checkPython(ctx context.Context, python string) check {
+// Where it is not installed and the set-up does not need Python (needed
+// false: a Go program, or any program `runlog run` tracks from its output),
+// that is information, not a failure.
+func checkPython(ctx context.Context, python string, needed bool) check {
 	c := check{name: "python client"}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -125,9 +132,13 @@ func checkPython(ctx context.Context, python string) check {
 	if err != nil {
 		if _, lerr := exec.LookPath(python); lerr != nil {
 			c.detail, c.fix = python+" not found", "install Python 3.9 or later, or name the interpreter with --python"
-			return c
+		} else {
+			c.detail, c.fix = "runlog is not importable by "+python, "pip install runlog (or pip install ./clients/python in a runlog checkout)"
 		}
-		c.detail, c.fix = "runlog is not importable by "+python, "pip install ./clients/python (from a runlog checkout)"
+		if !needed {
+			c.info = true
+			c.detail = "not installed (" + c.detail + "): only Python training scripts need it — " + c.fix
+		}
 		return c
 	}
 	f := strings.Fields(string(out))
@@ -136,20 +147,12 @@ func checkPython(ctx context.Context, python string) check {
 		return c
 	}
 	c.detail = fmt.Sprintf("runlog %s on Python %s", f[1], f[0])
-	if majorMinor(f[1]) != majorMinor(version.String()) {
-		c.fix = fmt.Sprintf("install the Python client of runlog %s: pip install ./clients/python", version.String())
+	if !version.Compatible(f[1], version.String()) {
+		c.fix = fmt.Sprintf("install the Python client of runlog %s: pip install 'runlog==%s.*' (or the wheel built with this binary)", version.String(), version.MajorMinor(version.String()))
 		return c
 	}
 	c.ok = true
 	return c
-}
-
-func majorMinor(v string) string {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return v
-	}
-	return parts[0] + "." + parts[1]
 }
 
 func checkGPUs(ctx context.Context) check {

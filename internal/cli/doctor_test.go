@@ -55,3 +55,24 @@ func TestCheckpointsCommand(t *testing.T) {
 		t.Errorf("run without checkpoints: %s", out)
 	}
 }
+
+// TestDoctorWithoutPython: where the Python client is not installed, a
+// Go-only healthy set-up is healthy: the client is information, and
+// doctor exits 0; asked to check a config (the reference training is a
+// Python program), the missing client fails.
+func TestDoctorWithoutPython(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("PATH", t.TempDir()) // no python3, no nvidia-smi
+	t.Setenv("RUNLOG_URL", "")
+	out, _, err := run(t, home, "doctor")
+	if err != nil || !strings.Contains(out, "· python client  not installed (python3 not found)") || strings.Contains(out, "✗") {
+		t.Errorf("Go-only set-up: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(t.TempDir(), "cfg.json")
+	os.WriteFile(cfg, []byte(`{"vocab_size": 10000, "context_length": 256, "d_model": 512, "num_layers": 4,
+		"num_heads": 16, "d_ff": 1344, "batch_size": 32, "max_steps": 5000, "lr": 3e-4}`), 0o644)
+	out, _, err = run(t, home, "doctor", "--config", cfg)
+	if err == nil || !strings.Contains(out, "✗ python client  python3 not found") {
+		t.Errorf("a config to train with Python: %v\n%s", err, out)
+	}
+}

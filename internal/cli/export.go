@@ -3,20 +3,22 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog/internal/chart"
 	"github.com/runlog/runlog/internal/export"
+	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
 )
 
 func newExport(e *env) *cobra.Command {
 	var format, dir string
-	plots := true
+	plots, media := true, true
 	cmd := &cobra.Command{
 		Use:   "export RUN...",
-		Short: "Write a run's config.json, metrics.csv, metrics.json, summary.json and plots",
+		Short: "Write a run's config.json, metrics.csv, metrics.json, summary.json, media.json and plots",
 		Long: `Write the files of the prototype's run folders for each RUN:
 
   config.json    the run's config
@@ -28,6 +30,11 @@ func newExport(e *env) *cobra.Command {
   summary.json   statistics of every series, best checkpoint, run metadata
   loss_curves.png  train and validation loss by step and by wallclock time
   lr_schedule.png  the learning rate by step (see runlog plot)
+  media.json     the run's rich values in key and step order: texts, histograms
+                 (edges, counts), and its images, tables and HTML files (path,
+                 sha256, size, width and height or rows and columns); with -o
+                 the files are copied under media/ beside it, checked against
+                 their SHA-256
 
 NaN and infinities are written as NaN, inf and -inf in CSV and as the strings
 "NaN", "Infinity" and "-Infinity" in JSON. Files go into the run folder unless
@@ -67,6 +74,25 @@ NaN and infinities are written as NaN, inf and -inf in CSV and as the strings
 				if err != nil {
 					return fmt.Errorf("export %s: %w", r.ID, err)
 				}
+				if media {
+					mdir := out
+					if mdir == "" {
+						mdir = r.Path
+					}
+					files, warns, err := export.Media(ctx, st, r, mdir)
+					for _, w := range warns {
+						e.warn(w)
+					}
+					if n := len(files); n > 0 {
+						fmt.Fprintln(e.stdout, files[n-1])
+						if n > 1 {
+							fmt.Fprintf(e.stdout, "%s (%d media files)\n", filepath.Join(mdir, runfmt.MediaFolder), n-1)
+						}
+					}
+					if err != nil {
+						return fmt.Errorf("export %s media: %w", r.ID, err)
+					}
+				}
 				if !plots {
 					continue
 				}
@@ -85,5 +111,6 @@ NaN and infinities are written as NaN, inf and -inf in CSV and as the strings
 	cmd.Flags().StringVar(&format, "format", "all", "metrics format: csv, json or all")
 	cmd.Flags().StringVarP(&dir, "output", "o", "", "folder to write to (default: the run folder)")
 	cmd.Flags().BoolVar(&plots, "plots", true, "also write loss_curves.png and lr_schedule.png")
+	cmd.Flags().BoolVar(&media, "media", true, "also write media.json and copy the media files")
 	return cmd
 }

@@ -63,7 +63,7 @@ reported with their file and offset, and the rest is imported.`,
 			}
 			defer db.Close()
 			for _, r := range res.Runs {
-				if r.Points == 0 && !r.New {
+				if r.Points == 0 && r.Values == 0 && !r.New {
 					continue
 				}
 				if _, err := os.Stat(r.Dir); err != nil {
@@ -78,10 +78,13 @@ reported with their file and offset, and the rest is imported.`,
 			fmt.Fprintln(tw, "RUN\tID\tPOINTS\t")
 			for _, r := range res.Runs {
 				what := fmt.Sprintf("%d", r.Points)
+				if r.Values > 0 {
+					what += fmt.Sprintf(" + %d texts, images, histograms", r.Values)
+				}
 				switch {
 				case r.New:
 					what += " (new run)"
-				case r.Points == 0:
+				case r.Points == 0 && r.Values == 0:
 					what = "up to date"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t\n", r.Name, r.ID, what)

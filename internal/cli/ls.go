@@ -13,6 +13,7 @@ import (
 	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/series"
+	"github.com/runlog/runlog/internal/server"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/summary"
 )
@@ -22,6 +23,7 @@ func newLs(e *env) *cobra.Command {
 	var asJSON bool
 	var groupBy []string
 	var archived, all bool
+	var where string
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List runs, newest first",
@@ -33,6 +35,12 @@ as crashed once it has sent no heartbeat for ` + summary.StaleAfter.String() + `
 Archived runs (runlog archive) are left out: --archived lists only them,
 --all every run.
 
+--where keeps the runs whose config satisfies a condition: comparisons of
+config values with numbers (<, <=, >, >=) under and, or and not, written as
+the web UI's filter writes them. The store evaluates it, so that
+--where with --limit reads only the runs shown. A run whose value is a
+string, or that lacks the key, does not compare (it matches "not …").
+
 --group-by KEY (a config path such as lr, several comma-separated, or group
 for the runs' group) lists one row per group instead: its values, how many
 runs it has by status, and the mean final losses of its runs.`,
@@ -40,7 +48,8 @@ runs it has by status, and the mean final losses of its runs.`,
   runlog ls --project tinylm --status finished
   runlog ls --tag baseline --name lr
   runlog ls --json | jq '.[] | select(.val_loss.value < 2)'
-  runlog ls --project sweep --group-by lr`,
+  runlog ls --project sweep --group-by lr
+  runlog ls --where 'config.lr > 5e-4 and config.model.layers >= 8' -n 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			status := f.Status
@@ -48,6 +57,10 @@ runs it has by status, and the mean final losses of its runs.`,
 				if err := runfmt.CheckStatus(status); err != nil {
 					return err
 				}
+			}
+			cond, err := server.ConfigCondition(where)
+			if err != nil {
+				return fmt.Errorf("--where: %w", err)
 			}
 			st, err := e.open(cmd.Context())
 			if err != nil {
@@ -59,6 +72,7 @@ runs it has by status, and the mean final losses of its runs.`,
 				return fmt.Errorf("--group-by and --json exclude each other; compare --group-by --json gives groups as JSON")
 			}
 			q := f
+			q.Where = cond
 			q.Brief = !asJSON && len(by) == 0
 			q.Summary = asJSON
 			q.Archived = store.NotArchived
@@ -103,6 +117,7 @@ runs it has by status, and the mean final losses of its runs.`,
 	fl.StringVar(&f.Tag, "tag", "", "only runs with this tag")
 	fl.StringVar(&f.Name, "name", "", "only runs whose name contains this text (any case)")
 	fl.IntVarP(&f.Limit, "limit", "n", 0, "show at most this many runs")
+	fl.StringVar(&where, "where", "", "only runs whose config satisfies this, as in 'config.lr > 5e-4 and not config.seed >= 3'")
 	fl.BoolVar(&archived, "archived", false, "only archived runs")
 	fl.BoolVar(&all, "all", false, "archived runs too")
 	cmd.MarkFlagsMutuallyExclusive("archived", "all")

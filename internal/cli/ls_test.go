@@ -144,3 +144,44 @@ func TestLsGroupBy(t *testing.T) {
 		t.Errorf("ls --group-by nope: %v", err)
 	}
 }
+
+// TestLsWhere checks that ls --where lists the runs whose config
+// satisfies it, newest first, with --limit and --group-by, and refuses
+// what the store cannot evaluate with a message that says what it takes.
+func TestLsWhere(t *testing.T) {
+	home, _ := groupHome(t)
+	names := func(args ...string) []string {
+		t.Helper()
+		var out []string
+		for _, l := range lines(mustRun(t, home, append([]string{"ls"}, args...)...))[1:] {
+			out = append(out, strings.Fields(l)[1])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--where", "config.lr > 5e-3"}, "lr0.1-s1 lr0.1-s0 lr0.01-s1 lr0.01-s0"},
+		{[]string{"--where", "config.lr > 5e-3 and not config.seed >= 1"}, "lr0.1-s0 lr0.01-s0"},
+		{[]string{"--where", "config.lr < 0.005 or config.lr >= 0.1", "-n", "2"}, "lr0.1-s1 lr0.1-s0"},
+		{[]string{"--where", "config.sweep > 1"}, ""}, // a string does not compare
+		{[]string{"--where", "config.missing > 1"}, ""},
+	} {
+		if got := strings.Join(names(tc.args...), " "); got != tc.want {
+			t.Errorf("ls %q = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	got := lines(mustRun(t, home, "ls", "--where", "config.lr <= 0.01", "--group-by", "lr"))
+	if len(got) != 3 || !strings.HasPrefix(got[1], "0.001  2") || !strings.HasPrefix(got[2], "0.01   2") {
+		t.Errorf("ls --where config.lr <= 0.01 --group-by lr:\n%s", strings.Join(got, "\n"))
+	}
+	for _, bad := range []struct{ where, says string }{
+		{"config.sweep = lr-sweep", "only comparisons of config values with numbers"},
+		{"config.lr >", "at the end: expected a value"},
+	} {
+		if _, _, err := run(t, home, "ls", "--where", bad.where); err == nil || !strings.Contains(err.Error(), bad.says) || !strings.HasPrefix(err.Error(), "--where: ") {
+			t.Errorf("ls --where %q: %v, want an error saying %q", bad.where, err, bad.says)
+		}
+	}
+}

@@ -38,7 +38,7 @@ travel with the folder.`,
 				return err
 			}
 			defer st.Close()
-			a := runfmt.Annotate{Time: unixSeconds(e)}
+			a := runfmt.Annotate{Time: runfmt.Seconds(e.now())}
 			if len(args) == 2 {
 				a.Note = strings.TrimSpace(args[1])
 				if a.Note == "" && !replace {
@@ -92,6 +92,3 @@ func printNotes(e *env, r store.Run) {
 		fmt.Fprintf(e.stdout, "  %s\n", line)
 	}
 }
-
-// unixSeconds returns the time now as the run log writes it.
-func unixSeconds(e *env) float64 { return float64(e.now().UnixNano()) / 1e9 }

@@ -50,7 +50,7 @@ folder.`,
 				}
 			}
 			old := r.Name
-			if r, err = e.annotate(ctx, st, r, runfmt.Annotate{Time: unixSeconds(e), Name: name}); err != nil {
+			if r, err = e.annotate(ctx, st, r, runfmt.Annotate{Time: runfmt.Seconds(e.now()), Name: name}); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "%s  %s  renamed from %s\n", r.Name, r.ID, orDash(old))

@@ -51,7 +51,9 @@ func newReport(e *env) *cobra.Command {
 runs or of every run (oldest first): per run its date, name, id, status,
 hypothesis, notes and tags, its config as a diff against its parent run or
 the first run of the log, its results (final and best losses, time to each
---target) and its plots, drawn into plots/<run-id>/ beside the file; then a
+--target), its plots, drawn into plots/<run-id>/ beside the file, the last
+text it logged under each text key (as a code block: text is data) and the
+last image of each image key (a link relative to the file); then a
 summary table of all runs and sections for observations and findings.
 
 Write in the file between the markers
@@ -97,6 +99,9 @@ below. The summary table shows the config keys that differ between runs.`,
 			}
 			opt := analyze.ReportOptions{Title: title, Targets: targets, Alpha: af.alpha, Now: e.now(),
 				Command: reportCommand(cmd, args), GroupBy: analyze.ParseGroupBy(groupBy), MinMax: minmax}
+			if output != "-" {
+				opt.Dir = filepath.Dir(output)
+			}
 			if output == "-" {
 				doc, err := analyze.Report(ctx, st, runs, nil, opt)
 				if err != nil {

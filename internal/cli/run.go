@@ -54,7 +54,10 @@ code.
 
 --resume continues a run: its latest checkpoint (or --from best) is handed
 to the program in RUNLOG_CHECKPOINT (and RUNLOG_CHECKPOINT_STEP), and points
-the run logged after that step are superseded, not duplicated.`,
+the run logged after that step are superseded, not duplicated. The program
+must restore it and continue at the next step; one that starts again at
+step 0 instead is told about (an alert), and its new points supersede the
+earlier ones from there on.`,
 		Example: `  runlog run --name baseline --config cfg.json -- python train.py
   runlog run --set optim.lr=3e-3 --set model.layers=6 --tag sweep -- python train.py
   runlog run --stop-on-nan --keep-last 3 --keep-best -- python train.py

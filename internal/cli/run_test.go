@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/store/postgres/pgtest"
 )
 
 // TestMain lets the test binary act as the runlog command, so that tests
@@ -21,7 +22,7 @@ func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv("RUNLOG_TEST_AS_RUNLOG"); ok {
 		os.Exit(Main(strings.Fields(args)))
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m)) // stops the PostgreSQL that TestPull starts
 }
 
 // runlogProcess returns a command that runs runlog with args against home.

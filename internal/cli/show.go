@@ -14,6 +14,7 @@ import (
 
 	"github.com/runlog/runlog/internal/analyze"
 	"github.com/runlog/runlog/internal/chart"
+	"github.com/runlog/runlog/internal/display"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/summary"
@@ -28,8 +29,11 @@ func newShow(e *env) *cobra.Command {
 		Long: `Show one run: who and where it ran, its config, the statistics of every
 metric series (first, final, min, max, mean and best, with their steps) with a
 sparkline of its curve, charts of its train and validation loss by gradient
-step and by wallclock time, the values the run set in its summary, its best
-checkpoint and its alerts.
+step and by wallclock time, the keys of its rich values (texts, images,
+tables, HTML, histograms) with their counts, steps and the last text of each
+text key, the values the run set in its summary, its best checkpoint and its
+alerts. Texts are shown as data: control characters and escape sequences
+are made visible.
 
 On a terminal the charts are drawn with braille dots, as wide as the
 terminal, in colour unless NO_COLOR is set. Elsewhere (a pipe, a file) they
@@ -69,7 +73,7 @@ RUN is a run id, a unique prefix of one, or a run name.`,
 			return e.showText(ctx, st, r, sum, charts)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: the summary, config, artifacts and events")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: the summary, config, artifacts, events and media keys")
 	cmd.Flags().StringVar(&charts, "chart", "auto", "loss charts: braille, table, none, or auto (braille on a terminal, else table)")
 	return cmd
 }
@@ -80,6 +84,10 @@ func (e *env) showJSON(ctx context.Context, st store.Store, r store.Run, sum sum
 		return err
 	}
 	evs, err := summary.Events(ctx, st, r.ID)
+	if err != nil {
+		return err
+	}
+	keys, err := st.MediaKeys(ctx, r.ID)
 	if err != nil {
 		return err
 	}
@@ -101,7 +109,11 @@ func (e *env) showJSON(ctx context.Context, st store.Store, r store.Run, sum sum
 		Config    json.RawMessage `json:"config"`
 		Artifacts []artifact      `json:"artifacts"`
 		Events    []event         `json:"events"`
-	}{Summary: sum, Path: r.Path, Config: cfg, Artifacts: []artifact{}, Events: []event{}}
+		Media     []mediaKey      `json:"media"`
+	}{Summary: sum, Path: r.Path, Config: cfg, Artifacts: []artifact{}, Events: []event{}, Media: []mediaKey{}}
+	for _, k := range keys {
+		out.Media = append(out.Media, mediaKey{k.Key, k.Kind, k.Count, k.FirstStep, k.LastStep, k.LastText})
+	}
 	for _, a := range arts {
 		m, _ := runfmt.Finite(a.Metadata).(map[string]any)
 		out.Artifacts = append(out.Artifacts, artifact{a.Artifact, m})
@@ -185,6 +197,9 @@ func (e *env) showText(ctx context.Context, st store.Store, r store.Run, s summa
 		return err
 	}
 	if err := e.showCharts(ctx, st, r, charts); err != nil {
+		return err
+	}
+	if err := e.showMedia(ctx, st, r); err != nil {
 		return err
 	}
 	if err := showObject(w, "summary set by the run", r.Summary); err != nil {
@@ -316,6 +331,61 @@ func (e *env) showEvents(ctx context.Context, st store.Store, w io.Writer, id st
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", when(ev.Time), step, kind, what)
 	}
 	return tw.Flush()
+}
+
+// mediaKey is a key of the run's rich values in show --json.
+type mediaKey struct {
+	Key       string `json:"key"`
+	Kind      string `json:"kind"`
+	Count     int64  `json:"count"`
+	FirstStep int64  `json:"first_step"`
+	LastStep  int64  `json:"last_step"`
+	LastText  string `json:"last_text,omitempty"`
+}
+
+// showMedia lists the run's text, image, table, HTML and histogram keys
+// with their counts and steps, and the last text of each text key on one
+// line (made safe for the terminal: text is data).
+func (e *env) showMedia(ctx context.Context, st store.Store, r store.Run) error {
+	keys, err := st.MediaKeys(ctx, r.ID)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\nmedia")
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  key\tkind\tcount\tsteps\tlast")
+	for _, k := range keys {
+		steps := fmt.Sprint(k.FirstStep)
+		if k.LastStep != k.FirstStep {
+			steps += "–" + fmt.Sprint(k.LastStep)
+		}
+		last := ""
+		if k.Kind == runfmt.MediaText {
+			last = oneLine(k.LastText, max(20, e.width()-40-display.Width(k.Key)))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", display.Text(k.Key), k.Kind, k.Count, steps, last)
+	}
+	return tw.Flush()
+}
+
+// oneLine returns text made safe for a terminal (display.Text) on one line
+// of at most n columns: newlines and tabs as spaces, the rest cut with …,
+// quoted so that where it starts and ends is plain.
+func oneLine(text string, n int) string {
+	s := strings.Join(strings.Fields(display.Text(text)), " ")
+	if display.Width(s) > n-2 {
+		var b strings.Builder
+		w := 0
+		for _, r := range s {
+			if w+display.Cols(r) > n-3 {
+				break
+			}
+			b.WriteRune(r)
+			w += display.Cols(r)
+		}
+		s = b.String() + "…"
+	}
+	return "“" + s + "”"
 }
 
 func orDash(s string) string {

@@ -19,7 +19,7 @@ import (
 )
 
 func newSync(e *env) *cobra.Command {
-	var serverURL, token string
+	var serverURL, token, files string
 	cmd := &cobra.Command{
 		Use:   "sync [RUN...]",
 		Short: "Send runs to a runlog server: what it has not received yet",
@@ -31,12 +31,21 @@ time, and running it twice sends nothing the second time. Clients that
 stream to a server while they train (RUNLOG_URL) leave to sync whatever the
 server missed while it was down.
 
-Checkpoints and other artifacts stay here: the server lists them but does
-not hold their files.
+Then each run's files go: the artifacts and checkpoints it registered,
+chosen by --files (the policy the clients upload with while they train:
+none, best, best+last or all; default $RUNLOG_UPLOAD, else best+last: every
+artifact that is not a checkpoint, the best checkpoints by their
+validation score and the latest), its media files, and whatever a
+client's background upload left queued in the run folder (uploads.json).
+The server checks each file's sha256 and keeps nothing partial; a file it
+holds already is not sent again, and uploads.json records what the server
+acknowledged, so that a second sync sends nothing. The files stay here:
+the run folder is the durable copy.
 
 Without RUN, every run of the home is sent. RUN is a run id, a unique prefix
 of one, or a run name.`,
 		Example: `  RUNLOG_URL=http://gpu-box:7707 runlog sync
+  runlog sync --files all --url http://gpu-box:7707 baseline
   runlog sync --url http://127.0.0.1:7707 baseline lr-3e-3
   RUNLOG_TOKEN=… runlog sync --url https://runlog.example.org`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,16 +59,24 @@ of one, or a run name.`,
 			if token == "" {
 				token = os.Getenv(remote.EnvToken)
 			}
+			if files == "" {
+				files = os.Getenv(remote.EnvUpload)
+			}
+			policy, err := remote.ParsePolicy(files)
+			if err != nil {
+				return fmt.Errorf("--files: %w", err)
+			}
 			ids, err := e.syncIDs(ctx, args)
 			if err != nil {
 				return err
 			}
 			c := &remote.Client{URL: serverURL, Token: token, Agent: "runlog-sync/" + version.String()}
-			return e.syncRuns(ctx, c, ids)
+			return e.syncRuns(ctx, c, ids, policy)
 		},
 	}
 	cmd.Flags().StringVar(&serverURL, "url", "", "the server (default $RUNLOG_URL)")
 	cmd.Flags().StringVar(&token, "token", "", "the server's access token (default $RUNLOG_TOKEN)")
+	cmd.Flags().StringVar(&files, "files", "", "which registered files to send: none, best, best+last or all (default $RUNLOG_UPLOAD, else best+last)")
 	return cmd
 }
 
@@ -96,13 +113,17 @@ func (e *env) syncIDs(ctx context.Context, refs []string) ([]string, error) {
 }
 
 // syncRuns pushes the logs of each run, going on past runs that fail.
-func (e *env) syncRuns(ctx context.Context, c *remote.Client, ids []string) error {
+func (e *env) syncRuns(ctx context.Context, c *remote.Client, ids []string, policy remote.Policy) error {
 	start := time.Now()
 	var sent int64
 	var failed []string
 	for _, id := range ids {
 		n, err := e.syncRun(ctx, c, id)
 		sent += n
+		if err == nil {
+			n, err = e.syncFiles(ctx, c, id, policy)
+			sent += n
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -157,4 +178,20 @@ func (e *env) syncRun(ctx context.Context, c *remote.Client, id string) (int64, 
 func isAuthError(err error) bool {
 	var se *remote.StatusError
 	return errors.As(err, &se) && (se.Code == 401 || se.Code == 403)
+}
+
+// syncFiles sends the files of a run that the server lacks
+// (remote.SyncFiles), printing a line for each.
+func (e *env) syncFiles(ctx context.Context, c *remote.Client, id string, policy remote.Policy) (int64, error) {
+	return c.SyncFiles(ctx, layout.RunDir(e.homeDir(), id), id, policy, func(path string, res remote.FileResult, err error) {
+		switch {
+		case err != nil:
+			e.warn(fmt.Errorf("run %s: %s: %w", id, path, err))
+		case e.quiet:
+		case res.Deduplicated:
+			fmt.Fprintf(e.stdout, "%s  %s  already there\n", id, path)
+		default:
+			fmt.Fprintf(e.stdout, "%s  %s  %s sent\n", id, path, display.Bytes(res.Size))
+		}
+	})
 }

@@ -37,7 +37,7 @@ folder (in run.cli.log, beside run.log), so they survive 'runlog index
 				return err
 			}
 			defer st.Close()
-			a := runfmt.Annotate{Time: unixSeconds(e)}
+			a := runfmt.Annotate{Time: runfmt.Seconds(e.now())}
 			if remove {
 				a.RemoveTags = tags
 			} else {

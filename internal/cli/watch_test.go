@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +72,47 @@ func train(t *testing.T, r *runlog.Run, n int) {
 	}
 }
 
+// shownWriter is an output that watch writes to while the test reads it:
+// shown is closed once what it holds contains mark, so that a test trains
+// only after watch has drawn the running run, however slow the machine.
+type shownWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	mark  string
+	shown chan struct{}
+}
+
+func newShownWriter(mark string) *shownWriter {
+	return &shownWriter{mark: mark, shown: make(chan struct{})}
+}
+
+func (w *shownWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if w.mark != "" && strings.Contains(w.buf.String(), w.mark) {
+		close(w.shown)
+		w.mark = ""
+	}
+	return n, err
+}
+
+func (w *shownWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// waitShown waits until w has shown its mark.
+func waitShown(t *testing.T, w *shownWriter) {
+	t.Helper()
+	select {
+	case <-w.shown:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("watch did not show the running run:\n%q", w.String())
+	}
+}
+
 func waitDone(t *testing.T, done chan error) error {
 	t.Helper()
 	select {
@@ -85,10 +127,10 @@ func waitDone(t *testing.T, done chan error) error {
 func TestWatchLines(t *testing.T) {
 	home := t.TempDir()
 	r := liveRun(t, home)
-	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, now: time.Now}
+	out, errb := newShownWriter("running"), &bytes.Buffer{}
+	e := &env{stdout: out, stderr: errb, now: time.Now}
 	done := watch(context.Background(), e, home, "live", "--interval", "10ms")
-	time.Sleep(30 * time.Millisecond)
+	waitShown(t, out)
 	train(t, r, 30)
 	if err := waitDone(t, done); err != nil {
 		t.Fatalf("watch: %v\n%s", err, errb.String())
@@ -119,10 +161,10 @@ func TestWatchTerminal(t *testing.T) {
 			os.Unsetenv("NO_COLOR")
 		}
 		r := liveRun(t, home)
-		var out, errb bytes.Buffer
-		e := &env{stdout: &out, stderr: &errb, now: time.Now, tty: true, cols: 100}
+		out, errb := newShownWriter("(Ctrl-C to stop)"), &bytes.Buffer{}
+		e := &env{stdout: out, stderr: errb, now: time.Now, tty: true, cols: 100}
 		done := watch(context.Background(), e, home, "live", "--interval", "10ms")
-		time.Sleep(30 * time.Millisecond)
+		waitShown(t, out)
 		train(t, r, 30)
 		if err := waitDone(t, done); err != nil {
 			t.Fatalf("watch: %v\n%s", err, errb.String())

@@ -26,6 +26,7 @@ type monitor struct {
 	dir    string
 	opt    *Options
 	stopFn func(reason string) // stops the child
+	sayFn  func(msg string)    // tells the person at the terminal
 
 	mu          sync.Mutex
 	tails       map[string]*tail
@@ -37,13 +38,15 @@ type monitor struct {
 	watch       *series.Watch      // NaN and spikes: the rule ingest also judges every run by
 	checkpoints []checkpoint
 	stopped     string // why the run was stopped, if it was
+	judged      bool   // the program's first step was judged (resumes)
 	byObserver  bool   // by Options.Observe
 	started     time.Time
 }
 
 type tail struct {
-	offset int64
-	keys   map[uint32]string
+	offset  int64
+	keys    map[uint32]string
+	earlier bool // a log of an earlier attempt, followed from its end
 }
 
 type stepAt struct {
@@ -58,12 +61,42 @@ type checkpoint struct {
 	deleted bool
 }
 
-func newMonitor(run *runlog.Run, opt *Options, stop func(string)) *monitor {
-	return &monitor{
-		run: run, dir: run.Dir(), opt: opt, stopFn: stop,
+func newMonitor(run *runlog.Run, opt *Options, stop, say func(string)) *monitor {
+	m := &monitor{
+		run: run, dir: run.Dir(), opt: opt, stopFn: stop, sayFn: say,
 		tails: map[string]*tail{}, last: map[string]float64{},
 		watch: series.NewWatch(opt.SpikeFactor), started: time.Now(),
 	}
+	if opt.Resume != "" {
+		m.skipEarlier()
+	}
+	return m
+}
+
+// skipEarlier makes the monitor follow only what the logs of a resumed
+// run's folder gain from now on: the attached logs of earlier attempts
+// are history — their steps, alerts and checkpoints are not this
+// program's.
+func (m *monitor) skipEarlier() {
+	entries, err := os.ReadDir(m.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !attachedLog(name) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			m.tails[name] = &tail{offset: fi.Size(), keys: map[uint32]string{}, earlier: true}
+		}
+	}
+}
+
+// attachedLog reports whether a file of the run folder is the log of a
+// process attached to the run (run.<name>.log).
+func attachedLog(name string) bool {
+	return name != layout.RunLogFile && strings.HasPrefix(name, "run.") && strings.HasSuffix(name, ".log")
 }
 
 // clientAttached reports whether a client in the child logs to the run, in
@@ -82,7 +115,7 @@ func (m *monitor) poll() {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if name == layout.RunLogFile || !strings.HasPrefix(name, "run.") || !strings.HasSuffix(name, ".log") {
+		if !attachedLog(name) {
 			continue
 		}
 		m.mu.Lock()
@@ -107,6 +140,11 @@ func (m *monitor) read(path string, t *tail) {
 		return
 	}
 	r := runfmt.NewReaderAt(f, path, t.offset)
+	if t.earlier && t.offset > 0 {
+		// The key ids of a log followed from its end are defined before it.
+		t.keys = keyIDs(path, t.offset)
+		t.earlier = false
+	}
 	for {
 		rec, err := r.Next()
 		if err != nil {
@@ -141,9 +179,56 @@ func (m *monitor) read(path string, t *tail) {
 	t.offset = r.Offset()
 }
 
+// keyIDs reads the key ids a log defines before offset.
+func keyIDs(path string, offset int64) map[uint32]string {
+	keys := map[uint32]string{}
+	f, err := os.Open(path)
+	if err != nil {
+		return keys
+	}
+	defer f.Close()
+	r := runfmt.NewReader(io.LimitReader(f, offset), path)
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			return keys
+		}
+		if rec.Type == runfmt.TypeKey {
+			if id, name, err := rec.Key(); err == nil {
+				keys[id] = name
+			}
+		}
+	}
+}
+
+// restart judges the first step a resumed program logs against the
+// checkpoint it was handed (series.CheckRestart, the rule indexing
+// applies to every run): a program that started again is told about on
+// the terminal and recorded as an alert. m.mu is held; the alert's title
+// and text are returned for the caller to record.
+func (m *monitor) restart(step int64, values map[string]float64) (title, text string) {
+	if m.judged || m.opt.Resume == "" || m.opt.Checkpoint == "" {
+		return "", ""
+	}
+	program := false
+	for k := range values {
+		program = program || !series.IsSystemKey(k)
+	}
+	if !program {
+		return "", ""
+	}
+	m.judged = true
+	r, restarted := series.CheckRestart(m.opt.CkptStep, step)
+	if !restarted {
+		return "", ""
+	}
+	return r.Title(), r.Text("did it restore " + EnvCheckpoint + "?")
+}
+
 // observe takes the values a step logged.
 func (m *monitor) observe(step int64, values map[string]float64) {
 	m.mu.Lock()
+	restartTitle, restartText := m.restart(step, values)
 	if !m.stepSeen || step > m.step {
 		m.step, m.stepSeen = step, true
 		now := time.Now()
@@ -179,6 +264,10 @@ func (m *monitor) observe(step int64, values map[string]float64) {
 		stop = ""
 	}
 	m.mu.Unlock()
+	if restartTitle != "" {
+		m.sayFn(restartText)
+		m.run.Alert(restartTitle, restartText, "warn")
+	}
 	if observer {
 		m.run.Note("stopped early", stop)
 	}

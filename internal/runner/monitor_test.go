@@ -20,7 +20,7 @@ func newTestMonitor(t *testing.T, opt Options) (*monitor, *[]string) {
 	}
 	t.Cleanup(func() { run.Finish(0) })
 	var stops []string
-	return newMonitor(run, &opt, func(r string) { stops = append(stops, r) }), &stops
+	return newMonitor(run, &opt, func(r string) { stops = append(stops, r) }, func(string) {}), &stops
 }
 
 // TestRetentionKeepsBest registers checkpoints with validation losses and

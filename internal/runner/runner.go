@@ -133,7 +133,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 
 	s := &supervisor{o: o, run: run, tlog: tlog, term: &terminal{out: o.Stdout, err: o.Stderr, atBOL: true, enabled: o.StatusLine}}
-	s.mon = newMonitor(run, &s.o, s.stop)
+	s.mon = newMonitor(run, &s.o, s.stop, s.say)
+	if o.Resume != "" && o.Checkpoint != "" {
+		// Until the program logs, the machine's metrics are logged at the
+		// checkpoint's step, where the run continues.
+		s.lastStep = o.CkptStep
+	}
 	if s.total = o.TotalSteps; s.total == 0 {
 		s.total = TotalSteps(o.Config)
 	}
@@ -381,9 +386,15 @@ func (s *supervisor) forward(sigs chan os.Signal, done chan struct{}) {
 	}
 }
 
+// say tells the person at the terminal what the monitor saw, on a line
+// of its own.
+func (s *supervisor) say(msg string) {
+	s.term.write(s.o.Stderr, []byte("\nrunlog: "+msg+"\n"))
+}
+
 // stop ends the program because of what the monitor saw.
 func (s *supervisor) stop(reason string) {
-	fmt.Fprintf(s.o.Stderr, "\nrunlog: %s\n", reason)
+	s.say(reason)
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	go func() {
 		time.Sleep(30 * time.Second)

@@ -45,6 +45,10 @@ type Row struct {
 	// MoreMetrics is true when Metrics holds only the loss series and the
 	// first RowSeriesLimit series by key.
 	MoreMetrics bool `json:"more_metrics,omitempty"`
+	// Best holds the best value of each series in Metrics that has one:
+	// the lowest of a loss or a series whose goal is to minimize, the
+	// highest of one whose goal is to maximize (series.BestGoal).
+	Best map[string]runfmt.Float `json:"best"`
 }
 
 // RowSeriesLimit bounds the series a row carries the final values of, so
@@ -100,7 +104,7 @@ func NewRow(r *store.Run, ser []store.Series, now time.Time) Row {
 		ExitCode: r.ExitCode, Host: r.Host, Start: Time(r.Start), End: Time(r.End), Last: Time(r.Last),
 		Wallclock: round3(r.Wallclock()), Active: round3(r.Active), TrainLoss: pointOf(r.TrainLoss),
 		ValLoss: pointOf(r.ValLoss), Hypothesis: r.Hypothesis, Archived: r.Archived, Path: r.Path, Config: r.Config, Summary: r.Summary,
-		Metrics: make(map[string]runfmt.Float, len(ser)),
+		Metrics: make(map[string]runfmt.Float, len(ser)), Best: map[string]runfmt.Float{},
 	}
 	if row.Tags == nil {
 		row.Tags = []string{}
@@ -116,8 +120,18 @@ func NewRow(r *store.Run, ser []store.Series, now time.Time) Row {
 		row.Summary = json.RawMessage("{}")
 	}
 	for _, sr := range ser {
-		if sr.Stats.Count > 0 {
-			row.Metrics[sr.Key] = runfmt.Float(sr.Stats.Last.Value)
+		if sr.Stats.Count == 0 {
+			continue
+		}
+		row.Metrics[sr.Key] = runfmt.Float(sr.Stats.Last.Value)
+		if !sr.Stats.HasExtremes() {
+			continue
+		}
+		switch series.BestGoal(sr.Key, sr.Goal) {
+		case runfmt.GoalMinimize:
+			row.Best[sr.Key] = runfmt.Float(sr.Stats.Min.Value)
+		case runfmt.GoalMaximize:
+			row.Best[sr.Key] = runfmt.Float(sr.Stats.Max.Value)
 		}
 	}
 	return row

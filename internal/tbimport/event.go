@@ -93,6 +93,8 @@ type event struct {
 	wallTime float64
 	step     int64
 	scalars  []scalar
+	rich     []richValue // texts, images and histograms (rich.go)
+	badRich  int         // rich values that could not be decoded
 }
 
 // scalarsPlugin is the plugin of scalar summaries.
@@ -239,7 +241,7 @@ func decodeSummary(b []byte, ev *event, plugins map[string]string) error {
 }
 
 func decodeValue(b []byte, ev *event, plugins map[string]string) error {
-	var tag, tensor, meta []byte
+	var tag, tensor, meta, img, histo []byte
 	var simple uint32
 	hasSimple := false
 	p := pb{b: b}
@@ -254,6 +256,10 @@ func decodeValue(b []byte, ev *event, plugins map[string]string) error {
 		case 2<<3 | wire32:
 			simple, ok = p.fixed32()
 			hasSimple = true
+		case 4<<3 | wireBytes:
+			img, ok = p.bytes()
+		case 5<<3 | wireBytes:
+			histo, ok = p.bytes()
 		case 8<<3 | wireBytes:
 			tensor, ok = p.bytes()
 		case 9<<3 | wireBytes:
@@ -284,6 +290,24 @@ func decodeValue(b []byte, ev *event, plugins map[string]string) error {
 		}
 		if ok {
 			ev.scalars = append(ev.scalars, scalar{tag, v})
+		}
+	case img != nil || histo != nil || tensor != nil:
+		var rv richValue
+		var err error
+		ok := true
+		switch {
+		case img != nil:
+			rv, err = decodeImageSummary(tag, img)
+		case histo != nil:
+			rv, err = decodeHisto(tag, histo)
+		default:
+			rv, ok, err = decodeRichTensor(tag, tensor, plugins[string(tag)])
+		}
+		switch {
+		case err != nil:
+			ev.badRich++
+		case ok:
+			ev.rich = append(ev.rich, rv)
 		}
 	}
 	return nil
@@ -342,49 +366,70 @@ const (
 	dtUint64   = 23
 )
 
-// tensorScalar returns the value of a tensor that holds exactly one
-// number; ok is false for any other tensor (a string, a vector).
-func tensorScalar(b []byte) (v float64, ok bool, err error) {
-	var dtype uint64
-	var content []byte
-	var vals []float64
+// tensor is what a TensorProto holds for runlog: its type, its raw
+// content, its typed numbers and its strings.
+type tensor struct {
+	dtype   uint64
+	content []byte
+	vals    []float64
+	strs    [][]byte // string_val, pointing into the message
+}
+
+// decodeTensor reads the fields of a TensorProto.
+func decodeTensor(b []byte) (t tensor, err error) {
 	for len(b) > 0 {
 		f, rest, err := nextField(b)
 		if err != nil {
-			return 0, false, err
+			return t, err
 		}
 		b = rest
 		switch f.num {
 		case 1:
-			dtype = f.v
+			t.dtype = f.v
 		case 4:
-			content = f.b
+			t.content = f.b
 		case 5: // float_val
-			vals, err = appendFixed(vals, f, 4, func(u uint64) float64 { return float64(math.Float32frombits(uint32(u))) })
+			t.vals, err = appendFixed(t.vals, f, 4, func(u uint64) float64 { return float64(math.Float32frombits(uint32(u))) })
 		case 6: // double_val
-			vals, err = appendFixed(vals, f, 8, func(u uint64) float64 { return math.Float64frombits(u) })
+			t.vals, err = appendFixed(t.vals, f, 8, func(u uint64) float64 { return math.Float64frombits(u) })
 		case 7, 13: // int_val; half_val, which holds the 16 bits of a half or bfloat16
 			conv := func(u uint64) float64 { return float64(int32(u)) }
 			if f.num == 13 {
-				conv = func(u uint64) float64 { return float16(uint16(u), dtype == dtBfloat16) }
+				brain := t.dtype == dtBfloat16
+				conv = func(u uint64) float64 { return float16(uint16(u), brain) }
 			}
-			vals, err = appendVarints(vals, f, conv)
+			t.vals, err = appendVarints(t.vals, f, conv)
+		case 8: // string_val
+			if f.wire != wireBytes {
+				return t, errProto
+			}
+			t.strs = append(t.strs, f.b)
 		case 10: // int64_val
-			vals, err = appendVarints(vals, f, func(u uint64) float64 { return float64(int64(u)) })
+			t.vals, err = appendVarints(t.vals, f, func(u uint64) float64 { return float64(int64(u)) })
 		case 11, 16, 17: // bool_val, uint32_val, uint64_val
-			vals, err = appendVarints(vals, f, func(u uint64) float64 { return float64(u) })
+			t.vals, err = appendVarints(t.vals, f, func(u uint64) float64 { return float64(u) })
 		}
 		if err != nil {
-			return 0, false, err
+			return t, err
 		}
 	}
-	if content != nil {
-		return contentScalar(dtype, content)
+	return t, nil
+}
+
+// tensorScalar returns the value of a tensor that holds exactly one
+// number; ok is false for any other tensor (a string, a vector).
+func tensorScalar(b []byte) (v float64, ok bool, err error) {
+	t, err := decodeTensor(b)
+	if err != nil {
+		return 0, false, err
 	}
-	if len(vals) != 1 {
+	if t.content != nil {
+		return contentScalar(t.dtype, t.content)
+	}
+	if len(t.vals) != 1 {
 		return 0, false, nil
 	}
-	return vals[0], true, nil
+	return t.vals[0], true, nil
 }
 
 // appendFixed appends the values of a repeated fixed-size field, packed or

@@ -77,6 +77,7 @@ type Run struct {
 	Dir    string // the runlog run folder
 	New    bool   // the import created the run
 	Points int64  // points this import added
+	Values int64  // texts, images and histograms this import added
 }
 
 // runSource is a folder of event files found by a scan.
@@ -308,7 +309,7 @@ func (im *importer) importRun(ctx context.Context, src runSource) (Run, error) {
 		cur.setOffset(name, off)
 	}
 	w.flushWarnings(im.warn, src.dir)
-	if w.points > 0 {
+	if w.points > 0 || w.values > 0 {
 		// Event files say nothing of how a run ended; it is shown finished
 		// at its last point rather than crashed.
 		if err := w.json(runfmt.TypeStatus, runfmt.Status{Status: runfmt.StatusFinished, Time: w.last}); err != nil {
@@ -318,7 +319,7 @@ func (im *importer) importRun(ctx context.Context, src runSource) (Run, error) {
 	if err := w.sync(); err != nil {
 		return run, err
 	}
-	run.Points = w.points
+	run.Points, run.Values = w.points, w.values
 	if w.f == nil { // nothing was written: no run.log to point a cursor at
 		return run, nil
 	}

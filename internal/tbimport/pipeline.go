@@ -8,18 +8,20 @@ import (
 // batch is a stretch of decoded events, handed from the goroutine that
 // reads an event file to the one that writes run.log.
 type batch struct {
-	events []batchEvent
-	values []batchValue // the values of the events, in order
-	tags   []string     // tags first seen in this batch, numbered on from those before
-	bad    int          // events that could not be decoded
-	start  float64      // the wall time of the file's first event, if in this batch
-	end    int64        // the file offset after the batch
+	events  []batchEvent
+	values  []batchValue // the values of the events, in order
+	tags    []string     // tags first seen in this batch, numbered on from those before
+	bad     int          // events that could not be decoded
+	badRich int          // texts, images and histograms that could not be decoded
+	start   float64      // the wall time of the file's first event, if in this batch
+	end     int64        // the file offset after the batch
 }
 
 type batchEvent struct {
 	wall float64
 	step int64
-	n    int // values
+	n    int         // values
+	rich []richValue // its texts, images and histograms
 }
 
 type batchValue struct {
@@ -36,7 +38,7 @@ func decodeFile(r *Reader, plugins map[string]string, tags map[string]int32, out
 	var ev event
 	b := <-free
 	reset := func() {
-		b.events, b.values, b.tags, b.bad, b.start = b.events[:0], b.values[:0], b.tags[:0], 0, 0
+		b.events, b.values, b.tags, b.bad, b.badRich, b.start = b.events[:0], b.values[:0], b.tags[:0], 0, 0, 0
 	}
 	reset()
 	first := true
@@ -56,7 +58,8 @@ func decodeFile(r *Reader, plugins map[string]string, tags map[string]int32, out
 		if first {
 			b.start, first = ev.wallTime, false
 		}
-		if len(ev.scalars) == 0 {
+		b.badRich += ev.badRich
+		if len(ev.scalars) == 0 && len(ev.rich) == 0 {
 			continue
 		}
 		for _, s := range ev.scalars {
@@ -68,7 +71,7 @@ func decodeFile(r *Reader, plugins map[string]string, tags map[string]int32, out
 			}
 			b.values = append(b.values, batchValue{i, s.value})
 		}
-		b.events = append(b.events, batchEvent{ev.wallTime, ev.step, len(ev.scalars)})
+		b.events = append(b.events, batchEvent{ev.wallTime, ev.step, len(ev.scalars), ev.rich})
 		if len(b.events) >= batchEvents {
 			b.end = r.Offset()
 			out <- b

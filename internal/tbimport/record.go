@@ -1,11 +1,13 @@
 // Package tbimport imports TensorBoard event files into runlog: the scalars
 // that TensorBoard's SummaryWriter (PyTorch's torch.utils.tensorboard,
 // tensorboardX, TensorFlow) writes become points of runlog series, one
-// runlog run per folder of event files.
+// runlog run per folder of event files; its images, histograms and texts
+// become runlog's rich values (rich.go): images keep their encoded bytes
+// as files under media/, histograms their bins as TensorBoard reads them.
 //
 // Event files are TFRecord files of Event protocol buffers. This package
 // reads both by hand — the framing with its CRC-32C checks, and the few
-// protobuf fields that hold scalars — with no dependency.
+// protobuf fields that hold scalars and rich values — with no dependency.
 package tbimport
 
 import (

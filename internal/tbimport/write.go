@@ -31,8 +31,11 @@ type logWriter struct {
 	start    float64 // the wall time of the first event, scalars or not
 
 	points, pointsBefore int64
+	values               int64             // texts, images and histograms written
+	media                runfmt.MediaFiles // the run's media files, Dir set by openLog
 	// Values runlog cannot keep, reported once per run.
 	badSteps, badTimes, badEvents int
+	badValues                     int // texts, images and histograms
 	badKeys                       map[string]bool
 }
 
@@ -47,7 +50,8 @@ const flushSize = 4 << 20
 // importer is the log's only writer: it takes no lock, and trusts its
 // cursor rather than reading the log.
 func openLog(dir string, cur *cursor) (*logWriter, error) {
-	w := &logWriter{dir: dir, badKeys: map[string]bool{}, tagIndex: map[string]int32{}, enc: runfmt.NewEncoder(0, nil)}
+	w := &logWriter{dir: dir, badKeys: map[string]bool{}, tagIndex: map[string]int32{}, enc: runfmt.NewEncoder(0, nil),
+		media: runfmt.MediaFiles{Dir: dir}}
 	if cur != nil {
 		w.enc = runfmt.NewEncoder(cur.Seq, cur.Keys)
 	}
@@ -108,6 +112,7 @@ func (w *logWriter) json(t runfmt.Type, v any) error {
 // key records for new tags.
 func (w *logWriter) batch(b *batch) error {
 	w.badEvents += b.bad
+	w.badValues += b.badRich
 	if w.start == 0 && b.start != 0 {
 		w.start = b.start
 	}
@@ -146,6 +151,12 @@ func (w *logWriter) event(ev batchEvent, vs []batchValue) error {
 		if err := w.create(ev.wall); err != nil {
 			return err
 		}
+	}
+	for _, rv := range ev.rich {
+		if err := w.rich(ev.step, ev.wall, rv); err != nil {
+			return err
+		}
+		w.last = max(w.last, ev.wall)
 	}
 	n := 0
 	for _, v := range vs {
@@ -229,6 +240,9 @@ func (w *logWriter) flushWarnings(warn func(error), src string) {
 	}
 	if w.badTimes > 0 {
 		warn(fmt.Errorf("%s: skipped %d values whose wall time is not a unix time", src, w.badTimes))
+	}
+	if w.badValues > 0 {
+		warn(fmt.Errorf("%s: skipped %d texts, images or histograms that could not be read (an image that is not a PNG, JPEG or GIF, or over %d pixels; a histogram with non-finite edges)", src, w.badValues, runfmt.MaxImagePixels))
 	}
 	if w.badEvents > 0 {
 		warn(fmt.Errorf("%s: skipped %d events whose protocol buffers could not be decoded", src, w.badEvents))

@@ -7,6 +7,10 @@ torch:
     /tmp/tbvenv/bin/pip install tensorboardX==2.6.5 tensorboard==2.21.0 torch
     /tmp/tbvenv/bin/python make_fixtures.py
 
+`make_fixtures.py rich` writes only rich/ and rich.json (images,
+histograms, texts), which need tensorboardX, tensorboard and pillow but
+not torch.
+
 Every file gets a fixed name (events.out.tfevents.<time>.fixture-host.<pid>.0)
 and every value a fixed wall time, so that the fixtures are the same each
 time they are made. What each file holds is listed in fixtures.json, which
@@ -18,6 +22,7 @@ import json
 import math
 import os
 import shutil
+import sys
 
 T0 = 1764201600.0  # 2025-11-27 00:00:00 UTC
 expected = {}  # run name -> tag -> [[step, wall_time, value], ...]
@@ -149,6 +154,110 @@ def crafted():
     fix_names(root, 3000)
 
 
+def rich():
+    """Images, histograms and texts: tensorboardX's add_image, add_images,
+    add_histogram and add_text (TensorFlow 1's protos, as PyTorch writes
+    them), and TensorFlow 2's tensors of the images, histograms and text
+    plugins through tensorboard's own protos and writer."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    try:
+        import torch
+    except ImportError:
+        pass
+    if not hasattr(sys.modules.get("torch"), "Tensor"):
+        sys.modules["torch"] = None  # the folder torch/ beside this script is not PyTorch
+    from tensorboardX import SummaryWriter
+
+    root = "rich"
+    shutil.rmtree(root, ignore_errors=True)
+    rng = np.random.default_rng(7)
+    w = SummaryWriter(os.path.join(root, "tbx"))
+    for step in (0, 100, 200):
+        wall = T0 + step
+        w.add_scalar("loss", 3 - step / 100, step, walltime=wall)
+        img = np.zeros((3, 8, 12), np.uint8)  # CHW
+        img[0, :, : 4 + step // 50] = 255
+        w.add_image("samples/digit", img, step, walltime=wall)
+        w.add_images("grid", np.stack([img, 255 - img]), step, walltime=wall, dataformats="NCHW")
+        w.add_histogram("grad_norm/layer0", rng.normal(step / 100, 1, 1000), step, walltime=wall, bins=np.linspace(-5, 7, 25))
+        w.add_text("sample", f"Once upon a time, at step {step}, <script>alert(1)</script>", step, walltime=wall)
+    w.add_image("samples/digit", np.zeros((3, 8, 12), np.uint8), 300, walltime=T0 + 300)  # the same image twice: one file
+    w.add_image("samples/digit", np.zeros((3, 8, 12), np.uint8), 400, walltime=T0 + 400)
+    w.close()
+
+    def meta(plugin):
+        return summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin))
+
+    def shape(*dims):
+        return tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in dims])
+
+    w = EventFileWriter(os.path.join(root, "tf2"))
+    for step in range(2):
+        wall = T0 + step
+        buf = io.BytesIO()
+        Image.new("RGB", (5 + step, 4), (200, 10 * step, 0)).save(buf, "PNG")
+        jpg = io.BytesIO()
+        Image.new("RGB", (6, 6), (0, 0, 200)).save(jpg, "JPEG")
+        images = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=shape(4),
+                                        string_val=[str(5 + step).encode(), b"4", buf.getvalue(), jpg.getvalue()])
+        hist = np.array([[0, 1, 3], [1, 2, 10], [2, 4, 5]], np.float64) + [step, step, 0]
+        hists = tensor_pb2.TensorProto(dtype=types_pb2.DT_DOUBLE, tensor_shape=shape(3, 3), tensor_content=hist.astype("<f8").tobytes())
+        table = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=shape(2, 2),
+                                       string_val=[b"prompt", b"sample", b"Once", f"upon a time {step} \x1b[31m".encode()])
+        values = [
+            summary_pb2.Summary.Value(tag="images", tensor=images, metadata=meta("images") if step == 0 else None),
+            summary_pb2.Summary.Value(tag="weights", tensor=hists, metadata=meta("histograms") if step == 0 else None),
+            summary_pb2.Summary.Value(tag="table", tensor=table, metadata=meta("text") if step == 0 else None),
+        ]
+        w.add_event(event_pb2.Event(wall_time=wall, step=step, summary=summary_pb2.Summary(value=values)))
+    w.close()
+    fix_names(root, 4000)
+
+
+def rich_reads(folder):
+    """What TensorBoard's own loader reads of the images, histograms and
+    texts under folder: run -> tag -> [[step, wall_time, kind, value]],
+    an image as its SHA-256, width and height, a histogram as its edges
+    and counts, a text as its strings joined by newlines."""
+    import hashlib
+
+    from tensorboard.backend.event_processing import plugin_event_accumulator as pea
+    from tensorboard.util import tensor_util
+
+    out = {}
+    for events in sorted(glob.glob(os.path.join(folder, "**", "*tfevents*"), recursive=True)):
+        run_dir = os.path.dirname(events)
+        run = os.path.relpath(run_dir, folder).replace(os.sep, "/")
+        acc = pea.EventAccumulator(run_dir, size_guidance={"tensors": 0})
+        acc.Reload()
+        for tag in acc.Tags()["tensors"]:
+            plugin = acc.SummaryMetadata(tag).plugin_data.plugin_name
+            vals = []
+            for e in acc.Tensors(tag):
+                arr = tensor_util.make_ndarray(e.tensor_proto)
+                if plugin == "images":
+                    from PIL import Image
+                    import io
+                    imgs = []
+                    for b in arr.reshape(-1)[2:]:
+                        im = Image.open(io.BytesIO(b))
+                        imgs.append({"sha256": hashlib.sha256(b).hexdigest(), "width": im.width, "height": im.height})
+                    vals.append([e.step, e.wall_time, "image", imgs])
+                elif plugin == "histograms":
+                    edges = [float(x) for x in arr[:, 0]] + [float(arr[-1, 1])]
+                    vals.append([e.step, e.wall_time, "histogram", {"edges": edges, "counts": [float(x) for x in arr[:, 2]]}])
+                elif plugin == "text":
+                    vals.append([e.step, e.wall_time, "text", "\n".join(b.decode() for b in arr.reshape(-1))])
+            if vals:
+                out.setdefault(run, {})[tag] = vals
+    return out
+
+
 def corrupt():
     """A copy of torch/baseline with a byte flipped in its third record and
     half a record at its end."""
@@ -217,6 +326,12 @@ def check_against_tensorboard(roots):
 
 if __name__ == "__main__":
     os.chdir(os.path.dirname(os.path.abspath(__file__)))
+    rich()
+    with open("rich.json", "w") as f:
+        json.dump(rich_reads("rich"), f, indent=1, sort_keys=True)
+        f.write("\n")
+    if sys.argv[1:] == ["rich"]:  # the rich fixtures only: no torch needed
+        sys.exit()
     tensorboardx()
     torch_writer()
     crafted()
