@@ -16,7 +16,9 @@ venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pytest
+# NumPy for the tests of images and histograms from arrays (test_media.py);
+# the package itself never needs it, and those tests skip without it.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pytest numpy
 # A fresh install of this checkout's package (not an editable one), as users get
 # it; a stale build/ could carry modules that no longer exist.
 rm -rf "$here/build" "$here"/*.egg-info

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional
 from . import _hooks
 from ._compat import AlertLevel, Settings, login, save, unwatch, watch
 from ._format import read_records
+from ._media import Histogram, Html, Image, Table
 from ._config import Config, Summary
 from ._run import Run
 from ._start import VERSION, init
@@ -32,9 +33,13 @@ __version__ = VERSION
 __all__ = [
     "AlertLevel",
     "Config",
+    "Histogram",
+    "Html",
+    "Image",
     "Run",
     "Settings",
     "Summary",
+    "Table",
     "alert",
     "config",
     "define_metric",

@@ -14,11 +14,11 @@ resume a run and by the tests.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import struct
 import zlib
-from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 MAGIC = b"RUNLOG1\n"
@@ -36,6 +36,10 @@ EVENT = 9
 DEFINE = 10
 RESUME = 11
 REWIND = 12
+ANNOTATE = 13
+TEXT = 14
+HISTOGRAM = 15
+MEDIA = 16
 
 TYPE_NAMES: Dict[int, str] = {
     HEADER: "header",
@@ -50,6 +54,10 @@ TYPE_NAMES: Dict[int, str] = {
     DEFINE: "define",
     RESUME: "resume",
     REWIND: "rewind",
+    ANNOTATE: "annotate",
+    TEXT: "text",
+    HISTOGRAM: "histogram",
+    MEDIA: "media",
 }
 TYPES_BY_NAME: Dict[str, int] = {v: k for k, v in TYPE_NAMES.items()}
 
@@ -66,6 +74,12 @@ MAX_SUMMARY = 1 << 20
 MAX_PAIRS = 1 << 16
 MAX_TAGS = 256
 MAX_STEP = (1 << 63) - 1
+# Rich values ("Rich values" in docs/run-log-format.md, internal/runfmt/media.go).
+MAX_VALUE_TEXT = 1 << 20
+MAX_BINS = 512
+MAX_IMAGE_PIXELS = 1 << 24
+MAX_IMAGE_SIDE = 16384
+MEDIA_HASH_LEN = 16
 
 # The frame: length and checksum of the body.
 FRAME = struct.Struct("<II")
@@ -134,6 +148,36 @@ def encode_heartbeat(seq: int, time: float) -> bytes:
     return frame(body) + body
 
 
+def media_dir(key: str) -> str:
+    """The folder under media/ of a key's files: bytes A-Z a-z 0-9 - _
+    kept, "." kept unless first, every other byte %XX; a name over 200
+    bytes cut to 183 (never inside a %XX) + "~" + 16 hex digits of the
+    key's SHA-256. As runfmt.MediaDir."""
+    out = []
+    for i, c in enumerate(key.encode("utf-8", "replace")):
+        if c in _DIR_SAFE or (c == 0x2E and i > 0):
+            out.append(chr(c))
+        else:
+            out.append("%%%02X" % c)
+    s = "".join(out)
+    if len(s) <= 200:
+        return s
+    cut = 183
+    i = s.rfind("%", 0, cut)
+    if i >= cut - 2:
+        cut = i
+    return s[:cut] + "~" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:MEDIA_HASH_LEN]
+
+
+_DIR_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def media_path(key: str, step: int, sha256: str, ext: str) -> str:
+    """The path, relative to the run folder, of the media file of key at
+    step with the given content hash. As runfmt.MediaPath."""
+    return f"media/{media_dir(key)}/{step}-{sha256[:MEDIA_HASH_LEN]}.{ext}"
+
+
 # ---------------------------------------------------------------------------
 # JSON payloads
 
@@ -190,10 +234,33 @@ def number_value(value: Any) -> Any:
 # Reading
 
 
-@dataclass
-class Record:
+class _Fields:
+    """What the dataclass decorator gave the classes below — a constructor taking the
+    fields in order, == and repr — without importing dataclasses (and with
+    it inspect), which was a fifth of `import runlog`'s time."""
+
+    _fields: Tuple[str, ...] = ()
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by value, as a dataclass
+
+    def __init__(self, *values: Any) -> None:
+        if len(values) != len(self._fields):
+            raise TypeError(f"{type(self).__name__} takes {len(self._fields)} values ({', '.join(self._fields)}), got {len(values)}")
+        for k, v in zip(self._fields, values):
+            setattr(self, k, v)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self._fields)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self._fields) + ")"
+
+
+class Record(_Fields):
     """One record of a run.log."""
 
+    _fields = ("type", "seq", "offset", "payload")
     type: int
     seq: int
     offset: int  # of the record's frame in the file
@@ -230,23 +297,26 @@ class Record:
         return value
 
 
-@dataclass
-class Corruption:
+class Corruption(_Fields):
     """Bytes in the middle of a run.log that a reader skipped."""
 
+    _fields = ("offset", "length", "reason")
     offset: int
     length: int
     reason: str
 
 
-@dataclass
-class ReadResult:
+class ReadResult(_Fields):
     """The records of a run.log and where its good data ends."""
 
+    _fields = ("records", "end", "torn", "skipped")
     records: List[Record]
     end: int  # offset just after the last good record
     torn: int  # bytes after end that form no complete record
-    skipped: List[Corruption] = field(default_factory=list)
+    skipped: List[Corruption]
+
+    def __init__(self, records: List[Record], end: int, torn: int, skipped: Optional[List[Corruption]] = None) -> None:
+        super().__init__(records, end, torn, [] if skipped is None else skipped)
 
 
 class NotRunLogError(ValueError):
@@ -324,10 +394,10 @@ def read_records(data: bytes) -> ReadResult:
     return ReadResult(records, end, torn, skipped)
 
 
-@dataclass
-class State:
+class State(_Fields):
     """What a writer needs to continue a run.log (as Go's runfmt.Scan)."""
 
+    _fields = ("header", "config", "keys", "next_key", "last_seq", "last_step", "status", "end", "torn", "skipped")
     header: Dict[str, Any]
     config: Optional[Dict[str, Any]]
     keys: Dict[str, int]

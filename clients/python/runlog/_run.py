@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import time
-import traceback
 import zlib
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -26,11 +24,14 @@ from ._artifacts import copy_in, hash_file
 from ._buffer import Buffer
 from ._config import Config, Summary, config_file_bytes
 from ._format import METRICS, metrics_struct
-from ._values import check_key, check_step, jsonable, metric_items
+from ._media import log_rich, split_values
+from ._values import check_key, check_step, jsonable
 from ._warn import warn
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._writer import Writer
+    from ._media import MediaWriter
+    from ._upload import Uploader
 
 _time = time.time
 _crc32 = zlib.crc32
@@ -108,6 +109,8 @@ class Run:
         self._forked = False
         self._warned_finished = False
         self._scratch_dir: Optional[str] = None
+        self._media: "Optional[MediaWriter]" = None  # the rich values' thread, from the first one
+        self._uploader: "Optional[Uploader]" = None  # sends registered files to the server (_upload)
 
         self._config = Config(config, None if disabled else self._config_changed)
         self._summary = Summary(None if disabled else self._summary_changed)
@@ -152,6 +155,8 @@ class Run:
         disabled run)."""
         if self._folder is None:
             if self._scratch_dir is None:
+                import tempfile  # only a disabled run needs it: keeps import runlog cheap
+
                 self._scratch_dir = tempfile.mkdtemp(prefix="runlog-disabled-")
             return self._scratch_dir
         return self._folder
@@ -220,7 +225,10 @@ class Run:
         keys. Without step, the step is one more than the last one logged (0
         at first). With commit=False the values are kept and written with
         those of the next committing call, as one row (wandb's semantics).
-        NaN and infinities are recorded as they are. (sync, a deprecated
+        NaN and infinities are recorded as they are. Strings are text values
+        (a generated sample), and ``runlog.Image`` (or a list of them),
+        ``Histogram``, ``Table`` and ``Html`` are written under the run's
+        media/ folder in the background (``_media``). (sync, a deprecated
         wandb argument, is ignored.)
 
         log() does not wait for the disk. It raises only for the caller's
@@ -279,13 +287,15 @@ class Run:
     def _log_slow(self, data: Any, step: Optional[int], commit: Optional[bool], t: float) -> None:
         """log() for everything the fast path does not take: new keys,
         values to convert, nested dicts, commit=False rows."""
-        items = metric_items(data)  # raises for the caller's bugs, before any change
+        items, rich = split_values(data)  # raises for the caller's bugs, before any change
         commit = commit is None or bool(commit)
         with self._buf.lock:
             if self._buf.closed:
                 return self._log_off()
             p = self._pending
             at = step if step is not None else (p[0] if p is not None else self._step)
+            if rich:  # texts, images, histograms, tables, HTML (_media)
+                log_rich(self, at, t, rich)
             if p is not None and p[0] != at:
                 self._emit(p[0], p[1], list(p[2].items()))
                 p = self._pending = None
@@ -465,7 +475,8 @@ class Run:
         rec["sha256"] = digest
         if metadata:
             rec["metadata"] = jsonable(dict(metadata))
-        self._append_json(_format.ARTIFACT, _format.dumps(rec))
+        if self._append_json(_format.ARTIFACT, _format.dumps(rec)) and self._uploader is not None:
+            self._uploader.add(rec)
         return recorded
 
     def restore_checkpoint(self, which: str = "latest") -> Optional[str]:
@@ -540,6 +551,8 @@ class Run:
             else:
                 self._end("failed", 1, str(code))
         else:
+            import traceback  # only on a crash: keeps import runlog cheap
+
             text = "".join(traceback.format_exception(exc_type, exc, tb))
             self._end("failed", 1, text)
 
@@ -550,6 +563,9 @@ class Run:
             if self._on_end is not None:
                 self._on_end(self)
             return
+        # The images and histograms still queued are written before the
+        # status record ends the log.
+        media_lost = self._media.close() if self._media is not None else []
         st: Dict[str, Any] = {"status": status, "time": _time(), "exit_code": exit_code}
         if error:
             st["error"] = _cut_tail(error, _format.MAX_TEXT_LEN)
@@ -571,6 +587,11 @@ class Run:
                 stream.finish()  # waits a bounded time for the server; never raises
             except Exception as e:
                 warn(f"run {self._id}: streaming to the server: {e!r}")
+        if self._uploader is not None:
+            try:
+                self._uploader.finish()  # waits a bounded time for the server; never raises
+            except Exception as e:
+                warn(f"run {self._id}: uploading files to the server: {e!r}")
         if self._on_end is not None:
             self._on_end(self)
         if dropped or lost:
@@ -589,6 +610,8 @@ class Run:
                 )
                 parts.append(f"{lost} bytes of records could not be written ({why})")
             warn(f"run {self._id}: " + "; ".join(parts))
+        if media_lost:
+            warn(f"run {self._id}: " + "; ".join(media_lost))
 
     # -- for the process hooks -------------------------------------------------
 
@@ -600,6 +623,8 @@ class Run:
         self._pending = None
         if self._writer is not None:
             self._writer.abandon()
+        if self._uploader is not None:
+            self._uploader.abandon()
 
 
 def _cut(s: str, limit: int) -> str:

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
-import platform
 import re
-import secrets
-import socket
-import subprocess
 import sys
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from . import _format, _hooks, _stream, _writer
+from . import _binary, _format, _hooks, _stream, _upload, _writer
 from ._buffer import Buffer
 from ._config import config_file_bytes
 from ._run import Run
 from ._values import as_dict, check_names, jsonable
+from ._version import VERSION
 from ._warn import warn
 
-VERSION = "0.1.0"
+# getpass, platform, secrets, socket and subprocess are imported where they
+# are used: `import runlog` stays cheap (docs/install.md, its import time).
+
 WRITER = f"runlog-python/{VERSION}"
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -57,6 +55,8 @@ def home_dir(explicit: Optional[str]) -> str:
 
 def new_id() -> str:
     """A random run id of 8 lower-case letters and digits."""
+    import secrets
+
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 
 
@@ -131,6 +131,7 @@ def init(
     url: Optional[str] = None,
     token: Optional[str] = None,
     stream_timeout: Optional[float] = None,
+    upload: Optional[str] = None,
     **kwargs: Any,
 ) -> Run:
     """Start a run — create it, resume it, or attach to the one ``runlog run``
@@ -159,6 +160,15 @@ def init(
     for the server to receive the end of the log. mode="offline" never
     streams. See docs/server.md.
 
+    upload is which registered files (log_artifact) a run that streams
+    also sends to the server, in the background: "none", "best" (the
+    checkpoints that are the best so far by the validation score in their
+    metadata, and every other file), "best+last" (those and the latest
+    checkpoint; the default) or "all"; None means $RUNLOG_UPLOAD. finish()
+    waits up to a minute for them; what is left stays queued in the run
+    folder's uploads.json, which a resumed run or `runlog sync` sends. See
+    docs/team-server.md, "Files from clients".
+
     wandb's other options (entity, job_type, reinit, settings, …) are
     accepted and ignored with one warning; unknown ones raise TypeError. A
     run still open from an earlier init() is finished first.
@@ -186,6 +196,11 @@ def init(
     cfg = _select(as_dict(config), config_include_keys, config_exclude_keys)
     has_config = config is not None
     server = ("", "", None) if mode == "offline" else _stream.settings(url, token) + (stream_timeout,)
+    if upload is not None:
+        try:
+            _upload.parse_policy(upload)
+        except ValueError as e:
+            raise ValueError(f"runlog: {e}") from None
 
     rank, local_rank, world = dist_info()
     every = all_ranks if all_ranks is not None else _truthy(os.environ.get("RUNLOG_ALL_RANKS"))
@@ -221,6 +236,11 @@ def init(
                 check_id(id)
         run = _create_or_resume(home_dir(dir), id, resume, name, project, group, tags_t, notes, hypothesis,
                                 cfg if has_config else None, server)
+        if run._writer is not None and run._writer.stream is not None:
+            try:
+                run._uploader = _upload.new_uploader(run._writer.stream, run.dir, upload)
+            except Exception as e:  # the run goes on without uploads
+                warn(f"run {run.id}: cannot upload files to {server[0]}: {e!r}; they stay in the run folder")
     _hooks.register(run)
     _hooks.current = run
     return run
@@ -287,6 +307,9 @@ def _header(run_id: str, name: str, project: str, group: str, tags: Tuple[str, .
     if hypothesis:
         h["hypothesis"] = hypothesis
     h["time"] = t
+    import getpass
+    import socket
+
     host = socket.gethostname()
     if host:
         h["host"] = host
@@ -322,6 +345,8 @@ def _command() -> List[str]:
 def environment() -> Dict[str, str]:
     """Versions worth recording: Python, the OS, and torch/numpy when the
     program has imported them (runlog never imports them itself)."""
+    import platform
+
     env = {"python": platform.python_version(), "os": f"{sys.platform}/{platform.machine()}"}
     for mod in ("torch", "numpy", "jax", "transformers"):
         m = sys.modules.get(mod)
@@ -336,6 +361,8 @@ def environment() -> Dict[str, str]:
 
 
 def _git(*args: str) -> Optional[str]:
+    import subprocess
+
     try:
         out = subprocess.run(
             ("git",) + args, capture_output=True, text=True, timeout=2, stdin=subprocess.DEVNULL
@@ -468,6 +495,8 @@ def _resume(home: str, run_id: str, config: Optional[Dict[str, Any]],
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     seq = st.last_seq + 1
     try:
+        import socket
+
         resume = {"time": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
         _write_all(fd, _format.encode_record(_format.RESUME, seq, _format.dumps(resume)))
     except BaseException:
@@ -507,6 +536,11 @@ def _attach(folder: str, run_id: str, config: Optional[Dict[str, Any]],
         except (OSError, ValueError) as e:
             warn(f"cannot read RUNLOG_CONFIG={cfg_path}: {e}; config starts empty")
     h = _main_header(os.path.join(folder, "run.log"))
+    writer_name, _, writer_version = str(h.get("writer", "")).partition("/")
+    if writer_name == "runlog-go":  # `runlog run` wrote it: the binary's version
+        problem = _binary.mismatch(writer_version, "the runlog command running this script")
+        if problem:
+            warn(problem)
     tags = tuple(h.get("tags") or ())
     pid = os.getpid()
     for n in range(1, 10000):
@@ -518,6 +552,8 @@ def _attach(folder: str, run_id: str, config: Optional[Dict[str, Any]],
             continue
     else:
         raise FileExistsError(f"runlog: no free log name in {folder}")
+    import socket
+
     try:
         header: Dict[str, Any] = {"format": 1, "id": run_id, "time": time.time(), "host": socket.gethostname(),
                                   "pid": pid}

@@ -38,7 +38,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import socket
 import struct
 import threading
 import time
@@ -223,6 +222,8 @@ def _answer(data: bytes) -> Tuple[Optional[int], str]:
 
 
 def _reason(e: object) -> str:
+    import socket  # here, not at import runlog
+
     if isinstance(e, socket.timeout):
         return "no answer (timed out)"
     if isinstance(e, OSError) and e.strerror:

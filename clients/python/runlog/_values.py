@@ -6,7 +6,6 @@ typing (``.item()``, ``__float__``, ``tolist()``).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
@@ -166,8 +165,8 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         return int(value)
     if isinstance(value, float):
         return float(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name), _depth + 1) for f in dataclasses.fields(value)}
+    if _is_dataclass(value):
+        return {f.name: jsonable(getattr(value, f.name), _depth + 1) for f in _dataclass_fields(value)}
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     tolist = getattr(value, "tolist", None)  # numpy arrays and scalars, torch tensors
@@ -201,8 +200,8 @@ def as_dict(config: Any) -> Dict[str, Any]:
         return {}
     if isinstance(config, Mapping):
         return dict(config)
-    if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    if _is_dataclass(config):
+        return {f.name: getattr(config, f.name) for f in _dataclass_fields(config)}
     if hasattr(config, "__dict__") and not isinstance(config, type):
         return {k: v for k, v in vars(config).items() if not k.startswith("_")}
     raise TypeError(
@@ -223,3 +222,15 @@ def check_names(name: str, project: str, group: str, tags: Tuple[str, ...], note
     for what, s in (("notes", notes), ("hypothesis", hypothesis)):
         if len(s.encode("utf-8", "replace")) > _format.MAX_TEXT_LEN:
             raise ValueError(f"runlog: {what} of more than {_format.MAX_TEXT_LEN} bytes")
+
+
+def _is_dataclass(value: Any) -> bool:
+    """dataclasses.is_dataclass for an instance, without importing dataclasses
+    at `import runlog`: a program with dataclass values has imported it."""
+    return hasattr(type(value), "__dataclass_fields__") and not isinstance(value, type)
+
+
+def _dataclass_fields(value: Any) -> Any:
+    import dataclasses  # already imported by the program that made value
+
+    return dataclasses.fields(value)

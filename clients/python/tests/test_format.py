@@ -14,7 +14,7 @@ import runlog
 from runlog import _format
 from conftest import FIXTURES, jsonl, run_log
 
-NAMES = ["basic", "resume"]
+NAMES = ["basic", "resume", "media"]
 
 pytestmark = pytest.mark.skipif(
     not (FIXTURES / "basic.jsonl").exists(), reason=f"shared fixtures not found in {FIXTURES}"
