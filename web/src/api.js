@@ -28,11 +28,32 @@ export function query(params) {
 
 /** get('/runs', {limit: 10}, signal): the parsed answer of GET /api/v1/runs?limit=10. */
 export async function get(path, params, signal) {
+  return (await request(path, params, signal, 'application/json')).json();
+}
+
+/** getText(path, params, signal): the body of an API answer as text (a run folder's file: an HTML value's source). */
+export async function getText(path, params, signal) {
+  return (await request(path, params, signal, '*/*')).text();
+}
+
+/**
+ * post('/runs/x/annotate', body, signal): the parsed answer of POST
+ * /api/v1<path> with body as JSON. The X-Runlog-Client header marks it as
+ * the UI's own request, which the server's cross-site checks ask of a
+ * browser's writes.
+ */
+export async function post(path, body, signal) {
+  const init = { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Runlog-Client': 'runlog-web' }, body: JSON.stringify(body || {}) };
+  return (await request(path, null, signal, 'application/json', init)).json();
+}
+
+/** request(path, params, signal, accept, init): the answer of a request to the API; refusals as ApiError, a 401 told to onAuthRequired's listeners. */
+async function request(path, params, signal, accept, init = {}) {
   const qs = query(params);
   const url = `/api/v1${path}${qs ? `?${qs}` : ''}`;
   let res;
   try {
-    res = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin', signal });
+    res = await fetch(url, { ...init, headers: { ...init.headers, Accept: accept }, credentials: 'same-origin', signal });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'cannot reach the runlog server: is `runlog ui` still running?');
@@ -48,7 +69,7 @@ export async function get(path, params, signal) {
     } catch { /* not JSON */ }
     throw new ApiError(res.status, msg);
   }
-  return res.json();
+  return res;
 }
 
 /** runPath(id): the API path of a run, its id escaped. */

@@ -7,7 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { h, replace, text } from './dom.js';
-import { ema, drawable, join, nearest, magnitude, yScales, logRange, logSplits, MIN_SMOOTH_POINTS } from './chartdata.js';
+import { ema, drawable, join, breakAt, nearest, magnitude, yScales, logRange, logSplits, MIN_SMOOTH_POINTS } from './chartdata.js';
 import { isScheduleKey } from './groups.js';
 import { xSeriesKey } from './chartstate.js';
 import './charts.css';
@@ -18,6 +18,9 @@ import { fmtNum, fmtStep, fmtTick, fmtTime } from './format.js';
 /** Tick increments for durations in seconds, so that time axes tick at 30s, 5m, 1h… */
 const TIME_INCRS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
   7200, 10800, 21600, 43200, 86400, 172800, 432000, 864000, 1728000, 4320000, 8640000];
+
+/** MAX_TIP_ROWS: the most curves a tooltip lists: the ones nearest the cursor. */
+export const MAX_TIP_ROWS = 8;
 
 /** fmtX(axis, v): an x value as the tooltip says it. */
 export function fmtX(axis, v) {
@@ -137,8 +140,8 @@ export class Chart {
         label: line.label, scale, stroke: line.color, width: line.width || 1.6, dash, spanGaps: false,
         points: markers ? { show: true, size: 5, width: 1, stroke: line.color, fill: this.colors.bg } : { show: false },
       }]);
-      curves.push({ line, raw, smooth: smoothed });
-      pieces.push({ x: raw.x, ys });
+      curves.push({ line, raw, smooth: smoothed, scale });
+      pieces.push(breakAt(raw.x, ys, raw.resumes));
     }
     // Every raw curve first, then the lines over them (uPlot draws in order).
     const order = [...faint, ...main];
@@ -239,27 +242,46 @@ export class Chart {
     };
   }
 
-  /** drawMarks: where a curve first became NaN or infinite, a dotted line with a cross at the top. */
+  /**
+   * drawMarks: where a curve first became NaN or infinite, a dotted line with a cross at the top; where
+   * runs resumed (wallclock and time axes, where the curves break), a dashed grey line, labelled.
+   */
   drawMarks(u) {
     const ctx = u.ctx;
-    for (const { line, raw } of this.curves) {
-      if (raw.firstBad < 0) continue;
-      const px = u.valToPos(raw.x[raw.firstBad], 'x', true);
-      if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
+    // vline(x, color, dash): a vertical line across the plot at x, saved state left for the caller to
+    // draw more and restore; the pixel x, or null when x is outside the plot.
+    const vline = (x, color, dash) => {
+      const px = u.valToPos(x, 'x', true);
+      if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) return null;
       ctx.save();
-      ctx.strokeStyle = line.color;
+      ctx.strokeStyle = ctx.fillStyle = color;
       ctx.lineWidth = devicePixelRatio;
-      ctx.setLineDash([2 * devicePixelRatio, 3 * devicePixelRatio]);
+      ctx.setLineDash([dash * devicePixelRatio, 3 * devicePixelRatio]);
       ctx.beginPath();
       ctx.moveTo(px, u.bbox.top);
       ctx.lineTo(px, u.bbox.top + u.bbox.height);
       ctx.stroke();
       ctx.setLineDash([]);
+      return px;
+    };
+    for (const { line, raw } of this.curves) {
+      if (raw.firstBad < 0) continue;
+      const px = vline(raw.x[raw.firstBad], line.color, 2);
+      if (px === null) continue;
       const s = 4 * devicePixelRatio, t = u.bbox.top + s;
       ctx.beginPath();
       ctx.moveTo(px - s, t - s); ctx.lineTo(px + s, t + s);
       ctx.moveTo(px + s, t - s); ctx.lineTo(px - s, t + s);
       ctx.stroke();
+      ctx.restore();
+    }
+    const resumes = [...new Set(this.curves.flatMap((c) => c.raw.resumes))];
+    this.el.dataset.resumes = String(resumes.length);
+    for (const r of resumes) {
+      const px = vline(r, this.colors.muted || '#999', 3);
+      if (px === null) continue;
+      ctx.font = `${10 * devicePixelRatio}px sans-serif`;
+      ctx.fillText('resumed', px + 3 * devicePixelRatio, u.bbox.top + 10 * devicePixelRatio);
       ctx.restore();
     }
   }
@@ -273,11 +295,20 @@ export class Chart {
     }
     const xv = u.posToVal(left, 'x');
     const axis = this.panel.state.x;
-    const rows = [];
-    for (const { line, raw, smooth } of this.curves) {
-      const i = nearest(raw.x, xv);
+    // Of many curves, the tooltip lists those nearest the cursor (in
+    // pixels, each on its own y-axis), not a list that covers the chart.
+    let at = [];
+    for (const c of this.curves) {
+      const i = nearest(c.raw.x, xv);
       if (i < 0) continue;
-      const val = smooth ? smooth[i] : raw.y[i];
+      const val = c.smooth ? c.smooth[i] : c.raw.y[i];
+      const py = u.valToPos(val, c.scale);
+      at.push({ c, i, val, d: Number.isFinite(py) && top !== undefined ? Math.abs(py - top) : Infinity });
+    }
+    const all = at.length;
+    if (all > MAX_TIP_ROWS) at = at.sort((a, b) => a.d - b.d).slice(0, MAX_TIP_ROWS);
+    const rows = [];
+    for (const { c: { line, raw, smooth }, i, val } of at) {
       rows.push(h('div', { class: 'tip-row' },
         h('i', { class: 'swatch', style: { background: line.color } }),
         h('span', { class: 'tip-label' }, line.label),
@@ -285,6 +316,7 @@ export class Chart {
         smooth ? h('span', { class: 'muted' }, ` raw ${fmtNum(raw.y[i], 4)}`) : null,
         axis !== 'step' && raw.steps[i] !== undefined ? h('span', { class: 'muted' }, ` · step ${raw.steps[i]}`) : null));
     }
+    if (all > rows.length) rows.push(h('div', { class: 'tip-more muted' }, `the ${rows.length} nearest of ${all} lines`));
     replace(this.tip, h('div', { class: 'tip-x' }, fmtX(axis, xv)), rows);
     this.tip.hidden = false;
     const over = u.over;

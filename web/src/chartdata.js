@@ -22,7 +22,41 @@ export function parseSeries(s) {
     if (firstBad < 0 && !Number.isFinite(v)) firstBad = i;
     y[i] = v;
   }
-  return { key: s.key, total: s.total, downsampled: !!s.downsampled, x, y, steps: s.steps || [], firstBad };
+  return { key: s.key, total: s.total, downsampled: !!s.downsampled, x, y, steps: s.steps || [], firstBad, resumes: s.resumes || [] };
+}
+
+/**
+ * breakAt(x, ys, resumes): a curve's sorted x and its value arrays (drawable())
+ * with a gap — an x at each resume, null in every array — between the last
+ * point before the resume and the first after it: on the wallclock and time
+ * axes, where the series answer lists where the run resumed, a line breaks
+ * there rather than cross the time the run lay dead. → {x, ys}.
+ */
+export function breakAt(x, ys, resumes) {
+  if (!resumes || !resumes.length || x.length < 2) return { x, ys };
+  const gaps = [];
+  let j = 0;
+  for (const r of [...resumes].sort((a, b) => a - b)) {
+    while (j < x.length && x[j] < r) j++;
+    if (j > 0 && j < x.length) gaps.push([j, r]); // points on both sides
+  }
+  if (!gaps.length) return { x, ys };
+  const n = x.length + gaps.length;
+  const ox = new Float64Array(n);
+  const oys = ys.map(() => new Array(n));
+  let o = 0, g = 0;
+  for (let i = 0; i < x.length; i++) {
+    while (g < gaps.length && gaps[g][0] === i) {
+      ox[o] = gaps[g][1];
+      for (const a of oys) a[o] = null;
+      o++;
+      g++;
+    }
+    ox[o] = x[i];
+    for (let k = 0; k < ys.length; k++) oys[k][o] = ys[k][i];
+    o++;
+  }
+  return { x: ox, ys: oys };
 }
 
 /** Series with fewer points than this are not smoothed (validation losses), as in runlog's charts. */

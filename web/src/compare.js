@@ -14,9 +14,13 @@ import { fmtNum, fmtValue, fmtDuration, fmtTick, flatten } from './format.js';
 import { badge, errorBox, section } from './widgets.js';
 import { ChartPanel, stateParams, panelState, AXES } from './panel.js';
 import { GroupPanel, groupOptions, BAND_KINDS } from './bands.js';
-import { chartGroups } from './groups.js';
+import { chartGroups, isLrKey } from './groups.js';
 import { color, keyDash, runDash } from './palette.js';
 import { openPicker } from './picker.js';
+import { TextCompare } from './text.js';
+
+/** LEGEND_CHIPS: the most runs the compare view's legend shows as chips before it folds them into a count. */
+const LEGEND_CHIPS = 12;
 
 export class CompareView {
   constructor() {
@@ -37,11 +41,13 @@ export class CompareView {
     this.details = new Map(); // id → run detail (for the metric picker)
     this.legend = h('div', { class: 'run-legend' });
     this.chartsEl = h('div', { class: 'chart-groups' });
+    this.text = new TextCompare({ runs: () => this.visibleRuns(), colorOf: (id) => color(Math.max(0, this.runs.indexOf(id))), metrics: () => (this.keys.length ? this.keys : this.defaultKeys || []) });
     this.tableEl = h('div', { class: 'compare-table-wrap' });
     this.controls = h('div', { class: 'compare-controls' });
     this.el = h('div', { class: 'view compare-view' },
       h('div', { class: 'compare-head' }, h('h1', null, `Compare ${this.runs.length} run${this.runs.length === 1 ? '' : 's'}`), this.legend),
       this.chartsEl,
+      this.text.el,
       section('Comparison', h('span', { class: 'muted' }, 'as runlog compare: the baseline is the first run'), this.controls, this.tableEl));
   }
 
@@ -60,8 +66,10 @@ export class CompareView {
       this.panel?.load(mine.filter((id) => !this.hidden.has(id)));
       this.groupPanel?.load();
       this.loadTable();
+      this.text.load();
     });
     const table = this.loadTable();
+    this.text.load();
     if (this.keys.length) this.buildCharts();
     else Promise.all([table, this.lrKey()]).then(() => this.buildCharts()); // the default keys: the comparison's and the learning rate
   }
@@ -71,14 +79,14 @@ export class CompareView {
     this.unsub?.();
     this.panel?.destroy();
     this.groupPanel?.destroy();
+    this.text.destroy();
   }
 
   /** lrKey(): the learning-rate series the runs logged (the first run's that has one), for the default charts. */
   async lrKey() {
-    const lr = /(^|[_/])(lr|learning_rate)($|[_/])/i;
     for (const id of this.runs.slice(0, 5)) {
       const d = await this.detail(id);
-      const k = (d.series || []).map((s) => s.key).find((key) => lr.test(key) && !key.startsWith('sys/'));
+      const k = (d.series || []).map((s) => s.key).find((key) => isLrKey(key) && !key.startsWith('sys/'));
       if (k) return (this.lr = k);
     }
     return (this.lr = null);
@@ -171,14 +179,16 @@ export class CompareView {
     }, label));
     this.groupPanel = new GroupPanel({
       runs: this.visibleRuns(), by: this.groupBy, keys: this.keys.slice(0, 16), band: this.band, members: this.showMembers,
-      x: this.state.x, names: this.names,
+      x: this.state.x, names: this.names, state: this.state,
+      onState: (s) => setParams(stateParams(s)),
       onDrawn: () => { if (!this.drawnOnce) { this.drawnOnce = true; performance.mark('runlog:compare-drawn'); } },
       onError: (e) => this.chartsEl.querySelector('.group-panel')?.prepend(errorBox(e, 'Could not group the runs')),
     });
     const pick = h('button', { class: 'btn', onclick: () => this.pickKeys(pick) }, 'Metrics…');
     replace(this.chartsEl,
       h('div', { class: 'charts-head' }, h('h2', null, 'Groups'),
-        h('div', { class: 'chart-toolbar' }, h('div', { class: 'seg-group', role: 'group', 'aria-label': 'x-axis' }, h('span', { class: 'tool-label' }, 'x-axis'), seg)), pick),
+        h('div', { class: 'chart-toolbar' }, h('div', { class: 'seg-group', role: 'group', 'aria-label': 'x-axis' }, h('span', { class: 'tool-label' }, 'x-axis'), seg),
+          h('span', { class: 'hint' }, 'drag to zoom · double-click to reset')), pick),
       this.groupControls(), this.groupPanel.el);
     this.groupPanel.load();
   }
@@ -194,9 +204,22 @@ export class CompareView {
   }
 
   renderLegend() {
-    // Many runs: a compact legend (finished is the usual status; "make baseline" on hover).
-    this.legend.classList.toggle('many', this.runs.length > 6);
-    replace(this.legend, this.runs.map((id, i) => {
+    // Many runs: a compact legend (finished is the usual status; "make baseline" on hover);
+    // very many: one chip with their count, opened on demand into a list that scrolls.
+    const n = this.runs.length;
+    const collapsed = n > LEGEND_CHIPS && !this.legendOpen;
+    this.legend.classList.toggle('many', n > 6);
+    this.legend.classList.toggle('scroll', n > LEGEND_CHIPS && !collapsed);
+    if (n > LEGEND_CHIPS) {
+      this.legendToggle = h('button', { class: 'chip on legend-count', 'aria-expanded': String(!collapsed), title: collapsed ? 'list the runs' : 'fold the list',
+        onclick: () => { this.legendOpen = !this.legendOpen; this.renderLegend(); } },
+      `${n} runs${this.hidden.size ? ` · ${this.hidden.size} hidden` : ''} ${collapsed ? '▸' : '▾'}`);
+    }
+    if (collapsed) {
+      replace(this.legend, this.legendToggle, h('a', { class: 'btn-ghost', href: href('/', { sel: this.runs }), onclick: followLink }, '+ add runs'));
+      return;
+    }
+    replace(this.legend, n > LEGEND_CHIPS ? this.legendToggle : null, this.runs.map((id, i) => {
       const row = this.info.get(id);
       const off = this.hidden.has(id);
       return h('div', { class: ['legend-run', off && 'off'], dataset: { run: id } },
@@ -223,6 +246,7 @@ export class CompareView {
     this.save();
     this.renderLegend();
     this.buildCharts();
+    this.text.load();
   }
 
   async pickKeys(anchor) {

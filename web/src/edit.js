@@ -6,27 +6,9 @@
 
 import { h, replace } from './dom.js';
 import { navigate } from './url.js';
-import { ApiError, runPath } from './api.js';
+import { post, runPath } from './api.js';
+import { canChange } from './login.js';
 import './edit.css';
-
-/** post(path, body): the parsed answer of POST /api/v1<path> with a JSON body. */
-export async function post(path, body) {
-  let res;
-  try {
-    res = await fetch(`/api/v1${path}`, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-Runlog-Client': 'runlog-web' },
-      body: JSON.stringify(body || {}),
-    });
-  } catch {
-    throw new ApiError(0, 'cannot reach the runlog server: is `runlog ui` still running?');
-  }
-  let data = null;
-  try { data = await res.json(); } catch { /* not JSON */ }
-  if (!res.ok) throw new ApiError(res.status, data && typeof data.error === 'string' ? data.error : `${res.status} ${res.statusText}`);
-  return data;
-}
 
 const errorEl = () => h('span', { class: 'edit-error', role: 'alert' });
 const showError = (el, e) => replace(el, e ? (e.message || String(e)) : '');
@@ -48,6 +30,7 @@ export class RunEditor {
 
   mount(head, run) {
     this.run = run;
+    if (!canChange(run)) return; // a viewer: no controls it may not use
     const title = head.querySelector('.run-name');
     if (this.open.has('name')) {
       title?.replaceWith(this.open.get('name'));

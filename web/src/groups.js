@@ -12,7 +12,7 @@ export const VAL_LOSS = ['val_loss', 'val/loss', 'eval/loss', 'eval_loss', 'vali
 const rank = (k) => {
   if (/loss/i.test(k)) return 0;
   if (/perplex|ppl|acc|error|score|bleu/i.test(k)) return 1;
-  if (/(^|[_/])(lr|learning_rate)($|[_/])/i.test(k)) return 2;
+  if (isLrKey(k)) return 2;
   return 3;
 };
 
@@ -66,6 +66,29 @@ export function isScheduleKey(key) {
   const SCHEDULE = /^(lr\d*|momentum|beta\d*|betas|wd|weight_?decay|warmup|schedule|scheduler)$/;
   if (words.some((w) => SCHEDULE.test(w))) return true;
   return /weight_?decay/.test(name);
+}
+
+/** keyName(key): the last part of a series key or config path (`optim/lr`, `config.model.lr` → `lr`), in lower case. */
+const keyName = (key) => String(key).split(/[./]/).pop().toLowerCase();
+
+/**
+ * isLrKey(key): whether a series key or config path names a learning rate:
+ * `lr`, `learning_rate`, `optim/lr`, `config.lr`, `lr_head`, `head_lr`.
+ */
+export function isLrKey(key) {
+  const k = keyName(key);
+  return /^(lr\d*|learning_?rate)$/.test(k) || /^lr_|_lr$/.test(k);
+}
+
+/**
+ * isRateKey(key): whether a key names a rate that sweeps vary by factors —
+ * a learning rate, weight decay, eta, alpha, eps or any `…_rate` — whose
+ * positive values are drawn on a log axis. The same rule as `runlog plot
+ * --sweep`'s (isRate in internal/chart/sweep.go).
+ */
+export function isRateKey(key) {
+  const k = keyName(key);
+  return isLrKey(k) || /^(weight_?decay|wd|eta|alpha|eps|epsilon)$/.test(k) || /_rate$/.test(k);
 }
 
 /**

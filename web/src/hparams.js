@@ -13,37 +13,44 @@ import { get } from './api.js';
 import { params, list, setParams, href, navigate, followLink } from './url.js';
 import { flatten, num } from './format.js';
 import { errorBox } from './widgets.js';
-import { ParCoords, makeAxis, selected, parseBrush, fmtBrush, groupColors } from './parcoords.js';
+import { ParCoords, makeAxis, parseBrush, fmtBrush, groupColors, keyLabel } from './parcoords.js';
 import { Scatter } from './scatter.js';
 import { themeColors } from './theme.js';
+import { isLrKey } from './groups.js';
 
 const LIMIT = 10000;
 const LOSSES = ['val_loss', 'valid_loss', 'eval_loss', 'test_loss', 'train_loss', 'loss'];
 
-/** hparamKeys(rows): {config, metric, summary}: the keys the runs have, config ones that vary first. */
+/**
+ * hparamKeys(rows): {varying, all, metric}: the keys the runs have, config
+ * ones that vary first; each series twice, its best value ('best.<key>',
+ * where the server judges one: a loss's lowest, an accuracy's highest)
+ * beside its last ('metric.<key>').
+ */
 export function hparamKeys(rows) {
-  const cfg = new Map(), met = new Set(), sum = new Set();
+  const cfg = new Map(), met = new Set(), best = new Set(), sum = new Set();
   for (const r of rows) {
     for (const [k, v] of flatten(r.config || {})) {
       if (!cfg.has(k)) cfg.set(k, new Set());
       cfg.get(k).add(JSON.stringify(v));
     }
     for (const k of Object.keys(r.metrics || {})) met.add(k);
+    for (const k of Object.keys(r.best || {})) best.add(k);
     for (const [k, v] of flatten(r.summary || {})) if (typeof num(v) === 'number') sum.add(k);
   }
   const varying = [...cfg].filter(([, s]) => s.size > 1).map(([k]) => k);
   const fixed = [...cfg].filter(([, s]) => s.size <= 1).map(([k]) => k);
+  const metric = [...met].sort().flatMap((k) => (best.has(k) ? [`best.${k}`, `metric.${k}`] : [`metric.${k}`]));
   return {
     varying: varying.map((k) => `config.${k}`),
-    all: [...varying, ...fixed].map((k) => `config.${k}`)
-      .concat([...met].sort().map((k) => `metric.${k}`), [...sum].sort().map((k) => `summary.${k}`)),
-    metric: [...met].sort().map((k) => `metric.${k}`),
+    all: [...varying, ...fixed].map((k) => `config.${k}`).concat(metric, [...sum].sort().map((k) => `summary.${k}`)),
+    metric,
   };
 }
 
-/** defaultAxes(keys): the config keys that vary (six at most) and the main loss. */
+/** defaultAxes(keys): the config keys that vary (six at most) and the main loss: its best value, else its last. */
 export function defaultAxes(keys) {
-  const loss = LOSSES.map((k) => `metric.${k}`).find((k) => keys.metric.includes(k)) || keys.metric[0];
+  const loss = LOSSES.flatMap((k) => [`best.${k}`, `metric.${k}`]).find((k) => keys.metric.includes(k)) || keys.metric[0];
   return [...keys.varying.slice(0, 6), loss].filter(Boolean);
 }
 
@@ -143,7 +150,7 @@ export class HparamsView {
     const known = new Set(this.keys.all);
     const axes = (this.axesKeys || []).filter((k) => known.has(k));
     this.axesKeys = axes.length ? axes : defaultAxes(this.keys);
-    const lr = this.keys.varying.find((k) => /(^|[._])(lr|learning_rate)$/.test(k));
+    const lr = this.keys.varying.find((k) => k.startsWith('config.') && isLrKey(k));
     if (!known.has(this.x)) this.x = lr || this.keys.varying[0] || this.keys.all[0];
     if (!known.has(this.y)) this.y = this.axesKeys[this.axesKeys.length - 1];
     replace(this.body,
@@ -167,9 +174,9 @@ export class HparamsView {
     const gc = groupColors(this.rows);
     this.colors = gc.colors;
     replace(this.legend, gc.groups.length > 1 ? gc.groups.slice(0, 24).map(([g, c]) => h('span', { class: 'hp-group' }, h('i', { style: { background: c } }), g || '(no group)')) : null);
-    replace(this.axisChips, this.axes.map((a) => h('span', { class: 'chip hp-axis', dataset: { key: a.key } }, a.key,
+    replace(this.axisChips, this.axes.map((a) => h('span', { class: 'chip hp-axis', dataset: { key: a.key } }, keyLabel(a.key),
       h('button', { class: 'chip-x', type: 'button', title: `remove ${a.key}`, 'aria-label': `remove axis ${a.key}`, onclick: () => this.setAxes(this.axes.map((x) => x.key).filter((k) => k !== a.key)) }, '×'))));
-    const opts = (cur, skip) => this.keys.all.filter((k) => !skip || !skip.has(k)).map((k) => h('option', { value: k, selected: k === cur }, k));
+    const opts = (cur, skip) => this.keys.all.filter((k) => !skip || !skip.has(k)).map((k) => h('option', { value: k, selected: k === cur }, keyLabel(k)));
     replace(this.addAxis, h('option', { value: '' }, '+ axis'), opts('', new Set(this.axes.map((a) => a.key))));
     replace(this.xSel, opts(this.x));
     replace(this.ySel, opts(this.y));
@@ -195,7 +202,7 @@ export class HparamsView {
     this.logyBox.checked = ya.log;
     this.logxBox.disabled = xa.kind === 'cat' || !(xa.min > 0);
     this.logyBox.disabled = ya.kind === 'cat' || !(ya.min > 0);
-    const sel = selected(this.axes, this.brushes, this.rows.length);
+    const sel = this.pc.sel; // drawn before the scatter, with the same brushes
     this.sc.set(this.rows, xa, ya, this.colors, sel.mask, this.anyBrush());
     performance.measure('runlog:hparams-scatter', { start: t0, end: performance.now() });
   }
@@ -213,7 +220,7 @@ export class HparamsView {
   }
 
   selectionChanged() {
-    const sel = selected(this.axes, this.brushes, this.rows.length);
+    const sel = this.pc.sel;
     const any = this.anyBrush();
     this.sc.setMask(sel.mask, any);
     const ids = this.rows.filter((_, i) => sel.mask[i]).map((r) => r.id);

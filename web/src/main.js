@@ -11,8 +11,10 @@ import { CompareView } from './compare.js';
 import { HparamsView } from './hparams.js';
 import { themeToggle } from './theme.js';
 import { mountKeys } from './keys.js';
+import { loadSession, currentSession, userMenu, LoginView } from './login.js';
+import { AdminView } from './admin.js';
 
-const VIEWS = { runs: RunsView, run: RunView, compare: CompareView, hparams: HparamsView };
+const VIEWS = { runs: RunsView, run: RunView, compare: CompareView, hparams: HparamsView, admin: AdminView };
 
 const app = document.getElementById('app');
 const liveDot = h('span', { class: 'live', title: 'live updates' }, h('i'), h('span', { class: 'live-text' }, 'connecting'));
@@ -21,15 +23,17 @@ const nav = {
   runs: h('a', { href: '/', onclick: followLink }, 'Runs'),
   compare: h('a', { href: '/compare', onclick: followLink }, 'Compare'),
   hparams: h('a', { href: '/hparams', onclick: followLink }, 'Hyperparameters'),
+  admin: h('a', { href: '/admin', onclick: followLink, hidden: true }, 'Account'),
 };
+const account = h('span', { class: 'account' });
 const banner = h('div', { class: 'banner', hidden: true });
 const main = h('main');
 replace(app,
   h('header', { class: 'top' },
     h('a', { class: 'brand', href: '/', onclick: followLink }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'runlog'),
-    h('nav', null, nav.runs, nav.compare, nav.hparams),
+    h('nav', null, nav.runs, nav.compare, nav.hparams, nav.admin),
     h('span', { class: 'spacer' }),
-    liveDot, version, themeToggle()),
+    liveDot, version, account, themeToggle()),
   banner, main);
 
 onLiveState((s) => {
@@ -40,6 +44,10 @@ onLiveState((s) => {
 // Off loopback the server wants a token: the API answers 401 until the
 // browser has logged in through /login?token=…, which sets a cookie.
 onAuthRequired(() => {
+  if (currentSession().accounts) {
+    location.reload(); // the session ended: the login page
+    return;
+  }
   if (!banner.hidden) return;
   const input = h('input', { type: 'password', name: 'token', placeholder: 'access token', autocomplete: 'current-password', required: true });
   replace(banner,
@@ -60,8 +68,21 @@ function render() {
   view.start();
 }
 
-onNavigate(render);
-mountKeys();
-render();
-connectEvents();
-get('/health').then((hl) => { version.textContent = hl.version ? `v${hl.version.replace(/^v/, '')}` : ''; }).catch(() => {});
+// With accounts, nobody signed in sees the login page and nothing else.
+loadSession().then((s) => {
+  if (s.accounts && !s.user) {
+    view = new LoginView();
+    replace(main, view.el);
+    view.start();
+    return;
+  }
+  if (s.accounts) {
+    replace(account, userMenu());
+    nav.admin.hidden = false;
+  }
+  onNavigate(render);
+  mountKeys();
+  render();
+  connectEvents();
+  get('/health').then((hl) => { version.textContent = hl.version ? `v${hl.version.replace(/^v/, '')}` : ''; }).catch(() => {});
+});

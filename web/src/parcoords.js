@@ -8,20 +8,30 @@
 import { h } from './dom.js';
 import { num, fmtNum, getPath } from './format.js';
 import { color, fade } from './palette.js';
+import { isRateKey } from './groups.js';
 
-// Keys whose values are rates: shown on a log axis whenever positive.
-const RATE = /(^|[._/-])(lr|learning_rate|eta|lr_[a-z]+|[a-z]+_lr|weight_decay|wd|eps|epsilon|dropout_rate)$/i;
-
-/** keyValue(row, key): the value of 'config.<path>', 'metric.<key>' or 'summary.<key>' of a runs row (numbers as numbers). */
+/**
+ * keyValue(row, key): the value of 'config.<path>', 'metric.<key>' (the
+ * series' last value), 'best.<key>' (its best: the lowest loss, the
+ * highest accuracy) or 'summary.<key>' of a runs row (numbers as numbers).
+ */
 export function keyValue(row, key) {
   const i = key.indexOf('.');
   const kind = key.slice(0, i), k = key.slice(i + 1);
   let v;
   if (kind === 'config') v = getPath(row.config, k);
   else if (kind === 'metric') v = row.metrics ? row.metrics[k] : undefined;
+  else if (kind === 'best') v = row.best ? row.best[k] : undefined;
   else if (kind === 'summary') v = getPath(row.summary, k);
   else v = row[key];
   return num(v);
+}
+
+/** keyLabel(key): how an axis names a key: 'last val_loss' for metric.val_loss, 'best val_loss' for best.val_loss, others as they are. */
+export function keyLabel(key) {
+  if (key.startsWith('metric.')) return `last ${key.slice(7)}`;
+  if (key.startsWith('best.')) return `best ${key.slice(5)}`;
+  return key;
 }
 
 /** useLog(key, numbers): a log axis for positive values spanning ≥ 2 decades, or for rate-like keys (lr). */
@@ -35,7 +45,7 @@ export function useLog(key, xs) {
   }
   if (!(lo <= hi)) return false;
   if (hi / lo >= 100) return true;
-  return RATE.test(key.split('.').pop()) && hi > lo;
+  return isRateKey(key) && hi > lo;
 }
 
 /**
@@ -184,7 +194,7 @@ export function groupColors(rows) {
 const PAD = { top: 34, bottom: 22, left: 70, right: 70 };
 
 /** LIGHT: the light theme's chart colours, until the view passes themeColors() (theme.js) as .tc. */
-export const LIGHT = { axis: '#5b6675', grid: '#eceff3', text: '#1d2733' };
+export const LIGHT = { axis: '#5b6675', grid: '#eceff3', text: '#1d2733', muted: '#6b7684', accent: '#0072b2' };
 
 /**
  * ParCoords: the chart. set(rows, axes, brushes, colors) draws; onbrush(brushes,
@@ -256,7 +266,7 @@ export class ParCoords {
     ctx.clearRect(0, 0, this.w, this.h);
     const sel = selected(axes, this.brushes, rows.length);
     const any = this.brushes.some((b) => axes.some((a) => a.key === b.key));
-    this.mask = sel.mask;
+    this.sel = sel; // the selection the view shows too: computed here, once a draw
     // Lines: the unselected ones in one faint path, the selected (or all,
     // without a brush) in one path per colour.
     const paths = new Map();
@@ -266,8 +276,10 @@ export class ParCoords {
       this.line(p, r);
     }
     ctx.lineWidth = 1;
-    ctx.strokeStyle = 'rgba(120,130,145,0.18)';
+    ctx.strokeStyle = this.tc.muted;
+    ctx.globalAlpha = 0.18;
     ctx.stroke(faint);
+    ctx.globalAlpha = 1;
     for (const [c, p] of paths) {
       ctx.strokeStyle = fade(c, rows.length > 200 ? 0.35 : 0.7);
       ctx.stroke(p);
@@ -304,16 +316,17 @@ export class ParCoords {
       const u = b && brushUnits(a, b);
       if (u) {
         const y0 = this.ay(u[1]), y1 = this.ay(u[0]);
-        ctx.fillStyle = 'rgba(0,114,178,0.18)';
-        ctx.strokeStyle = '#0072b2';
+        ctx.fillStyle = ctx.strokeStyle = this.tc.accent;
+        ctx.globalAlpha = 0.18;
         ctx.fillRect(x - 7, y0 - 2, 14, y1 - y0 + 4);
+        ctx.globalAlpha = 1;
         ctx.strokeRect(x - 7 + 0.5, y0 - 2 + 0.5, 14, y1 - y0 + 4);
       }
       ctx.fillStyle = this.tc.text;
       ctx.textAlign = i === 0 ? 'left' : i === axes.length - 1 && axes.length > 1 ? 'right' : 'center';
       ctx.textBaseline = 'alphabetic';
       const lx = i === 0 ? Math.max(4, x - 30) : i === axes.length - 1 && axes.length > 1 ? Math.min(this.w - 4, x + 30) : x;
-      ctx.fillText(clip(a.key + (a.log ? ' (log)' : ''), 34), lx, 16);
+      ctx.fillText(clip(keyLabel(a.key) + (a.log ? ' (log)' : ''), 34), lx, 16);
     });
     return sel;
   }
@@ -377,7 +390,7 @@ export class ParCoords {
       this.draw();
     }
     if (r < 0) { this.tip.hidden = true; return; }
-    showTip(this.tip, x, y, this.rows[r].name || this.rows[r].id, this.axes.map((a) => `${a.key} = ${a.kind === 'cat' ? a.values[r] ?? '–' : fmtNum(a.values[r], 4)}`));
+    showTip(this.tip, x, y, this.rows[r].name || this.rows[r].id, this.axes.map((a) => `${keyLabel(a.key)} = ${a.kind === 'cat' ? a.values[r] ?? '–' : fmtNum(a.values[r], 4)}`));
   }
 
   release() {
@@ -403,7 +416,7 @@ export class ParCoords {
     for (let r = 0; r < this.rows.length; r++) {
       if (a[r] !== a[r] || b[r] !== b[r]) continue;
       const dd = Math.abs(this.ay(a[r] + t * (b[r] - a[r])) - y);
-      if (dd < d || (dd === d && this.mask?.[r])) { d = dd; best = r; }
+      if (dd < d || (dd === d && this.sel?.mask[r])) { d = dd; best = r; }
     }
     return best;
   }

@@ -13,6 +13,8 @@ import { ChartPanel, stateParams } from './panel.js';
 import { chartGroups } from './groups.js';
 import { color, isValidation, keyDash } from './palette.js';
 import { RunEditor } from './edit.js';
+import { MediaSection } from './media.js';
+import { creatorLabel } from './login.js';
 
 const TAIL = 200;
 // ERROR_LINES is how much of a traceback the page shows: its end, where
@@ -28,9 +30,10 @@ export class RunView {
     this.head = h('div', { class: 'run-head' }, h('p', { class: 'muted' }, 'Loading run…'));
     this.endEl = h('div', { class: 'run-end' });
     this.chartsEl = h('div', { class: 'chart-groups' });
+    this.mediaEl = h('div', { class: 'run-media' });
     this.info = h('div', { class: 'run-info' });
     this.logsEl = h('div');
-    this.el = h('div', { class: 'view run-view' }, this.head, this.endEl, this.chartsEl, this.info, this.logsEl);
+    this.el = h('div', { class: 'view run-view' }, this.head, this.endEl, this.chartsEl, this.mediaEl, this.info, this.logsEl);
     this.editor = new RunEditor({ onChange: (d) => { this.run = d; this.renderHead(d); } });
   }
 
@@ -39,6 +42,7 @@ export class RunView {
     this.unsub = onRunsChangedBatched((ids) => {
       if (this.run && (ids.includes(this.run.id) || ids.includes('*'))) this.refresh();
     });
+    this.loadMedia(); // beside the run's details and charts: the API resolves the reference
     this.refresh(true);
   }
 
@@ -46,6 +50,7 @@ export class RunView {
     this.dead = true;
     this.unsub?.();
     this.panel?.destroy();
+    this.media?.destroy();
   }
 
   async refresh(first) {
@@ -63,6 +68,7 @@ export class RunView {
     this.renderHead(d);
     this.renderEnd(d);
     this.renderInfo(d);
+    if (!first) this.loadMedia();
     // The output is loaded whatever the charts do: a run that logged no
     // series has no panel, and a chart that fails must not hide the log.
     try {
@@ -113,6 +119,7 @@ export class RunView {
       h('span', null, h('span', { class: 'muted' }, 'ran '), fmtDuration(d.wallclock_time)),
       d.total_steps !== undefined ? h('span', null, h('span', { class: 'muted' }, 'steps '), fmtNum(d.total_steps)) : null,
       d.host ? h('span', null, h('span', { class: 'muted' }, 'on '), d.host) : null,
+      creatorLabel(d.id),
     ].filter(Boolean);
     replace(this.head,
       h('nav', { class: 'crumbs' }, h('a', { href: '/', onclick: followLink }, 'Runs'), ' / ',
@@ -158,6 +165,15 @@ export class RunView {
     replace(this.chartsEl,
       h('div', { class: 'charts-head' }, h('h2', null, 'Charts'), this.panel.toolbar),
       sections.length ? sections : h('p', { class: 'muted empty-charts' }, 'This run has logged no metrics yet.'));
+  }
+
+  /** loadMedia(): the run's texts, images, tables, HTML and histograms (media.js), below its charts. */
+  loadMedia() {
+    if (!this.media) {
+      this.media = new MediaSection({ run: this.ref });
+      replace(this.mediaEl, this.media.el);
+    }
+    this.media.load();
   }
 
   renderInfo(d) {

@@ -340,7 +340,8 @@ export class RunsView {
   }
 
   apiParams(offset, limit) {
-    return { project: this.project, q: this.q, status: this.status, sort: this.sort, order: this.order, offset, limit };
+    // created_by (a server with accounts): the runs one user created, from the run page's "by <user>".
+    return { project: this.project, q: this.q, status: this.status, sort: this.sort, order: this.order, offset, limit, created_by: params().get('created_by') };
   }
 
   /** reload: the first page again, for a new query, filter or sort; the old rows stay until it comes. */

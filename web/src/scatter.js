@@ -5,7 +5,7 @@
 
 import { h } from './dom.js';
 import { fmtNum } from './format.js';
-import { ticks, showTip, LIGHT } from './parcoords.js';
+import { ticks, showTip, LIGHT, keyLabel } from './parcoords.js';
 
 const PAD = { top: 14, bottom: 42, left: 64, right: 16 };
 
@@ -99,7 +99,7 @@ export class Scatter {
     ctx.fillStyle = this.tc.text;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'bottom';
-    ctx.fillText(this.xa.key + (this.xa.log ? ' (log)' : ''), PAD.left + (this.w - PAD.left - PAD.right) / 2, this.h - 2);
+    ctx.fillText(keyLabel(this.xa.key) + (this.xa.log ? ' (log)' : ''), PAD.left + (this.w - PAD.left - PAD.right) / 2, this.h - 2);
     // Points: faint ones first, then the selected (every one without a brush), a path per colour.
     const faint = new Path2D(), paths = new Map();
     for (let i = 0; i < rows.length; i++) {
@@ -109,8 +109,10 @@ export class Scatter {
       p.moveTo(x + 3.5, this.Y[i]);
       p.arc(x, this.Y[i], 3.5, 0, 2 * Math.PI);
     }
-    ctx.fillStyle = 'rgba(120,130,145,0.25)';
+    ctx.fillStyle = this.tc.muted;
+    ctx.globalAlpha = 0.25;
     ctx.fill(faint);
+    ctx.globalAlpha = 1;
     for (const [c, p] of paths) {
       ctx.fillStyle = c;
       ctx.globalAlpha = 0.8;
@@ -137,6 +139,6 @@ export class Scatter {
     }
     if (i < 0) { this.tip.hidden = true; return; }
     const r = this.rows[i], v = (a) => (a.kind === 'cat' ? a.values[i] : fmtNum(a.values[i], 5));
-    showTip(this.tip, x, y, r.name || r.id, [`${this.xa.key} = ${v(this.xa)}`, `${this.ya.key} = ${v(this.ya)}`, r.group ? `group ${r.group}` : null].filter(Boolean));
+    showTip(this.tip, x, y, r.name || r.id, [`${keyLabel(this.xa.key)} = ${v(this.xa)}`, `${keyLabel(this.ya.key)} = ${v(this.ya)}`, r.group ? `group ${r.group}` : null].filter(Boolean));
   }
 }

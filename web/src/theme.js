@@ -55,6 +55,7 @@ export function themeColors() {
     text: v('--text'),
     muted: v('--muted'),
     bg: v('--card'),
+    accent: v('--accent'),
   };
 }
 

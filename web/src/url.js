@@ -13,6 +13,7 @@ export function route() {
   if ((m = path.match(/^\/runs\/([^/]+)\/?$/))) return { view: 'run', id: decodeURIComponent(m[1]) };
   if (/^\/compare\/?$/.test(path)) return { view: 'compare' };
   if (/^\/hparams\/?$/.test(path)) return { view: 'hparams' };
+  if (/^\/admin\/?$/.test(path)) return { view: 'admin' };
   return { view: 'runs' };
 }
 

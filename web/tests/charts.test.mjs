@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { isScheduleKey, xSeriesCandidates } from '../src/groups.js';
+import { isScheduleKey, xSeriesCandidates, isLrKey, isRateKey } from '../src/groups.js';
 import { yScales, magnitude, logRange, logSplits, linearSplits } from '../src/chartdata.js';
 import { parseX, xSeriesKey, parseSmoothBy, formatSmoothBy } from '../src/chartstate.js';
 import { scratch, cleanup, serve, browser, results, runlog, waitFor } from './harness.mjs';
@@ -17,6 +17,17 @@ test('isScheduleKey: learning rates and other schedules, not measurements', () =
   const no = ['train_loss', 'val_loss', 'loss', 'clr_loss', 'tokens_per_sec', 'grad_norm', 'val/perplexity', 'epoch', 'tokens_seen', 'layer/weight_norm', 'alpha', 'sys/gpu0.util'];
   for (const k of yes) assert.equal(isScheduleKey(k), true, k);
   for (const k of no) assert.equal(isScheduleKey(k), false, k);
+});
+
+test('isLrKey and isRateKey: one rule for the learning-rate chart, the x of the scatter and log axes', () => {
+  const lr = ['lr', 'learning_rate', 'LearningRate', 'train/lr', 'optim/lr', 'config.lr', 'config.optim.lr', 'lr_head', 'head_lr', 'lr0'];
+  const notLr = ['train_loss', 'clr_loss', 'slr', 'weight_decay', 'config.layers', 'tokens_per_sec', 'metric.val_loss'];
+  for (const k of lr) assert.equal(isLrKey(k), true, k);
+  for (const k of notLr) assert.equal(isLrKey(k), false, k);
+  const rate = [...lr, 'config.weight_decay', 'config.wd', 'config.optim.eps', 'config.epsilon', 'config.dropout_rate', 'config.eta', 'config.alpha'];
+  const notRate = ['config.batch_size', 'config.layers', 'config.seed', 'metric.val_loss', 'config.rate_limit', 'config.model'];
+  for (const k of rate) assert.equal(isRateKey(k), true, k);
+  for (const k of notRate) assert.equal(isRateKey(k), false, k);
 });
 
 test('xSeriesCandidates: keys that only grow, not rates', () => {

@@ -77,12 +77,12 @@ export function tinylm() {
   return out;
 }
 
-/** serve(home, {token}): `runlog ui` on a free loopback port; {url, stop()}. */
-export async function serve(home, { token } = {}) {
+/** serve(home, {token, flags, env}): `runlog ui` on a free loopback port, with more flags (--accounts) and environment; {url, stop()}. */
+export async function serve(home, { token, flags = [], env = {} } = {}) {
   const port = await freePort();
-  const args = ['ui', '--addr', `127.0.0.1:${port}`];
+  const args = ['ui', '--addr', `127.0.0.1:${port}`, ...flags];
   if (token) args.push('--token', token);
-  const p = spawn(bin(), args, { env: { ...process.env, RUNLOG_HOME: home, RUNLOG_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(bin(), args, { env: { ...process.env, RUNLOG_HOME: home, RUNLOG_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   p.stdout.on('data', (d) => { log += d; });
   p.stderr.on('data', (d) => { log += d; });
@@ -92,7 +92,7 @@ export async function serve(home, { token } = {}) {
     if (p.exitCode !== null) throw new Error(`runlog ui exited: ${log}`);
     try {
       const r = await fetch(`${url}/api/v1/health`, { headers });
-      if (r.ok) break;
+      if (r.ok || (r.status === 401 && flags.includes('--accounts'))) break; // with accounts, nobody is signed in yet
     } catch { /* not yet */ }
     if (i > 200) throw new Error(`runlog ui did not answer on ${url}: ${log}`);
     await sleep(50);
@@ -122,8 +122,8 @@ export async function waitFor(fn, ms = 15_000, what = 'condition') {
 
 export const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
-/** browser({width, height}): Chromium headless with a fresh profile; {context, page, close()}. */
-export async function browser({ width = 1440, height = 900, scale = 1 } = {}) {
+/** browser({width, height, scale, bypassCSP}): Chromium headless with a fresh profile; {context, page, close()}. bypassCSP turns the pages' CSP off (security tests: what stops a script besides it). */
+export async function browser({ width = 1440, height = 900, scale = 1, bypassCSP = false } = {}) {
   const profile = scratch('chromium-profile');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -132,6 +132,7 @@ export async function browser({ width = 1440, height = 900, scale = 1 } = {}) {
     viewport: { width, height },
     deviceScaleFactor: scale,
     acceptDownloads: true,
+    bypassCSP,
   });
   const page = context.pages()[0] || (await context.newPage());
   const errors = [];

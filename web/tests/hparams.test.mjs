@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { scratch, cleanup, serve, browser, runlogAsync, waitFor } from './harness.mjs';
 import { useLog, makeAxis, ticks, selected, brushFromUnits, brushUnits, parseBrush, fmtBrush, keyValue, unit } from '../src/parcoords.js';
 import { nearestPoint } from '../src/scatter.js';
+import { keyLabel } from '../src/parcoords.js';
 
 const row = (id, config, metrics = {}, extra = {}) => ({ id, name: id, config, metrics, summary: {}, group: '', ...extra });
 
@@ -89,6 +90,17 @@ test('brushing: the runs within every brush, read back from the address the same
   assert.equal(parseBrush('nonsense'), null);
 });
 
+test('best values: read from the row, named best and last', () => {
+  const rows = [
+    row('a', { lr: 1e-3 }, { train_loss: 2, val_loss: 2.5, tokens_per_sec: 900 }, { best: { train_loss: 1.9, val_loss: 2.1 } }),
+    row('b', { lr: 3e-3 }, { train_loss: 1.5, val_loss: 2.2, tokens_per_sec: 950 }, { best: { train_loss: 1.4, val_loss: 1.8 } }),
+  ];
+  assert.equal(keyValue(rows[1], 'best.val_loss'), 1.8);
+  assert.equal(keyValue(rows[1], 'metric.val_loss'), 2.2);
+  assert.equal(keyValue(rows[1], 'best.tokens_per_sec'), undefined);
+  assert.deepEqual(['best.val_loss', 'metric.val_loss', 'config.lr'].map(keyLabel), ['best val_loss', 'last val_loss', 'config.lr']);
+});
+
 test('nearestPoint: the closest point within the radius', () => {
   const px = Float64Array.from([10, 20, NaN, 40]), py = Float64Array.from([10, 10, 10, 10]);
   assert.equal(nearestPoint(px, py, 18, 11), 1);
@@ -147,6 +159,20 @@ test('the view draws both charts from the address', async () => {
   assert.deepEqual(b.errors, []);
 });
 
+test('the default axes end with the best validation loss, named so; the scatter offers best and last', async () => {
+  await page.goto(`${server.url}/hparams?project=hp`);
+  await drawn();
+  assert.deepEqual(await page.locator('.hp-axis').evaluateAll((els) => els.map((e) => e.dataset.key)), ['config.lr', 'config.opt', 'best.val_loss']);
+  assert.equal((await page.locator('.hp-axis').last().textContent()).replace('×', ''), 'best val_loss');
+  assert.equal(await page.locator('select.hp-y').inputValue(), 'best.val_loss');
+  const labels = await page.locator('select.hp-y option').evaluateAll((els) => els.map((e) => e.textContent));
+  for (const l of ['best val_loss', 'last val_loss', 'best train_loss', 'last train_loss']) assert.ok(labels.includes(l), `${l} in ${labels}`);
+  // The runs' best values are what the scatter places: the run with the lowest val loss is lowest.
+  const best = await page.evaluate(async () => (await (await fetch('/api/v1/runs?project=hp')).json()).runs.map((r) => r.best.val_loss).sort());
+  assert.deepEqual(best, [1.3, 1.6, 1.9, 2.2, 2.4, 2.9]);
+  assert.deepEqual(b.errors, []);
+});
+
 test('brushing the lr axis selects the runs in the range; compare and the table get them', async () => {
   await page.goto(`${server.url}/hparams?project=hp&axes=config.lr,config.opt,metric.val_loss`);
   await drawn();
@@ -197,7 +223,7 @@ test('the scatter tooltip names a run with markup in its name as text', async ()
   const tip = page.locator('.sc .hp-tip');
   await waitFor(() => tip.isVisible(), 5000, 'the tooltip');
   assert.equal(await tip.locator('strong').textContent(), HOSTILE);
-  assert.match(await tip.textContent(), /config\.lr = 0\.005.*metric\.val_loss = 1\.9/);
+  assert.match(await tip.textContent(), /config\.lr = 0\.005.*last val_loss = 1\.9/);
   assert.equal(await page.locator('.hp-view img, .hp-view b').count(), 0, 'no element from the name');
   assert.deepEqual(b.errors, []);
 });

@@ -8,12 +8,17 @@
 //   runlog:hparams-drawn   the hyperparameter view drawn (with the measures
 //                          runlog:hparams-parcoords, -scatter and -brushed)
 //
+//   runlog:text-drawn      the compare view's text samples drawn
+//   runlog:images-drawn    an image grid shown: the images in the window loaded
+//
 // It seeds two synthetic homes with the Python client (tests/seed_perf.py):
 // 1,000 runs, and 20 runs of 100,000 points each; and, for issue 14's
 // goals, three more straight in the run.log format (tests/seedperf, a Go
 // program, seconds where a client would take minutes): 10,000 runs in one
 // project, 100 runs of 100,000 points in 10 lr groups, and one run of 1 M
-// points. It starts `runlog ui` on each (RUNLOG_BIN) and loads the pages
+// points; and, for issue 15's, a home of rich values from the Python client
+// (tests/seed_media.py): a sweep with a step of 64 images, 10 runs with
+// text samples. It starts `runlog ui` on each (RUNLOG_BIN) and loads the pages
 // with the browser cache off, each time in a new tab, after one load that
 // warms the server (its first answer reads every run). Prints a table of
 // medians of 3; asserts no timing.
@@ -65,6 +70,17 @@ async function markTime(page, name, timeout = 30_000) {
   }, name), timeout, name);
 }
 
+/** markAfter(page, mark, act): act() run in the page (it returns performance.now() as it starts), then the time until the mark is set again. */
+async function markAfter(page, name, act) {
+  const before = await page.evaluate((n) => performance.getEntriesByName(n).length, name);
+  const t0 = await page.evaluate(act);
+  const t1 = await waitFor(() => page.evaluate(([n, k]) => {
+    const e = performance.getEntriesByName(n);
+    return e.length > k ? e[e.length - 1].startTime : null;
+  }, [name, before]), 10_000, name);
+  return t1 - t0;
+}
+
 /** load(context, url, mark): navigation start → the mark, in a new tab with the cache off. */
 async function load(ctx, url, mark) {
   const page = await ctx.context.newPage();
@@ -89,6 +105,16 @@ async function main() {
   console.log('seeding 10,000 runs, 100 × 100k points and 1 M points (tests/seedperf, run.log written directly) …');
   const s3 = seedGo('table', bigHome, '10000') + seedGo('groups', groupsHome, '10', '10', '100000') + seedGo('million', megaHome, '1000000');
   if (s3) console.log(`seeded in ${(s3 / 1000).toFixed(1)} s`);
+  const mediaHome = join(base, 'media');
+  if (!existsSync(join(mediaHome, '.seeded'))) {
+    console.log('seeding rich values: a sweep of 3 runs with images, 10 runs with text samples (Python client) …');
+    mkdirSync(mediaHome, { recursive: true });
+    for (const args of [['sweep'], ['text', '10']]) {
+      const r = spawnSync('python3', [join(WEB, 'tests', 'seed_media.py'), mediaHome, ...args], { stdio: 'inherit', env: { ...process.env, RUNLOG_URL: '-' } });
+      if (r.status !== 0) throw new Error(`seed_media.py ${args.join(' ')} failed`);
+    }
+    writeFileSync(join(mediaHome, '.seeded'), '');
+  }
   for (const home of [bigHome, groupsHome, megaHome]) {
     const t = Date.now();
     runlog(home, ['index'], { timeout: 600_000 }); // here rather than when `runlog ui` starts
@@ -292,6 +318,52 @@ async function main() {
     }
     rows.push(['series endpoint, 1 M points → 2,000: first request (fresh server), HTTP', first, null, '≤ 10 ms']);
     rows.push(['… later requests (median of 9 each)', later, null, '≤ 2 ms']);
+
+    // Issue 15's rich values, logged by the Python client: 10 runs' text
+    // samples side by side, and a step of 64 images.
+    srv = await serve(mediaHome);
+    try {
+      await health(srv, 13, 60_000, 'the server to index the media runs');
+      const list = await (await fetch(`${srv.url}/api/v1/runs?limit=100&sort=name&order=asc`)).json();
+      const textIDs = list.runs.filter((r) => r.project === 'text').map((r) => r.id);
+      const imageRun = list.runs.find((r) => r.name === 'lr1e-3').id;
+      const textURL = `${srv.url}/compare?runs=${textIDs.join(',')}&keys=val_loss`;
+      const cold = await load(b, textURL, 'runlog:text-drawn');
+      const cards = await cold.page.locator('.text-card pre').count();
+      if (cards !== 10) throw new Error(`the text panel shows ${cards} samples`);
+      await cold.page.close();
+      const nav = [], step = [];
+      for (let i = 0; i < REPEAT; i++) {
+        const { page, t } = await load(b, textURL, 'runlog:text-drawn');
+        nav.push(t);
+        // ← on the slider: the previous step of any run found, 10 samples fetched and drawn.
+        step.push(await markAfter(page, 'runlog:text-drawn', () => { const t = performance.now(); document.querySelector('.text-compare .step-range').dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true })); return t; }));
+        if (!(await page.locator('.text-at').first().textContent()).startsWith('step 900')) throw new Error('the slider did not move to step 900');
+        await page.close();
+      }
+      rows.push(['text panel, 10 runs at one step: navigation → samples drawn', nav, cold.t, '≤ 300 ms']);
+      rows.push(['… ← on the step slider: the step before found, 10 samples drawn', step, null, '≤ 300 ms']);
+
+      const gridURL = `${srv.url}/runs/${imageRun}?mstep=samples:1000`;
+      const gcold = await load(b, gridURL, 'runlog:images-drawn');
+      await gcold.page.close();
+      const gnav = [], gstep = [];
+      for (let i = 0; i < REPEAT; i++) {
+        const { page, t } = await load(b, gridURL, 'runlog:images-drawn');
+        gnav.push(t);
+        if (await page.locator('.media-image .media-images img').count() !== 64) throw new Error('the grid does not show 64 images');
+        await page.close();
+        // From step 800 (4 images), End: the 64 images of step 1000 fetched, decoded and shown.
+        const p2 = await load(b, `${srv.url}/runs/${imageRun}?mstep=samples:800`, 'runlog:images-drawn');
+        gstep.push(await markAfter(p2.page, 'runlog:images-drawn', () => { const t = performance.now(); document.querySelector('.media-image .step-range').dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true })); return t; }));
+        if (await p2.page.locator('.media-image .media-images img').count() !== 64) throw new Error('End did not show the 64 images');
+        await p2.page.close();
+      }
+      rows.push(['image grid, 64 images (32×32 PNG): navigation → images in view loaded', gnav, gcold.t, '≤ 300 ms']);
+      rows.push(['… End on the step slider (4 → 64 images): fetched and shown', gstep, null, '≤ 300 ms']);
+    } finally {
+      await srv.stop();
+    }
   } finally {
     await b.close();
   }
