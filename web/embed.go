@@ -1,7 +1,13 @@
-// Package web holds runlog's web UI: its source (built with npm into
-// dist/) and the built files, embedded in the runlog binary. Until the UI
-// is built, dist/ holds only a README, and the server shows a page saying
-// how to build it.
+// Package web holds runlog's web UI: its source (src/, built with Vite by
+// `npm run build` into dist/) and the built files, embedded in the runlog
+// binary.
+//
+// dist/ is committed, so that a binary built without Node — `go install
+// github.com/runlog/runlog/cmd/runlog@<version>`, the wheels of
+// scripts/build-wheels.sh — serves the UI; scripts/test.sh rebuilds it and
+// fails when the committed build is not that of web/src (dist/README.md).
+// If dist/ holds only its README (a build deleted), the server shows a page
+// saying how to build the UI.
 package web
 
 import (
