@@ -40,7 +40,7 @@ type Config struct {
 
 	EvalInterval int `json:"eval_interval"` // steps between evaluations and checkpoints
 	EvalBatches  int `json:"eval_batches"`  // fixed validation batches per evaluation
-	SampleChars  int `json:"sample_chars"`  // characters to generate after training; 0 for none
+	SampleChars  int `json:"sample_chars"`  // characters to generate at each evaluation and after training; 0 for none
 }
 
 // DefaultConfig returns the configuration that config.json spells out.

@@ -13,6 +13,14 @@
 // checkpoint (-config is then ignored, -set still applies), for example to
 // train further with -set max_steps=600.
 //
+// Under `runlog run --resume`, which hands the program the checkpoint to
+// restore in RUNLOG_CHECKPOINT (and its step in RUNLOG_CHECKPOINT_STEP),
+// tinylm restores that checkpoint the same way and continues at the step
+// after it, with the optimizer state, learning-rate schedule and data
+// position it had there:
+//
+//	runlog run --resume RUN -- tinylm -config examples/tinylm/config.json
+//
 // This file holds every call into the runlog client; the model and trainer
 // report through the small Recorder interface.
 package main
@@ -26,6 +34,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -90,6 +99,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.resume != "" {
 		return resumeRun(ctx, o, stdout)
 	}
+	if path := os.Getenv(envCheckpoint); path != "" {
+		return continueRun(ctx, o, path, stdout)
+	}
 
 	cfg := DefaultConfig()
 	if o.configPath != "" {
@@ -123,7 +135,11 @@ func resumeRun(ctx context.Context, o options, stdout io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("resume run %s: %w", o.resume, err)
 	}
-	t, err := restoreTrainer(r.Dir(), o.sets)
+	path, err := LatestCheckpoint(filepath.Join(r.Dir(), "checkpoints"))
+	if err != nil {
+		return errors.Join(err, finish(r, 1))
+	}
+	t, err := restoreTrainer(path, o.sets)
 	if err != nil {
 		return errors.Join(err, finish(r, 1))
 	}
@@ -137,13 +153,36 @@ func resumeRun(ctx context.Context, o options, stdout io.Writer) (err error) {
 	return train(ctx, r, t, stdout)
 }
 
-// restoreTrainer builds a trainer from the latest checkpoint in a run
-// directory, with sets applied to the checkpoint's config.
-func restoreTrainer(runDir string, sets []string) (*Trainer, error) {
-	path, err := LatestCheckpoint(filepath.Join(runDir, "checkpoints"))
+// The checkpoint `runlog run --resume` hands the program, and its step.
+const (
+	envCheckpoint     = "RUNLOG_CHECKPOINT"
+	envCheckpointStep = "RUNLOG_CHECKPOINT_STEP"
+)
+
+// continueRun trains on from the checkpoint at path, which `runlog run
+// --resume` chose: the runner has resumed the run and rewound it to the
+// checkpoint's step, and the client attaches to it.
+func continueRun(ctx context.Context, o options, path string, stdout io.Writer) error {
+	t, err := restoreTrainer(path, o.sets)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	if s := os.Getenv(envCheckpointStep); s != "" && s != strconv.Itoa(t.Step) {
+		return fmt.Errorf("%s: the checkpoint holds step %d, but %s says %s", path, t.Step, envCheckpointStep, s)
+	}
+	r, err := runlog.Init(o.runOptions(o.name, "", "", t.Config.Map()))
+	if err != nil {
+		return fmt.Errorf("init run: %w", err)
+	}
+	fmt.Fprintf(stdout, "resuming run %s from step %d (%s)\n", r.ID(), t.Step, path)
+	return train(ctx, r, t, stdout)
+}
+
+// restoreTrainer builds a trainer from the checkpoint at path, with sets
+// applied to the checkpoint's config: the parameters, the optimizer's
+// moments and step, and the batch sampler's state (the learning-rate
+// schedule follows from the step).
+func restoreTrainer(path string, sets []string) (*Trainer, error) {
 	ck, err := ReadCheckpoint(path)
 	if err != nil {
 		return nil, err
@@ -234,7 +273,7 @@ func train(ctx context.Context, r *runlog.Run, t *Trainer, stdout io.Writer) (er
 		"train_seconds":    elapsed.Seconds(),
 	}
 	if n := t.Config.SampleChars; n > 0 {
-		sample, err := t.Sample("Once upon a time", n, 0.8, t.Config.Seed)
+		sample, err := t.Sample(samplePrompt, n, sampleTemperature, t.Config.Seed)
 		if err != nil {
 			return err
 		}
@@ -261,8 +300,18 @@ func finish(r *runlog.Run, code int) error {
 // runRecorder adapts a runlog run to the trainer's Recorder.
 type runRecorder struct{ r *runlog.Run }
 
+var _ RichRecorder = runRecorder{}
+
 func (rr runRecorder) LogStep(step int64, values map[string]float64) error {
 	return rr.r.LogStep(step, values)
+}
+
+func (rr runRecorder) LogText(step int64, key, text string) error {
+	return rr.r.LogText(step, key, text)
+}
+
+func (rr runRecorder) LogHistogram(step int64, key string, values []float64, bins int) error {
+	return rr.r.LogHistogram(step, key, values, bins)
 }
 
 func (rr runRecorder) Checkpoint(path string, step int64, valLoss float64) error {

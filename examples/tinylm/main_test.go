@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,4 +84,58 @@ func TestRunRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestContinueFromRunlogCheckpoint: handed a checkpoint in
+// RUNLOG_CHECKPOINT, as `runlog run --resume` does, tinylm continues at
+// the step after it with the state it had there — the same batches, the
+// same learning rate, nearly the same losses as the run that never
+// stopped (the checkpoint keeps float32 copies of float64 state).
+func TestContinueFromRunlogCheckpoint(t *testing.T) {
+	home := t.TempDir()
+	var whole strings.Builder
+	args := append([]string{"-config", "config.json", "-home", home, "-name", "whole"}, tinySets...)
+	if err := run(context.Background(), args, &whole); err != nil {
+		t.Fatalf("run: %v\n%s", err, whole.String())
+	}
+	runs, _ := os.ReadDir(filepath.Join(home, "runs"))
+	ckpt := filepath.Join(home, "runs", runs[0].Name(), "checkpoints", checkpointName(10))
+
+	t.Setenv(envCheckpoint, ckpt)
+	t.Setenv(envCheckpointStep, "10")
+	var resumed strings.Builder
+	args = append([]string{"-config", "config.json", "-home", t.TempDir(), "-name", "resumed"}, tinySets...)
+	if err := run(context.Background(), args, &resumed); err != nil {
+		t.Fatalf("continue: %v\n%s", err, resumed.String())
+	}
+	if !strings.Contains(resumed.String(), "from step 10") || strings.Contains(resumed.String(), "step     0/20") {
+		t.Fatalf("continued run's output must start after step 10:\n%s", resumed.String())
+	}
+	a, b := evalLine(t, whole.String(), 20), evalLine(t, resumed.String(), 20)
+	if a.lr != b.lr || math.Abs(a.train-b.train) > 0.02 || math.Abs(a.val-b.val) > 0.02 {
+		t.Errorf("step 20 after continuing from step 10: %+v; without stopping: %+v", b, a)
+	}
+
+	t.Setenv(envCheckpointStep, "11")
+	err := run(context.Background(), args, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "holds step 10") {
+		t.Errorf("a checkpoint whose step is not RUNLOG_CHECKPOINT_STEP: %v", err)
+	}
+}
+
+type evalAt struct{ train, val, lr float64 }
+
+// evalLine parses the progress line tinylm prints at an evaluation step.
+func evalLine(t *testing.T, out string, step int) evalAt {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		var s, total int
+		var e evalAt
+		var ppl float64
+		if n, _ := fmt.Sscanf(line, "step %d/%d  train %f  val %f  ppl %f  lr %e", &s, &total, &e.train, &e.val, &ppl, &e.lr); n == 6 && s == step {
+			return e
+		}
+	}
+	t.Fatalf("no progress line for step %d in:\n%s", step, out)
+	return evalAt{}
 }

@@ -21,6 +21,16 @@ type Recorder interface {
 	Checkpoint(path string, step int64, valLoss float64) error
 }
 
+// RichRecorder is a Recorder that also keeps texts and histograms, as
+// main.go's runlog run does: the trainer then logs a generated sample
+// ("sample") at every evaluation and, per layer, a histogram of its
+// gradient norms ("grad_norm/<layer>").
+type RichRecorder interface {
+	Recorder
+	LogText(step int64, key, text string) error
+	LogHistogram(step int64, key string, values []float64, bins int) error
+}
+
 // ErrNonFinite reports that the loss or gradient norm became NaN or infinite.
 var ErrNonFinite = errors.New("loss is not finite")
 
@@ -94,6 +104,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if err := t.record(0, metrics); err != nil {
 			return err
 		}
+		if err := t.recordRich(0); err != nil {
+			return err
+		}
 		t.report(0, 0)
 	}
 	tokensPerStep := float64(cfg.BatchSize * cfg.ContextLength)
@@ -136,6 +149,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 			return err
 		}
 		if eval {
+			if err := t.recordRich(step); err != nil {
+				return err
+			}
 			t.report(step, tokensPerStep*float64(windowSteps)/window.Seconds())
 			window, windowSteps = 0, 0
 			if err := t.saveCheckpoint(step); err != nil {
@@ -200,6 +216,72 @@ func (t *Trainer) record(step int64, values map[string]float64) error {
 		return fmt.Errorf("log step %d: %w", step, err)
 	}
 	return nil
+}
+
+// Prompt and temperature of the samples logged at evaluations.
+const (
+	samplePrompt      = "Once upon a time"
+	sampleTemperature = 0.8
+)
+
+// recordRich logs, at the evaluation of step, a sample of
+// Config.SampleChars characters (seeded by the run's seed and the step, so
+// a rerun logs the same texts) and, after step 0, a histogram per layer
+// of its gradient norms at this step (after clipping).
+func (t *Trainer) recordRich(step int) error {
+	rr, ok := t.Recorder.(RichRecorder)
+	if !ok {
+		return nil
+	}
+	if n := t.Config.SampleChars; n > 0 {
+		sample, err := t.Sample(samplePrompt, n, sampleTemperature, t.Config.Seed+uint64(step))
+		if err != nil {
+			return err
+		}
+		if err := rr.LogText(int64(step), "sample", sample); err != nil {
+			return fmt.Errorf("log sample at step %d: %w", step, err)
+		}
+	}
+	if step == 0 {
+		return nil
+	}
+	layers, norms := gradNormsByLayer(t.Model.Params)
+	for i, layer := range layers {
+		if err := rr.LogHistogram(int64(step), "grad_norm/"+layer, norms[i], 32); err != nil {
+			return fmt.Errorf("log gradient norms of %s at step %d: %w", layer, step, err)
+		}
+	}
+	return nil
+}
+
+// gradNormsByLayer returns the layers of params in order (the part of a
+// parameter's name before its first dot: wte, block0, …, head) and, for
+// each, the norms of its gradient's rows: one per output unit of a matrix
+// (the L2 norm over its last dimension), the absolute value of each
+// element of a vector.
+func gradNormsByLayer(params []*Param) (layers []string, norms [][]float64) {
+	index := map[string]int{}
+	for _, p := range params {
+		layer, _, _ := strings.Cut(p.Name, ".")
+		i, ok := index[layer]
+		if !ok {
+			i = len(layers)
+			index[layer] = i
+			layers, norms = append(layers, layer), append(norms, nil)
+		}
+		width := 1
+		if len(p.Shape) > 1 {
+			width = p.Shape[len(p.Shape)-1]
+		}
+		for r := 0; r+width <= len(p.Grad); r += width {
+			var sum float64
+			for _, g := range p.Grad[r : r+width] {
+				sum += g * g
+			}
+			norms[i] = append(norms[i], math.Sqrt(sum))
+		}
+	}
+	return layers, norms
 }
 
 // Evaluate returns the mean loss over the fixed validation batches.

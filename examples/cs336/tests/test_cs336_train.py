@@ -235,3 +235,46 @@ def test_the_seed_fixes_weights_and_batches_and_changes_with_it(home: Path, tmp_
         losses.append([v for _, v in series["train_loss"]])
     assert losses[0] == losses[1]
     assert losses[0] != losses[2]
+
+
+def test_each_evaluation_logs_a_sample_and_histograms_of_gradient_norms(home: Path, tmp_path: Path) -> None:
+    assert train.main(["--config", write_config(tmp_path / "c.json")]) == 0
+    _, others = read_run(only_run(home))
+    texts = [p for kind, p in others if kind == "text"]
+    assert [(t["key"], t["step"]) for t in texts] == [("sample", s) for s in (0, 10, 20, 30, 40)]
+    for t in texts:
+        assert t["text"].startswith(train.SAMPLE_PROMPT)
+        assert len(t["text"]) >= len(train.SAMPLE_PROMPT) + train.SAMPLE_BYTES // 3  # bytes, decoded as UTF-8
+    hists: Dict[str, List[Tuple[int, float]]] = {}
+    for kind, p in others:
+        if kind == "histogram":
+            hists.setdefault(p["key"], []).append((p["step"], sum(p["counts"])))
+    assert sorted(hists) == ["grad_norm/layers.0", "grad_norm/layers.1", "grad_norm/lm_head", "grad_norm/ln_final",
+                             "grad_norm/token_embeddings"]
+    for key, points in hists.items():
+        assert [s for s, _ in points] == [10, 20, 30, 40], key
+    # One norm per output unit: a block has 2 × 32 gains, 4 × 32 attention and 64 + 32 + 64 feed-forward rows.
+    assert {n for _, n in hists["grad_norm/layers.0"]} == {2 * 32 + 4 * 32 + 64 + 32 + 64}
+    assert {n for _, n in hists["grad_norm/token_embeddings"]} == {256}
+
+
+def test_the_samples_are_the_seed_s() -> None:
+    cfg = TrainConfig.from_dict(TINY)
+    torch.manual_seed(0)
+    model = TransformerLM.from_config(cfg)
+    a = train.sample_text(model, cfg, torch.device("cpu"), seed=7, n=30)
+    assert a == train.sample_text(model, cfg, torch.device("cpu"), seed=7, n=30)
+    assert a != train.sample_text(model, cfg, torch.device("cpu"), seed=8, n=30)
+    assert a.startswith("Once upon a time")
+
+
+def test_grad_norms_by_layer() -> None:
+    cfg = TrainConfig.from_dict(TINY)
+    model = TransformerLM.from_config(cfg)
+    x = torch.randint(0, 256, (2, 8))
+    cross_entropy(model(x), x).backward()
+    norms = train.grad_norms_by_layer(model)
+    assert sorted(norms) == ["layers.0", "layers.1", "lm_head", "ln_final", "token_embeddings"]
+    want = torch.linalg.vector_norm(model.lm_head.weight.grad, dim=-1)
+    assert torch.allclose(norms["lm_head"], want)
+    assert torch.equal(norms["ln_final"], model.ln_final.weight.grad.abs())
