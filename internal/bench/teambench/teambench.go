@@ -46,11 +46,24 @@ type Config struct {
 	// MLflowFor is how long the clients send log-batch requests to
 	// mlflow server.
 	MLflowFor time.Duration
-	Out, Log  io.Writer
+
+	// Live runs the live load instead (live.go): LiveRuns runs, each
+	// sending a batch of one point of each of its LiveKeys keys LiveHz
+	// times a second for LiveSeconds, every acknowledgment's latency
+	// recorded, and PostgreSQL's size measured afterwards.
+	Live        bool
+	LiveRuns    int
+	LiveKeys    int
+	LiveSeconds int
+	LiveHz      float64
+
+	Out, Log io.Writer
 }
 
-// Default runs in about a minute on a 2-core machine.
-var Default = Config{Clients: 20, Keys: 100, Steps: 2500, Repeat: 3, MLflowFor: 15 * time.Second}
+// Default runs in about a minute on a 2-core machine; its live load is
+// issue 17's: 1,000 runs × 100 keys at 1 Hz for 5 minutes.
+var Default = Config{Clients: 20, Keys: 100, Steps: 2500, Repeat: 3, MLflowFor: 15 * time.Second,
+	LiveRuns: 1000, LiveKeys: 100, LiveSeconds: 300, LiveHz: 1}
 
 // Run runs the benchmark and prints its table.
 func Run(ctx context.Context, c Config) error {
@@ -67,6 +80,9 @@ func Run(ctx context.Context, c Config) error {
 		}
 		defer cl.Remove()
 		admin = cl.DSN("postgres")
+	}
+	if c.Live {
+		return c.runLive(ctx, admin, nginx)
 	}
 	points := c.Clients * c.Keys * c.Steps
 	var acks []time.Duration
@@ -111,40 +127,56 @@ func (c Config) progress(format string, args ...any) {
 	}
 }
 
-// runlogOnce starts two replicas on a new database and nginx before them,
-// streams the clients' runs through it and returns the time from the
-// clients' start until the last acknowledged its whole log.
-func (c Config) runlogOnce(ctx context.Context, admin, nginx, name string) (time.Duration, error) {
+// team is two runlog server replicas on one database behind nginx.
+type team struct {
+	DSN  string // the database
+	URL  string // nginx, balancing round robin between the replicas
+	stop func()
+}
+
+// startTeam creates database name on the server admin names, starts two
+// replicas on it (server.Server with Options.Team, each a PostgreSQL pool
+// of its own) and nginx before them. Close stops them all and drops the
+// database.
+func startTeam(ctx context.Context, admin, nginx, name string) (_ *team, err error) {
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	dsn, err := pgtest.CreateDatabase(ctx, admin, name)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer pgtest.DropDatabase(context.WithoutCancel(ctx), admin, name)
+	undo = append(undo, func() { pgtest.DropDatabase(context.WithoutCancel(ctx), admin, name) })
 	dir, err := os.MkdirTemp("", "runlog-teambench-")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	undo = append(undo, func() { os.RemoveAll(dir) })
 	sctx, stop := context.WithCancel(ctx)
 	var served sync.WaitGroup
-	defer func() { stop(); served.Wait() }()
+	undo = append(undo, func() { stop(); served.Wait() })
 	var urls []string
 	for i := range 2 {
 		db, err := postgres.Open(ctx, dsn)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			db.Close()
-			return 0, err
+			return nil, err
 		}
 		srv, err := server.New(server.Options{Home: filepath.Join(dir, fmt.Sprintf("replica-%d", i)), Addr: ln.Addr().String(), Team: db,
 			Logf: func(string, ...any) {}})
 		if err != nil {
 			ln.Close()
 			db.Close()
-			return 0, err
+			return nil, err
 		}
 		served.Add(1)
 		go func() {
@@ -156,9 +188,34 @@ func (c Config) runlogOnce(ctx context.Context, admin, nginx, name string) (time
 	}
 	px, err := nginxtest.Start(nginx, urls...)
 	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, px.Stop)
+	return &team{DSN: dsn, URL: px.URL, stop: func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}}, nil
+}
+
+// Close stops nginx and the replicas and drops the database.
+func (t *team) Close() { t.stop() }
+
+// runlogOnce starts two replicas on a new database and nginx before them,
+// streams the clients' runs through it and returns the time from the
+// clients' start until the last acknowledged its whole log.
+func (c Config) runlogOnce(ctx context.Context, admin, nginx, name string) (time.Duration, error) {
+	tm, err := startTeam(ctx, admin, nginx, name)
+	if err != nil {
 		return 0, err
 	}
-	defer px.Stop()
+	defer tm.Close()
+	dir, err := os.MkdirTemp("", "runlog-teambench-clients-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	dsn := tm.DSN
 	keys := make([]string, c.Keys)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("metric_%03d", i)
@@ -173,7 +230,7 @@ func (c Config) runlogOnce(ctx context.Context, admin, nginx, name string) (time
 			defer wg.Done()
 			errs[i] = func() error {
 				r, err := runlog.Init(runlog.Options{Home: filepath.Join(dir, fmt.Sprintf("client-%d", i)), Name: "team-bench",
-					DisableGit: true, URL: px.URL, StreamTimeout: 10 * time.Minute})
+					DisableGit: true, URL: tm.URL, StreamTimeout: 10 * time.Minute})
 				if err != nil {
 					return err
 				}
