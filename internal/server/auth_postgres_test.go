@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +23,8 @@ import (
 // in one PostgreSQL database, with two replicas: a run ingested through
 // one by a writer is read by a viewer through the other and not by
 // another project's writer; a key revoked through one replica is refused
-// by the other at its next request.
+// by the other at its next request; and a pg_dump of the database holds
+// no password or key in clear.
 func TestAccountsOnPostgres(t *testing.T) {
 	if pgtest.Bin() == "" {
 		t.Skip("PostgreSQL is not installed")
@@ -98,5 +102,25 @@ func TestAccountsOnPostgres(t *testing.T) {
 	}
 	if code := do(url2, "vera", "GET", "/api/v1/health", nil); code != 401 {
 		t.Errorf("the revoked key on replica 2: %d", code)
+	}
+	// What a backup of the database holds: the whole dump, data and all.
+	pgDump, err := exec.LookPath("pg_dump")
+	if err != nil {
+		pgDump = filepath.Join(pgtest.Bin(), "pg_dump")
+	}
+	dump, err := exec.Command(pgDump, "--dbname", dsn).Output()
+	if err != nil {
+		t.Fatalf("pg_dump: %v", err)
+	}
+	if !bytes.Contains(dump, []byte("wanda")) {
+		t.Fatalf("the dump does not hold the accounts (no user wanda): %d bytes", len(dump))
+	}
+	for u, key := range keys {
+		secret := key[strings.LastIndexByte(key, '_')+1:]
+		for what, s := range map[string]string{"key": secret, "password": "password-of-" + u} {
+			if bytes.Contains(dump, []byte(s)) {
+				t.Errorf("pg_dump holds %s's %s in clear", u, what)
+			}
+		}
 	}
 }
