@@ -21,10 +21,12 @@ import (
 )
 
 // TestRunResumeTinyLM trains the tiny LM under `runlog run`, kills it with
-// SIGKILL mid-run, and resumes it with `runlog run --resume`: it restores
-// the checkpoint it is handed and continues at the step after it, the run
-// holds exactly one current point per step, and the time it lay dead is
-// not active time.
+// SIGKILL mid-run, resumes it with `runlog run --resume`, kills the
+// resumed program too and resumes it once more: each time it restores the
+// checkpoint it is handed and continues at the step after it, the run
+// holds exactly one current point per step, every attempt's points are
+// kept (those past the next checkpoint superseded), and the time it lay
+// dead is not active time.
 func TestRunResumeTinyLM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model")
@@ -42,50 +44,73 @@ func TestRunResumeTinyLM(t *testing.T) {
 		"sample_chars": 0,
 	})
 	home := t.TempDir()
-	cmd := runlogProcess(home, "run", "--name", "tiny", "--", bin, "-config", cfg)
-	var first bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &first, &first
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	resumed := regexp.MustCompile(`resuming run \S+ from \S+ \(step (\d+)\)`)
+	// killAfter starts runlog with args and kills the program (not the
+	// runner) once it has saved the checkpoint of step ckpt and its client
+	// has written the log a second later (its flush interval): the run
+	// knows of a checkpoint, and has points after it. It returns what
+	// runlog printed.
+	killAfter := func(ckpt string, args ...string) string {
+		cmd := runlogProcess(home, args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		// Training takes a while on a loaded machine: wait up to 3 minutes.
+		for try := 0; ; try++ {
+			if m, _ := filepath.Glob(filepath.Join(home, "runs", "*", "checkpoints", "step_"+ckpt+".ckpt")); len(m) == 1 {
+				break
+			}
+			if try == 1800 {
+				t.Fatalf("no checkpoint of step %s after 3 minutes:\n%s", ckpt, out.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		child := childOf(t, cmd.Process.Pid)
+		time.Sleep(1100 * time.Millisecond)
+		syscall.Kill(child, syscall.SIGKILL)
+		cmd.Wait()
+		if s := showJSON(t, home, "tiny"); s.Status != "killed" {
+			t.Fatalf("after SIGKILL: status %s\n%s", s.Status, out.String())
+		}
+		time.Sleep(1500 * time.Millisecond) // the run lies dead a while
+		return out.String()
 	}
-	defer cmd.Process.Kill()
-	// Kill the program (not the runner) once it has saved the checkpoint of
-	// step 100 and its client has written the log a second later (its
-	// flush interval): the run knows of a checkpoint, and has points after
-	// it.
-	waitFor(t, func() bool {
-		m, _ := filepath.Glob(filepath.Join(home, "runs", "*", "checkpoints", "step_000100.ckpt"))
-		return len(m) == 1
-	})
-	child := childOf(t, cmd.Process.Pid)
-	time.Sleep(1100 * time.Millisecond)
-	syscall.Kill(child, syscall.SIGKILL)
-	cmd.Wait()
-	if s := showJSON(t, home, "tiny"); s.Status != "killed" {
-		t.Fatalf("after SIGKILL: status %s\n%s", s.Status, first.String())
+	killAfter("000100", "run", "--name", "tiny", "--", bin, "-config", cfg)
+	// The first resume, killed in its turn: a resume of a resume follows.
+	first := killAfter("000200", "run", "--resume", "tiny", "--", bin, "-config", cfg)
+	m := resumed.FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("no resume message:\n%s", first)
 	}
-	time.Sleep(1500 * time.Millisecond) // the run lies dead a while
+	ckpts := []int64{0, 0, 0} // the step each attempt started after
+	ckpts[1], _ = strconv.ParseInt(m[1], 10, 64)
 
 	out, errOut, err := run(t, home, "run", "--resume", "tiny", "--", bin, "-config", cfg)
 	if err != nil {
 		t.Fatalf("resume: %v\n%s%s", err, out, errOut)
 	}
-	m := regexp.MustCompile(`resuming run \S+ from \S+ \(step (\d+)\)`).FindStringSubmatch(errOut)
+	m = resumed.FindStringSubmatch(errOut)
 	if m == nil {
 		t.Fatalf("no resume message:\n%s", errOut)
 	}
-	ckpt, _ := strconv.ParseInt(m[1], 10, 64)
+	ckpts[2], _ = strconv.ParseInt(m[1], 10, 64)
+	if ckpts[2] <= ckpts[1] {
+		t.Errorf("the second resume restored step %d, not a later checkpoint than the first's %d", ckpts[2], ckpts[1])
+	}
 	if !strings.Contains(out, "from step "+m[1]) || strings.Contains(errOut, "started again") {
-		t.Errorf("tinylm's output must say it continued from step %d:\n%s\n%s", ckpt, out, errOut)
+		t.Errorf("tinylm's output must say it continued from step %d:\n%s\n%s", ckpts[2], out, errOut)
 	}
 
 	s := showJSON(t, home, "tiny")
 	loss := s.Metrics["train_loss"]
-	if s.Status != "finished" || s.Segments != 2 || loss["count"] != float64(steps) || loss["final_step"] != float64(steps) {
-		t.Errorf("after resume: status %s, segments %d, train_loss %v; want finished, 2, %d points to step %d", s.Status, s.Segments, loss, steps, steps)
+	if s.Status != "finished" || s.Segments != 3 || loss["count"] != float64(steps) || loss["final_step"] != float64(steps) {
+		t.Errorf("after two resumes: status %s, segments %d, train_loss %v; want finished, 3, %d points to step %d", s.Status, s.Segments, loss, steps, steps)
 	}
-	if s.Active > s.Wall-1.4 {
-		t.Errorf("active time %.2fs, wallclock %.2fs: the 1.5 s the run lay dead must not be active", s.Active, s.Wall)
+	if s.Active > s.Wall-2*1.4 {
+		t.Errorf("active time %.2fs, wallclock %.2fs: the twice 1.5 s the run lay dead must not be active", s.Active, s.Wall)
 	}
 	for _, ev := range s.Events {
 		if ev["kind"] == "alert" {
@@ -110,35 +135,38 @@ func TestRunResumeTinyLM(t *testing.T) {
 		t.Errorf("train_loss steps %v: want exactly one point at each step 1..%d", cur.Steps, steps)
 	}
 	segs, _ := st.Segments(context.Background(), s.ID)
-	for i, tm := range cur.Times {
-		if float64(tm)/1000 >= segs[1].Start {
-			if cur.Steps[i] != ckpt+1 {
-				t.Errorf("the resumed program's first step is %d, want %d (the checkpoint's step + 1)", cur.Steps[i], ckpt+1)
-			}
-			break
-		}
+	if len(segs) != 3 {
+		t.Fatalf("%d segments, want 3", len(segs))
 	}
-	// The first attempt's points are all kept, superseded, those after the
-	// checkpoint included (how many there are depends on when it was
-	// killed: none, if at a checkpoint).
+	// Every attempt's points are all kept, superseded or not: attempt k
+	// logged the steps ckpts[k]+1 … N, N at least the next attempt's
+	// checkpoint (how many past it depends on when it was killed: none, if
+	// at a checkpoint).
 	all, _ := st.Points(context.Background(), s.ID, "train_loss", store.PointsOptions{Superseded: true})
-	var firstAttempt []int64
+	attempts := make([][]int64, 3)
 	for i, tm := range all.Times {
-		if float64(tm)/1000 < segs[1].Start {
-			firstAttempt = append(firstAttempt, all.Steps[i])
+		k := 0
+		for k < 2 && float64(tm)/1000 >= segs[k+1].Start {
+			k++
 		}
+		attempts[k] = append(attempts[k], all.Steps[i])
 	}
-	slices.Sort(firstAttempt)
-	kept := len(firstAttempt) >= int(ckpt) && all.Len() == steps+len(firstAttempt)-int(ckpt)
-	for i, step := range firstAttempt {
-		kept = kept && step == int64(i+1)
-	}
-	if !kept {
-		t.Errorf("the first attempt's points %v (%d in all with the superseded ones): want steps 1..N, N ≥ %d, every one kept", firstAttempt, all.Len(), ckpt)
+	for k, got := range attempts {
+		slices.Sort(got)
+		end := int64(steps)
+		if k < 2 {
+			end = ckpts[k+1]
+		}
+		ok := len(got) > 0 && got[0] == ckpts[k]+1 && got[len(got)-1] >= end
+		for i := 1; ok && i < len(got); i++ {
+			ok = got[i] == got[i-1]+1
+		}
+		if !ok {
+			t.Errorf("attempt %d logged steps %v: want every step from %d on to at least %d, each once", k+1, got, ckpts[k]+1, end)
+		}
 	}
 }
 
-// childOf returns the process the runner started.
 func childOf(t *testing.T, pid int) int {
 	t.Helper()
 	var child int
