@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -139,12 +140,15 @@ var (
 )
 
 // nameRE is what user and project names may be: they show in URLs,
-// queries and logs.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// queries and logs. Compiled on first use, not at every start of the
+// runlog command: the bounded repetition makes a large program (~60 KB).
+var nameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+})
 
 // CheckName checks a user's or project's name.
 func CheckName(what, name string) error {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return fmt.Errorf("%s name %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", what, name)
 	}
 	return nil
