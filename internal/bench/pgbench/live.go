@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/runlog/runlog/internal/bench/timing"
@@ -44,6 +46,19 @@ type LiveRow struct {
 	sizes
 	Ideal  int64  // the points in full chunks only, as a finished run holds them
 	Tables string // the largest tables and their sizes
+
+	// P50 and P99 are the percentiles of the time a batch's Write took,
+	// over the batches of the rounds since the previous sample.
+	P50, P99 time.Duration
+}
+
+// percentile returns the p-th percentile (0 to 1) of ds, which it sorts.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[min(len(ds)-1, int(p*float64(len(ds))))]
 }
 
 // live writes LiveRuns runs of LiveKeys keys a point at a time, one batch
@@ -73,7 +88,35 @@ func (b *bench) live(ctx context.Context) ([]LiveRow, error) {
 	t0 := 1764201600.0
 	start := time.Now()
 	var out []LiveRow
+	// The store's upkeep every second, as the team server's background
+	// work does it (postgres.DB.Maintain).
+	maintained := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				maintained <- nil
+				return
+			case <-tick.C:
+			}
+			if err := db.Maintain(ctx); err != nil {
+				maintained <- err
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		if err := <-maintained; err != nil {
+			c.progress("%v", err)
+		}
+	}()
 	every := max(1, c.LiveRounds/6)
+	var mu sync.Mutex
+	var lat []time.Duration // of the batches since the last sample
 	for round := range c.LiveRounds {
 		err := parallel(ctx, c.LiveRuns, c.LiveWriters, func(r int) error {
 			id := fmt.Sprintf("live%04d", r)
@@ -90,9 +133,14 @@ func (b *bench) live(ctx context.Context) ([]LiveRow, error) {
 				p.Append(int64(round), int64(t*1000), float64(float32(2+1/(1+x)+0.01*float64((round*7+k)%13))))
 				bt.Points[key] = p
 			}
+			began := time.Now()
 			if err := db.Write(ctx, bt); err != nil {
 				return err
 			}
+			d := time.Since(began)
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
 			curs[r] = bt.Next
 			return nil
 		})
@@ -104,8 +152,11 @@ func (b *bench) live(ctx context.Context) ([]LiveRow, error) {
 			if err != nil {
 				return nil, err
 			}
-			row := LiveRow{Rounds: round + 1, Points: (round + 1) * c.LiveRuns * c.LiveKeys, Elapsed: time.Since(start), sizes: s}
-			c.progress("  %d rounds, %s: %d MB on disk for %d MB of points", row.Rounds, timing.Short(row.Elapsed), s.total>>20, s.data>>20)
+			row := LiveRow{Rounds: round + 1, Points: (round + 1) * c.LiveRuns * c.LiveKeys, Elapsed: time.Since(start), sizes: s,
+				P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
+			lat = lat[:0]
+			c.progress("  %d rounds, %s: %d MB on disk for %d MB of points, %d tail rows, batches p50 %s p99 %s",
+				row.Rounds, timing.Short(row.Elapsed), s.total>>20, s.data>>20, s.tailRows, timing.Millis(row.P50), timing.Millis(row.P99))
 			out = append(out, row)
 		}
 	}
@@ -143,15 +194,16 @@ func idealSize(ctx context.Context, db *postgres.DB, runs int, keys []string) (i
 
 // PrintLive writes the live load's samples as a Markdown table.
 func PrintLive(w io.Writer, rows []LiveRow) {
-	fmt.Fprintln(w, "| live load: rounds (a point per key) | points | elapsed | on disk (all tables) | encoded points (chunks + tail) | disk / encoded | tail rows | dead rows | HOT updates of series |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| live load: rounds (a point per key) | points | elapsed | on disk (all tables) | encoded points (chunks + tail) | disk / encoded | tail rows | dead rows | HOT updates of series | batch Write p50 / p99 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		hot := "–"
 		if r.upd > 0 {
 			hot = fmt.Sprintf("%.0f %%", 100*float64(r.hot)/float64(r.upd))
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %.1f MB | %.1f MB | %.2f | %s | %s | %s |\n", r.Rounds, timing.Count(r.Points), timing.Short(r.Elapsed),
-			float64(r.total)/1e6, float64(r.data)/1e6, float64(r.total)/float64(r.data), timing.Count(int(r.tailRows)), timing.Count(int(r.dead)), hot)
+		fmt.Fprintf(w, "| %d | %s | %s | %.1f MB | %.1f MB | %.2f | %s | %s | %s | %s / %s |\n", r.Rounds, timing.Count(r.Points), timing.Short(r.Elapsed),
+			float64(r.total)/1e6, float64(r.data)/1e6, float64(r.total)/float64(r.data), timing.Count(int(r.tailRows)), timing.Count(int(r.dead)), hot,
+			timing.Millis(r.P50), timing.Millis(r.P99))
 	}
 	if last := rows[len(rows)-1]; last.Ideal > 0 {
 		fmt.Fprintf(w, "\nThe same %s points in full chunks, as a finished run holds them: %.1f MB (%.2f bytes a point); on disk / that: %.2f.\n",

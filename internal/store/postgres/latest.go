@@ -21,16 +21,56 @@ type latest struct {
 	changed    bool
 }
 
-// updateLatest accounts for the final points of the series a batch wrote.
+// updateLatest accounts for the final points of the series a batch wrote:
+// of each, the point of its greatest step among the batch's points.
 func (w *batchWriter) updateLatest(lasts map[string]series.Point) error {
 	l := &w.latest
 	for key, p := range lasts {
 		l.maxStep = max(l.maxStep, p.Step)
-		l.train.Offer(series.TrainLossKeys, key, p)
-		l.val.Offer(series.ValLossKeys, key, p)
+		for _, loss := range []struct {
+			l    *tables.Latest
+			keys []string
+		}{{&l.train, series.TrainLossKeys}, {&l.val, series.ValLossKeys}} {
+			// The batch does not read the series' statistics, so p is
+			// the series' final point (the one of its greatest step, the
+			// later of equal ones) unless the series had one of a
+			// greater step before. The run's row holds the final point
+			// of its loss series; one of a greater step than p is looked
+			// up (a series logged out of step order, or rewound).
+			if key == loss.l.Key && loss.l.Last != nil && p.Step < loss.l.Last.Step {
+				last, err := w.seriesLast(key)
+				if err != nil {
+					return err
+				}
+				p = last
+			}
+			loss.l.Offer(loss.keys, key, p)
+		}
 	}
 	l.changed = true
 	return nil
+}
+
+// seriesLast returns the final point of the run's series key, its
+// chunks' and its tail's, the batch's points included.
+func (w *batchWriter) seriesLast(key string) (series.Point, error) {
+	var id int64
+	var raw []byte
+	var st series.Stats
+	if err := w.tx.QueryRow(w.ctx, "SELECT id, stats FROM series WHERE run_id = $1 AND key = $2", w.b.RunID, key).Scan(&id, &raw); err != nil {
+		return st.Last, err
+	}
+	if err := decodeStats(raw, &st); err != nil {
+		return st.Last, err
+	}
+	tp, err := readTails(w.ctx, w.tx, []string{w.b.RunID}, func(i int64) bool { return i == id })
+	if err != nil {
+		return st.Last, err
+	}
+	if p := tp[id]; p != nil {
+		st.AddPoints(*p)
+	}
+	return st.Last, nil
 }
 
 // recomputeLatest sets the run's greatest step and final losses from all
@@ -84,6 +124,10 @@ func (w *batchWriter) runUpdate() error {
 	if w.segments {
 		set = append(set, "active = (SELECT coalesce(sum(last - start), 0) FROM segments WHERE run_id = $1)",
 			"segments = (SELECT count(*) FROM segments WHERE run_id = $1)")
+	}
+	if w.tailChanged {
+		t := &w.tail
+		set = append(set, "tail_next = "+arg(t.next), "tail_shape = "+arg(t.shape), "tail_bytes = "+arg(t.bytes), "tail_max = "+arg(t.max))
 	}
 	if len(set) == 0 {
 		return nil

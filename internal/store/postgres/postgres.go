@@ -6,13 +6,16 @@
 // of chunkSize points, one bytea row each with its statistics beside it.
 // A live run adds a few points to each series every batch; rewriting a
 // chunk row per batch would leave a dead copy of the chunk behind each
-// time, so new points go to an append-only tail instead: one small chunk
-// row per series per batch, merged by levels (tailFanout rows of a level
-// into one of the next) and sealed into full chunks once chunkSize points
-// have gathered (chunks.go, docs/storage.md's PostgreSQL section). A series
-// therefore holds a few tail rows, its series row is updated in place (a
-// HOT update, with the fillfactor the migrations set) and the dead rows
-// that merging leaves are reclaimed by autovacuum.
+// time, so new points go to an append-only tail instead: one row per run
+// per batch holding the new points of all its series, merged by levels
+// (tailFanout rows of a level into one of the next) and sealed into chunks
+// once a series has chunkSize points, or the tail grows past maxTailBytes
+// (tail.go, chunks.go, docs/storage.md's PostgreSQL section). A batch
+// therefore inserts one tail row and updates its run's row (a HOT update,
+// with the fillfactor the migrations set); series rows are written only
+// when points are sealed, the tail's points being counted into a series'
+// statistics when it is read; and the dead rows that merging leaves are
+// reclaimed by autovacuum.
 //
 // Several processes may write one database at once: a batch locks its
 // run's row, so batches of one run apply one after another, and the

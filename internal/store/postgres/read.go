@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -132,22 +133,16 @@ func (db *DB) matches(ctx context.Context, q, ref string) (ids, names []string, 
 	return ids, names, db.mapErr(err)
 }
 
-// scanSeries reads rows of key, goal and statistics.
-func (db *DB) scanSeries(rows pgx.Rows) ([]store.Series, error) {
-	defer rows.Close()
-	out, err := tables.Collect(rows, tables.ScanSeries)
-	return out, db.mapErr(err)
-}
-
 // Series returns the statistics of every series of a run, sorted by key.
 func (db *DB) Series(ctx context.Context, runID string) ([]store.Series, error) {
-	rows, err := db.pool.Query(ctx, "SELECT key, goal, stats FROM series WHERE run_id = $1 ORDER BY key", runID)
+	var out []store.Series
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = seriesOf(ctx, tx, []string{runID}, "SELECT id, $1::text, key, goal, stats FROM series WHERE run_id = $1 ORDER BY key", runID)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("run %s series: %w", runID, db.mapErr(err))
-	}
-	out, err := db.scanSeries(rows)
-	if err != nil {
-		return nil, fmt.Errorf("run %s series: %w", runID, err)
 	}
 	return out, nil
 }
@@ -159,7 +154,7 @@ func (db *DB) FindSeries(ctx context.Context, runID string, q store.SeriesQuery)
 		limit = store.DefaultSeriesLimit
 	}
 	var sb strings.Builder
-	sb.WriteString("SELECT key, goal, stats FROM series WHERE run_id = $1 AND key > $2")
+	sb.WriteString("SELECT id, $1::text, key, goal, stats FROM series WHERE run_id = $1 AND key > $2")
 	args := []any{runID, q.After}
 	if len(q.Keys) > 0 {
 		args = append(args, q.Keys)
@@ -172,13 +167,14 @@ func (db *DB) FindSeries(ctx context.Context, runID string, q store.SeriesQuery)
 	}
 	args = append(args, limit+1)
 	fmt.Fprintf(&sb, " ORDER BY key LIMIT $%d", len(args))
-	rows, err := db.pool.Query(ctx, sb.String(), args...)
+	var out []store.Series
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = seriesOf(ctx, tx, []string{runID}, sb.String(), args...)
+		return err
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("run %s series: %w", runID, db.mapErr(err))
-	}
-	out, err := db.scanSeries(rows)
-	if err != nil {
-		return nil, false, fmt.Errorf("run %s series: %w", runID, err)
 	}
 	more := len(out) > limit
 	return out[:min(len(out), limit)], more, nil
@@ -192,42 +188,102 @@ func (db *DB) FirstSeries(ctx context.Context, runIDs []string, limit int) (map[
 	if len(runIDs) == 0 {
 		return first, more, nil
 	}
-	rows, err := db.pool.Query(ctx, `SELECT r.id, s.key, s.goal, s.stats FROM unnest($1::text[]) AS r(id),
-		LATERAL (SELECT key, goal, stats FROM series WHERE run_id = r.id ORDER BY key LIMIT $2) AS s
-		ORDER BY r.id, s.key`, runIDs, limit+1)
+	var found []seriesRun
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		found, err = seriesRuns(ctx, tx, runIDs, `SELECT s.id, r.id, s.key, s.goal, s.stats FROM unnest($1::text[]) AS r(id),
+			LATERAL (SELECT id, key, goal, stats FROM series WHERE run_id = r.id ORDER BY key LIMIT $2) AS s
+			ORDER BY r.id, s.key`, runIDs, limit+1)
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("series of runs: %w", db.mapErr(err))
 	}
-	defer rows.Close()
-	if err := tables.ReadFirstSeries(rows, limit, first, more); err != nil {
-		return nil, nil, fmt.Errorf("series of runs: %w", db.mapErr(err))
+	for _, s := range found {
+		if len(first[s.run]) == limit {
+			more[s.run] = true
+			continue
+		}
+		first[s.run] = append(first[s.run], s.Series)
 	}
 	return first, more, nil
 }
 
 // Points returns the points of a series in step order: its chunks, then
-// its tail.
+// its points in the run's tail.
 func (db *DB) Points(ctx context.Context, runID, key string, opt store.PointsOptions) (series.Points, error) {
 	var pts series.Points
-	id, st, err := tables.SeriesHead(db.pool.QueryRow(ctx, "SELECT id, stats FROM series WHERE run_id = $1 AND key = $2", runID, key),
-		pgx.ErrNoRows, runID, key)
+	id, err := db.seriesID(ctx, db.pool, runID, key)
 	if err != nil {
-		return pts, db.mapErr(err)
+		return pts, err
 	}
+	if pts, err = points(ctx, db.pool, runID, id, opt); err != nil {
+		return pts, fmt.Errorf("run %s series %q: %w", runID, key, db.mapErr(err))
+	}
+	return pts, nil
+}
+
+// seriesID returns the id of a run's series key.
+func (db *DB) seriesID(ctx context.Context, q dbReader, runID, key string) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, "SELECT id FROM series WHERE run_id = $1 AND key = $2", runID, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("run %s has no series %q: %w", runID, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("run %s series %q: %w", runID, key, db.mapErr(err))
+	}
+	return id, nil
+}
+
+// points reads the points of series id of a run: its current chunks (all
+// with opt.Superseded) in order, then its points in the run's tail, in
+// one query, so that one snapshot gives both; sorted by step, stably, if
+// they are not in step order.
+func points(ctx context.Context, q dbReader, runID string, id int64, opt store.PointsOptions) (series.Points, error) {
+	var pts series.Points
 	cond := " AND NOT superseded"
 	if opt.Superseded {
 		cond = ""
 	}
-	rows, err := db.pool.Query(ctx, `SELECT count, data FROM (
+	rows, err := q.Query(ctx, `SELECT part, count, data FROM (
 		SELECT 0 AS part, no, count, data FROM chunks WHERE series_id = $1`+cond+`
-		UNION ALL SELECT 1, no, count, data FROM tail WHERE series_id = $1) AS c ORDER BY part, no`, id)
+		UNION ALL SELECT 1, no, count, data FROM tail WHERE run_id = $2) AS c ORDER BY part, no`, id, runID)
 	if err != nil {
-		return pts, fmt.Errorf("run %s series %q: %w", runID, key, db.mapErr(err))
+		return pts, err
 	}
-	pts, err = tables.ReadPoints(rows, !st.Ordered || opt.Superseded)
-	rows.Close()
-	if err != nil {
-		return pts, fmt.Errorf("run %s series %q: %w", runID, key, db.mapErr(err))
+	defer rows.Close()
+	var chunks []tables.Chunk
+	var tail [][]byte
+	total := 0
+	for rows.Next() {
+		var part int
+		var c tables.Chunk
+		if err := rows.Scan(&part, &c.N, &c.Data); err != nil {
+			return pts, err
+		}
+		if part == 1 {
+			tail = append(tail, c.Data)
+			continue
+		}
+		c.At = total
+		total += c.N
+		chunks = append(chunks, c)
+	}
+	if err := rows.Err(); err != nil {
+		return pts, err
+	}
+	if err := tables.DecodeChunks(chunks, total, &pts); err != nil {
+		return pts, err
+	}
+	tp := tailPoints{id: &pts}
+	for i, data := range tail {
+		if err := tp.decode(data, func(i int64) bool { return i == id }); err != nil {
+			return pts, fmt.Errorf("tail row %d: %w", i, err)
+		}
+	}
+	if !slices.IsSorted(pts.Steps) {
+		tables.SortByStep(&pts)
 	}
 	return pts, nil
 }

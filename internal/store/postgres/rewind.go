@@ -6,8 +6,8 @@ import (
 )
 
 // rewind supersedes every current point of the run with a step greater than
-// step. The tails of the run's series are sealed into chunks first, full or
-// not; then, as in the SQLite store, chunks that hold such points are split
+// step. The run's tail is sealed into chunks first, full or not
+// (sealTails); then, as in the SQLite store, chunks that hold such points are split
 // into the part that stays and a superseded part, and the statistics of
 // each series are merged anew from its remaining chunks.
 func (w *batchWriter) rewind(step int64) error {
@@ -32,49 +32,6 @@ func (w *batchWriter) rewind(step int64) error {
 		return err
 	}
 	return w.recomputeLatest()
-}
-
-// sealTails moves the tails of the run's series into chunks of their own.
-func (w *batchWriter) sealTails() error {
-	rs, err := w.tx.Query(w.ctx, "SELECT id, next_chunk FROM series WHERE run_id = $1 AND tail_count > 0", w.b.RunID)
-	if err != nil {
-		return err
-	}
-	next := map[int64]int32{}
-	var ids []int64
-	for rs.Next() {
-		var id int64
-		var no int32
-		if err := rs.Scan(&id, &no); err != nil {
-			rs.Close()
-			return err
-		}
-		next[id] = no
-		ids = append(ids, id)
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil || len(ids) == 0 {
-		return err
-	}
-	tails, err := w.readTails(ids)
-	if err != nil {
-		return err
-	}
-	pw := &pointsWriter{w: w}
-	for _, id := range ids {
-		var all series.Points
-		concat(&all, tails[id], series.Points{})
-		no := next[id]
-		for i := 0; i < all.Len(); i += chunkSize {
-			pw.chunk(id, no, all.Slice(i, min(i+chunkSize, all.Len())))
-			no++
-		}
-		pw.cut(id, 0)
-		if err := w.exec("UPDATE series SET next_chunk = $1, tail_next = 0, tail_count = 0, tail_shape = 0 WHERE id = $2", no, id); err != nil {
-			return err
-		}
-	}
-	return pw.flush()
 }
 
 // putSplit stores the kept part of a chunk in its place and the dropped

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runlog/runlog/internal/runfmt"
+	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
 	"github.com/runlog/runlog/internal/store/tables"
 )
@@ -35,6 +37,11 @@ type batchWriter struct {
 	latest   latest
 	last     float64 // the latest record time, if > 0
 	segments bool    // the active time and segment count, from segments
+
+	// The run's tail, as its row records it, and whether the batch
+	// changed it.
+	tail        tailState
+	tailChanged bool
 }
 
 func (w *batchWriter) exec(q string, args ...any) error {
@@ -53,10 +60,14 @@ func (w *batchWriter) write() error {
 		return fmt.Errorf("add run: %w", err)
 	}
 	l := &w.latest
-	if err := w.tx.QueryRow(w.ctx, "SELECT train_key, val_key, max_step FROM runs WHERE id = $1 FOR UPDATE", b.RunID).
-		Scan(&l.train.Key, &l.val.Key, &l.maxStep); err != nil {
+	t := &w.tail
+	var trainLast, valLast []byte
+	if err := w.tx.QueryRow(w.ctx, `SELECT train_key, train_last, val_key, val_last, max_step, tail_next, tail_shape, tail_bytes, tail_max
+		FROM runs WHERE id = $1 FOR UPDATE`, b.RunID).
+		Scan(&l.train.Key, &trainLast, &l.val.Key, &valLast, &l.maxStep, &t.next, &t.shape, &t.bytes, &t.max); err != nil {
 		return fmt.Errorf("lock run: %w", err)
 	}
+	l.train.Last, l.val.Last = tables.DecodePoint(trainLast), tables.DecodePoint(valLast)
 	var cur store.Cursor
 	err := w.tx.QueryRow(w.ctx, "SELECT cur_seq, cur_offset, cur_size, cur_mtime FROM streams WHERE run_id = $1 AND name = $2",
 		b.RunID, b.Stream).Scan(&cur.Seq, &cur.Offset, &cur.Size, &cur.Mtime)
@@ -239,7 +250,7 @@ func (w *batchWriter) defines() error {
 	return w.exec(`INSERT INTO series (run_id, key, goal, stats)
 		SELECT $1::text, k, g, $4::bytea FROM unnest($2::text[], $3::text[]) AS d(k, g)
 		ON CONFLICT (run_id, key) DO UPDATE SET goal = CASE WHEN excluded.goal != '' THEN excluded.goal ELSE series.goal END`,
-		w.b.RunID, keys, goals, emptyStats)
+		w.b.RunID, keys, goals, []byte{})
 }
 
 func (w *batchWriter) artifacts() error {
@@ -285,7 +296,7 @@ func (db *DB) DeleteRun(ctx context.Context, id string) error {
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		for _, q := range []string{
 			"DELETE FROM chunks WHERE series_id IN (SELECT id FROM series WHERE run_id = $1)",
-			"DELETE FROM tail WHERE series_id IN (SELECT id FROM series WHERE run_id = $1)",
+			"DELETE FROM tail WHERE run_id = $1",
 			"DELETE FROM series WHERE run_id = $1",
 			"DELETE FROM segments WHERE run_id = $1",
 			"DELETE FROM streams WHERE run_id = $1",
@@ -306,4 +317,73 @@ func (db *DB) DeleteRun(ctx context.Context, id string) error {
 		return fmt.Errorf("delete run %s: %w", id, err)
 	}
 	return nil
+}
+
+// points adds the batch's points to its run's tail (tail.go) and accounts
+// for the final point of each series in the run's row.
+func (w *batchWriter) points() error {
+	keys := make([]string, 0, len(w.b.Points))
+	for k, pts := range w.b.Points {
+		if pts.Len() > 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	ids, err := w.seriesIDs(keys)
+	if err != nil {
+		return err
+	}
+	batch := make(tailPoints, len(keys))
+	lasts := make(map[string]series.Point, len(keys))
+	for _, k := range keys {
+		p := w.b.Points[k]
+		batch[ids[k]] = p
+		var st series.Stats
+		st.AddPoints(*p)
+		lasts[k] = st.Last
+	}
+	if err := w.appendTail(batch); err != nil {
+		return err
+	}
+	return w.updateLatest(lasts)
+}
+
+// seriesIDs returns the ids of the run's series of keys, creating those
+// it has not got.
+func (w *batchWriter) seriesIDs(keys []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(keys))
+	scan := func(rs pgx.Rows) error {
+		defer rs.Close()
+		for rs.Next() {
+			var id int64
+			var key string
+			if err := rs.Scan(&id, &key); err != nil {
+				return err
+			}
+			out[key] = id
+		}
+		return rs.Err()
+	}
+	rs, err := w.tx.Query(w.ctx, "SELECT id, key FROM series WHERE run_id = $1 AND key = ANY($2)", w.b.RunID, keys)
+	if err != nil {
+		return nil, err
+	}
+	if err := scan(rs); err != nil {
+		return nil, err
+	}
+	if len(out) == len(keys) {
+		return out, nil
+	}
+	var fresh []string
+	for _, k := range keys {
+		if _, ok := out[k]; !ok {
+			fresh = append(fresh, k)
+		}
+	}
+	rs, err = w.tx.Query(w.ctx, `INSERT INTO series (run_id, key, stats)
+		SELECT $1::text, k, '\x'::bytea FROM unnest($2::text[]) AS k RETURNING id, key`, w.b.RunID, fresh)
+	if err != nil {
+		return nil, err
+	}
+	return out, scan(rs)
 }

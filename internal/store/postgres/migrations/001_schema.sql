@@ -2,7 +2,7 @@
 -- artifacts, events. Keys, ids and names sort byte by byte (COLLATE "C"),
 -- as the SQLite store sorts them, whatever the database's locale.
 --
--- Tables updated by every batch of a live run (runs, streams, series) leave
+-- Tables updated by every batch of a live run (runs, streams) leave
 -- room in each page (fillfactor) so that the update is a HOT one: the new
 -- row version goes in the same page, no index changes, and the old one is
 -- pruned without waiting for VACUUM.
@@ -39,7 +39,15 @@ CREATE TABLE runs (
 	val_key     text NOT NULL DEFAULT '',
 	val_last    bytea,
 	status_time double precision NOT NULL DEFAULT 0,
-	archived    boolean NOT NULL DEFAULT false
+	archived    boolean NOT NULL DEFAULT false,
+	-- The run's tail (table tail): rows numbered below tail_next, of
+	-- which tail_shape counts how many there are of each level (a byte
+	-- each, level 0 lowest), holding tail_bytes bytes of points and at
+	-- most tail_max points of any one series.
+	tail_next   integer NOT NULL DEFAULT 0,
+	tail_shape  integer NOT NULL DEFAULT 0,
+	tail_bytes  integer NOT NULL DEFAULT 0,
+	tail_max    integer NOT NULL DEFAULT 0
 ) WITH (fillfactor = 70);
 CREATE INDEX runs_project_start ON runs (project, start_time);
 CREATE INDEX runs_start ON runs (start_time DESC, id);
@@ -72,9 +80,10 @@ CREATE TABLE segments (
 	PRIMARY KEY (run_id, idx)
 ) WITH (fillfactor = 70);
 
--- A series: its statistics, the number of its next chunk, and its tail:
--- tail_count points in rows numbered below tail_next, of which tail_shape
--- counts how many there are of each level (a byte each, level 0 lowest).
+-- A series: the statistics of its chunks (empty while it has none: the
+-- points of its run's tail are counted in when it is read) and the number
+-- of its next chunk. Written when points are sealed into chunks, not by
+-- every batch.
 CREATE TABLE series (
 	id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	run_id     text COLLATE "C" NOT NULL,
@@ -82,11 +91,8 @@ CREATE TABLE series (
 	goal       text NOT NULL DEFAULT '',
 	stats      bytea NOT NULL,
 	next_chunk integer NOT NULL DEFAULT 0,
-	tail_next  integer NOT NULL DEFAULT 0,
-	tail_count integer NOT NULL DEFAULT 0,
-	tail_shape integer NOT NULL DEFAULT 0,
 	UNIQUE (run_id, key)
-) WITH (fillfactor = 60);
+);
 
 -- Full chunks (and the parts of chunks a rewind split), written once.
 CREATE TABLE chunks (
@@ -103,18 +109,22 @@ CREATE TABLE chunks (
 -- The codec's output does not compress: don't let TOAST try.
 ALTER TABLE chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 
--- The newest points of each series, in small chunks appended batch by
--- batch and merged now and then: rows come and go, so autovacuum visits
--- the table after a fixed number of dead rows, not a fraction of it.
+-- The newest points of each run: a row a batch, holding the points of
+-- all its series, merged now and then into fewer, larger rows, and sealed
+-- into chunks (docs/storage.md, "Live appends: the tail"). Rows come and
+-- go, so autovacuum visits the table (and its TOAST table) after a fixed
+-- number of dead rows, not a fraction of it.
 CREATE TABLE tail (
-	series_id bigint NOT NULL,
-	no        integer NOT NULL,
-	level     smallint NOT NULL,
-	count     integer NOT NULL,
-	data      bytea NOT NULL,
-	PRIMARY KEY (series_id, no)
-) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
-	autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 50000);
+	run_id text COLLATE "C" NOT NULL,
+	no     integer NOT NULL,
+	level  smallint NOT NULL,
+	count  integer NOT NULL,
+	data   bytea NOT NULL,
+	PRIMARY KEY (run_id, no)
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+	autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 10000,
+	toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 1000,
+	toast.autovacuum_vacuum_insert_scale_factor = 0, toast.autovacuum_vacuum_insert_threshold = 10000);
 ALTER TABLE tail ALTER COLUMN data SET STORAGE EXTERNAL;
 
 CREATE TABLE artifacts (
