@@ -12,7 +12,7 @@ func newTeam(stdout, stderr io.Writer) *cobra.Command {
 	c := teambench.Default
 	cmd := &cobra.Command{
 		Use:   "team",
-		Short: "20 Go clients streaming through nginx to two runlog server replicas into PostgreSQL, beside mlflow server (~1-2 min)",
+		Short: "20 Go clients streaming through nginx to two runlog server replicas into PostgreSQL, beside mlflow server (~1-2 min); --live: issue 17's live load, ack latency and PostgreSQL's size (~6.5 min)",
 		Long: `Measure the team server's ingest (docs/team-server.md): Go clients stream
 runs through nginx (round robin) to two runlog server replicas on one
 PostgreSQL; the time runs from the clients' start until every client's log
@@ -37,8 +37,12 @@ requests, points, acknowledged points/s, latency p50/p90/p99/max and the
 failed requests by status; then PostgreSQL's size: the database, the
 store's point tables (series, chunks, tail) and the clients' logs
 (log_segments), beside the encoded points and the same points in full
-chunks. The load takes --live-seconds, then reading every series back
-takes a few minutes more at the default size.`,
+chunks, and the CPU time a request took in the replicas, nginx and
+PostgreSQL. At the default size it takes about 6.5 minutes on a 2-core
+machine: the 5 minutes of the load, the backlog the runs then still send
+(on a shared 2-core machine p99 stayed under 1 s up to about 75 runs,
+not 1,000: beyond, batches wait and grow), and a minute to read every
+series back.`,
 		Example: `  runlog-bench team --mlflow /tmp/mlvenv/bin/mlflow
   runlog-bench team --clients 4 --steps 200 --repeat 1 --mlflow -   # a quick look
   runlog-bench team --live                                           # issue 17's live load

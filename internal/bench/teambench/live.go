@@ -166,9 +166,11 @@ func (c Config) liveRun(ctx context.Context, rec *recorder, cl *remote.Client, r
 		spare    []byte
 	)
 	for next < steps || len(pending) > 0 {
+		// After a failure, the batch is sent again once the backoff has
+		// passed, with what was logged since; else at the next step.
 		wake := retry
-		if next < steps {
-			wake = later(wake, start.Add(time.Duration(next)*period))
+		if len(pending) == 0 {
+			wake = start.Add(time.Duration(next) * period)
 		}
 		if d := time.Until(wake); d > 0 {
 			select {
@@ -235,14 +237,6 @@ func (c Config) liveRun(ctx context.Context, rec *recorder, cl *remote.Client, r
 
 // unix returns t in seconds since the epoch, as records hold times.
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
-
-// later returns the later of a and b.
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
 
 // recorder collects the acknowledgments of every run.
 type recorder struct {
