@@ -240,8 +240,8 @@ export class ChartPanel {
     if (!partial) {
       this.waiting = new Set(this.charts.filter((c) => c.spec.lines.length));
       this.charts.forEach((c) => this.dirty.add(c));
-      this.flush();
-      if (!this.waiting.size) this.allDrawn();
+      this.flush(); // charts with nothing to draw finish in it, maybe all of them (allDrawn() then ran)
+      if (this.waiting?.size === 0) this.allDrawn();
     }
     if (failed && this.opts.onError) this.opts.onError(failed.reason);
   }

@@ -26,6 +26,7 @@ export class RunView {
     this.ref = id;
     this.run = null;
     this.keys = '';
+    this.namesakes = null; // the other runs of the name the address gave, when several share it
     this.tail = TAIL;
     this.head = h('div', { class: 'run-head' }, h('p', { class: 'muted' }, 'Loading run…'));
     this.endEl = h('div', { class: 'run-end' });
@@ -65,6 +66,7 @@ export class RunView {
     if (this.dead) return;
     this.run = d;
     document.title = `${d.name || d.id} · runlog`;
+    if (first) this.findNamesakes(d);
     this.renderHead(d);
     this.renderEnd(d);
     this.renderInfo(d);
@@ -110,6 +112,23 @@ export class RunView {
       h('pre', { class: 'run-error' }, shown)));
   }
 
+  // findNamesakes: when the address named the run by a name that several
+  // runs share, the server opened the newest of them (as the command line
+  // does, with a warning); the page says so and links the others.
+  async findNamesakes(d) {
+    if (this.ref === d.id || d.name !== this.ref || d.id.startsWith(this.ref)) return;
+    let res;
+    try {
+      res = await get('/runs', { name: this.ref, archived: 'all', limit: 1000 });
+    } catch {
+      return; // a courtesy: the run itself is shown
+    }
+    const others = (res.runs || []).filter((r) => r.name === this.ref && r.id !== d.id);
+    if (this.dead || !others.length) return;
+    this.namesakes = others;
+    this.renderHead(this.run);
+  }
+
   renderHead(d) {
     const meta = [
       copyable(d.id, 'run-id'),
@@ -131,6 +150,9 @@ export class RunView {
         h('span', { class: 'spacer' }),
         h('a', { class: 'btn', href: href('/', { sel: d.id }), onclick: followLink, title: 'pick runs to compare this one with' }, 'Compare with…')),
       h('div', { class: 'meta-line' }, meta.flatMap((m, i) => (i ? [h('span', { class: 'dot' }, '·'), m] : [m]))),
+      this.namesakes ? h('div', { class: 'note namesakes', role: 'status' },
+        `${this.namesakes.length + 1} runs are named “${d.name}”; this is the newest. Name another by its id: `,
+        this.namesakes.flatMap((r, i) => [i ? ', ' : '', h('a', { href: `/runs/${encodeURIComponent(r.id)}`, onclick: followLink, title: `started ${fmtTime(r.start_time)}` }, r.id)])) : null,
       d.hypothesis ? h('div', { class: 'note hypothesis' }, h('span', { class: 'note-label' }, 'Hypothesis'), h('p', null, d.hypothesis)) : null,
       d.notes ? h('div', { class: 'note notes' }, h('span', { class: 'note-label' }, 'Notes'), h('p', null, d.notes)) : null);
     this.editor.mount(this.head, d);
