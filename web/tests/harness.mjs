@@ -147,3 +147,13 @@ export function results() {
   mkdirSync(RESULTS, { recursive: true });
   return RESULTS;
 }
+
+/** python(home, script): run script with the Python client importable (clients/python) and RUNLOG_HOME=home; throws with its stderr when it fails. */
+export function python(home, script) {
+  const r = spawnSync('python3', ['-c', script], {
+    cwd: REPO, encoding: 'utf8', timeout: 120_000,
+    env: { ...process.env, RUNLOG_HOME: home, RUNLOG_URL: '-', PYTHONPATH: join(REPO, 'clients', 'python') },
+  });
+  if (r.status !== 0) throw new Error(`python client: exit ${r.status}\n${r.stderr}`);
+  return r;
+}
