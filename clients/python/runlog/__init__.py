@@ -18,15 +18,44 @@ background thread writes at least once a second. Standard library only.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
-
 from . import _hooks
-from ._compat import AlertLevel, Settings, login, save, unwatch, watch
-from ._format import read_records
-from ._media import Histogram, Html, Image, Table
-from ._config import Config, Summary
-from ._run import Run
-from ._start import VERSION, init
+from ._version import VERSION
+
+# Names whose modules are imported on first use (PEP 562's module
+# __getattr__), so that ``import runlog`` costs little — a program that
+# imports it and never starts a run (a DataLoader worker re-importing the
+# main script, a --help) pays for neither these modules nor the standard
+# library's typing, re, json, hashlib and enum that they import.
+# clients/python/tests/test_lazy_import.py checks that they stay out of ``import runlog``.
+# The type checker sees them as ordinary imports.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Mapping, Optional
+
+    from ._compat import AlertLevel, Settings, login, save, unwatch, watch
+    from ._config import Config, Summary
+    from ._format import read_records
+    from ._media import Histogram, Html, Image, Table
+    from ._run import Run
+    from ._start import init
+
+_LAZY = {
+    "AlertLevel": "_compat",
+    "Settings": "_compat",
+    "login": "_compat",
+    "save": "_compat",
+    "unwatch": "_compat",
+    "watch": "_compat",
+    "Config": "_config",
+    "Summary": "_config",
+    "read_records": "_format",
+    "Histogram": "_media",
+    "Html": "_media",
+    "Image": "_media",
+    "Table": "_media",
+    "Run": "_run",
+    "init": "_start",
+}
 
 __version__ = VERSION
 
@@ -59,23 +88,42 @@ __all__ = [
 ]
 
 # Placeholders for the module-level config and summary before init(), as in
-# wandb: they hold values but record nothing.
-_placeholder_config = Config()
-_placeholder_summary = Summary()
+# wandb: they hold values but record nothing. Made on first use.
+_placeholders: dict = {}
+
+
+def _placeholder(name: str) -> Any:
+    p = _placeholders.get(name)
+    if p is None:
+        from . import _config
+
+        p = _placeholders.setdefault(name, _config.Config() if name == "config" else _config.Summary())
+    return p
 
 
 def __getattr__(name: str) -> Any:
     """``runlog.run``, ``runlog.config`` and ``runlog.summary`` follow the
-    current run (the last one init() started; None once it finished)."""
+    current run (the last one init() started; None once it finished); the
+    names of _LAZY are imported on first use, then kept in the module."""
     if name == "run":
         return _hooks.current
     if name == "config":
         r = _hooks.current
-        return r.config if r is not None else _placeholder_config
+        return r.config if r is not None else _placeholder("config")
     if name == "summary":
         r = _hooks.current
-        return r.summary if r is not None else _placeholder_summary
-    raise AttributeError(f"module 'runlog' has no attribute {name!r}")
+        return r.summary if r is not None else _placeholder("summary")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runlog' has no attribute {name!r}")
+    value = getattr(__import__(f"{__name__}.{module}", fromlist=[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    """The module's names, the lazy ones included (for completion in a REPL)."""
+    return sorted(set(globals()) | set(__all__))
 
 
 def _current(what: str) -> Run:

@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol
 
+# ``import runlog`` imports this module: typing (and signal, which imports
+# enum) only when a run starts, or for the type checker.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Callable, Dict, List, Optional, Protocol
+
     # Only for current's type: the run module does not import this one
     # (a run is told what to call when it ends), so there is no cycle.
     from ._run import Run
+else:
+    Protocol = object
 
 
 class Hooked(Protocol):
@@ -60,8 +65,6 @@ _signals_installed = False
 _prev_excepthook: Optional[Callable[..., Any]] = None
 _prev_handlers: Dict[int, Any] = {}
 _signalled: Optional[int] = None  # a signal that a program handler took
-
-_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
 
 def register(run: Hooked) -> None:
@@ -112,8 +115,10 @@ def _install_signals() -> None:
     global _signals_installed
     if _signals_installed or threading.current_thread() is not threading.main_thread():
         return
+    import signal
+
     _signals_installed = True
-    for sig in _SIGNALS:
+    for sig in (getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)):
         try:
             prev = signal.getsignal(sig)
         except (ValueError, OSError):
@@ -129,6 +134,8 @@ def _install_signals() -> None:
 
 def _on_signal(signum: int, frame: Any) -> None:
     global _signalled
+    import signal  # already imported by _install_signals, which installed this handler
+
     prev = _prev_handlers.get(signum, signal.SIG_DFL)
     if callable(prev):
         # The program's handler decides. If it ends the process, SIGTERM and
@@ -167,6 +174,8 @@ def _after_fork_in_child() -> None:
     exactly as it would without runlog (a Python-level handler runs only
     when the main thread gets back to Python code)."""
     global _lock, _active, _signals_installed, _prev_handlers, _signalled
+    import signal
+
     _lock = threading.RLock()
     runs, _active = _active, []
     for run in runs:
