@@ -17,10 +17,6 @@ import (
 // files bucket when no --files flag does.
 const EnvFiles = "RUNLOG_FILES"
 
-// mlflowTeamReason is why a team server's MLflow API only reads: the
-// API's experiments and run writers are files of a home.
-const mlflowTeamReason = "a runlog team server serves MLflow's API for reading only; log with runlog's Go or Python client (or the MLflow API of a home's runlog ui, then runlog sync to this server)"
-
 func newServerCmd(e *env) *cobra.Command {
 	var (
 		f               serveFlags
@@ -62,7 +58,7 @@ The address, token and TLS flags are runlog ui's.`,
 				return err
 			}
 			defer os.RemoveAll(scratch)
-			opts := server.Options{Home: scratch, Team: db, Mounts: mounts(scratch, e.warn, mlflow.Options{ReadOnly: mlflowTeamReason, MaxArtifactBytes: f.maxArtifact})}
+			opts := server.Options{Home: scratch, Team: db, TeamMounts: teamMounts(e.warn, mlflow.Options{MaxArtifactBytes: f.maxArtifact})}
 			f.store = addr
 			if files == "" {
 				files = os.Getenv(EnvFiles)

@@ -158,6 +158,17 @@ func mounts(home string, warn func(error), opt mlflow.Options) func(store.Store)
 	}
 }
 
+// teamMounts returns the handlers a team server's replica serves beside
+// the native API: MLflow's APIs, which keep what they store where the
+// replica gives them (server.MLflowTeam), in PostgreSQL and the bucket.
+func teamMounts(warn func(error), opt mlflow.Options) func(store.Store, *server.MLflowTeam) map[string]http.Handler {
+	return func(st store.Store, team *server.MLflowTeam) map[string]http.Handler {
+		opt.Warn, opt.Backend = warn, team
+		h := mlflow.NewHandler(st, "", opt)
+		return map[string]http.Handler{mlflow.TrackingPrefix: h, mlflow.ArtifactsPrefix: h}
+	}
+}
+
 // baseURL returns the URL at which the listener is reached, ending in /.
 // An address on every interface is shown with the machine's name.
 func baseURL(a net.Addr, asked string) string {

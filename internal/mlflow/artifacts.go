@@ -18,19 +18,20 @@ import (
 // The artifacts proxy. A run's artifact_uri is
 // mlflow-artifacts:/<experiment>/<run>/artifacts, which the client turns
 // into /api/2.0/mlflow-artifacts/artifacts/<experiment>/<run>/artifacts/…
-// on this server. A file uploaded there is kept in the run folder's
-// artifacts/ and registered with the run by an artifact record (kind
-// "file", its size and sha256), so `runlog show` lists it.
+// on this server. A file uploaded there is kept as the file artifacts/<path>
+// of the run — in the run folder on a home, in the bucket on a team server
+// — and registered with the run by an artifact record (kind "file", its
+// size and sha256), so `runlog show` lists it.
 //
-// Every file is opened through internal/runfs, rooted at the run's
-// artifacts/ folder: a path or symbolic link that leads out of it is
-// refused, for download, listing and upload alike, and a file is sent to
-// a browser as runfs.Serve sends it (attachment, CSP sandbox), so that an
+// On a home every file is opened through internal/runfs, rooted at the
+// run's artifacts/ folder: a path or symbolic link that leads out of it is
+// refused, for download, listing and upload alike. A file is sent to a
+// browser as runfs.Serve sends it (attachment, CSP sandbox), so that an
 // uploaded HTML or SVG file cannot run script in the server's origin.
 //
-// Uploads stream to disk (sha256 computed on the way, atomic rename) up to
-// Options.MaxArtifactBytes; the server's smaller limit on request bodies
-// does not apply to them (BodyLimit). MLflow's multipart upload
+// Uploads stream to their store (sha256 computed on the way, kept only
+// whole) up to Options.MaxArtifactBytes; the server's smaller limit on
+// request bodies does not apply to them (BodyLimit). MLflow's multipart upload
 // (mpu/create, mpu/complete, mpu/abort) is answered as MLflow's own server
 // answers it over a local artifact store: not supported, upon which the
 // client falls back to one streamed PUT. Its parts go to presigned URLs of
@@ -134,44 +135,18 @@ func (h *handler) artifactRun(r *http.Request, p string) (store.Run, string, err
 		return store.Run{}, "", err
 	}
 	run, err := h.run(r.Context(), id)
-	if err != nil {
-		return run, "", err
-	}
-	if run.Path == "" {
-		return run, "", errorf(codeNotFound, "run %s has no folder in this home", id)
-	}
-	return run, rel, nil
+	return run, rel, err
 }
 
-// openArtifacts opens the artifacts folder of a run: nil, and no error, if
-// it is missing, unless create asks to create it.
-func openArtifacts(run store.Run, p string, create bool) (*runfs.Dir, error) {
-	d, err := runfs.Open(run.Path)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	if create {
-		if err := d.MkdirAll(layout.ArtifactsDir); err != nil {
-			return nil, artifactError(err, p)
-		}
-	}
-	a, err := d.Sub(layout.ArtifactsDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, artifactError(err, p)
-	}
-	return a, nil
-}
-
-// artifactError maps the errors of runfs to MLflow's: a path that is not
-// there is RESOURCE_DOES_NOT_EXIST, one that leads out of the artifacts
-// folder through a link PERMISSION_DENIED (names were checked before), a
-// folder where a file was asked INVALID_PARAMETER_VALUE.
+// artifactError maps the errors of the backend's files to MLflow's: a
+// path that is not there is RESOURCE_DOES_NOT_EXIST, one that leads out of
+// the artifacts folder through a link PERMISSION_DENIED (names were
+// checked before), a folder where a file was asked INVALID_PARAMETER_VALUE.
 func artifactError(err error, p string) error {
+	var ae *apiError
 	switch {
+	case errors.As(err, &ae):
+		return err
 	case errors.Is(err, fs.ErrNotExist):
 		return errorf(codeNotFound, "Artifact %s does not exist", p)
 	case errors.Is(err, runfs.ErrOutside):
@@ -195,32 +170,28 @@ func (h *handler) uploadArtifact(r *http.Request, p string) error {
 	if max := h.maxArtifactBytes(); r.ContentLength > max {
 		return errorf(codeTooLarge, "Artifact %s: %d bytes is over this server's limit on uploads (%d bytes)", p, r.ContentLength, max)
 	}
-	if err := h.activeRun(&run); err != nil {
+	if err := h.activeRun(r.Context(), &run); err != nil {
 		return err
 	}
-	dir, err := openArtifacts(run, p, true)
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
 	// The file is written before the run's writer is taken: an upload of
 	// gigabytes does not hold up the run's metrics.
-	wr, err := dir.Create(rel, r.Body, h.maxArtifactBytes())
+	size, sum, err := h.b.PutArtifact(r.Context(), run, rel, r.Body, h.maxArtifactBytes())
 	if err != nil {
 		return artifactError(fmt.Errorf("save artifact %s: %w", rel, err), p)
 	}
 	// An image, text, table or document also becomes a rich value (media.go).
 	now := h.nowSeconds()
-	value := artifactValue(dir, run, rel, now)
+	read := func(rel string) ([]byte, bool) { return h.readArtifact(r.Context(), run, rel) }
+	value := artifactValue(read, run, rel, now)
 	if value != nil {
-		if err := value.write(run); err != nil {
+		if err := value.write(r.Context(), h.b, run); err != nil {
 			h.warn(fmt.Errorf("run %s: artifact %s kept, but not as a %s value: %w", run.ID, rel, value.media.Kind, err))
 			value = nil
 		}
 	}
 	return h.change(r.Context(), run.ID, func(w *logWriter, _ *store.Run) error {
-		a := runfmt.Artifact{Path: layout.ArtifactsDir + "/" + rel, Kind: runfmt.KindFile, Time: now, Size: wr.Size, SHA256: wr.SHA256}
-		return w.append(func(rs *records) error {
+		a := runfmt.Artifact{Path: layout.ArtifactsDir + "/" + rel, Kind: runfmt.KindFile, Time: now, Size: size, SHA256: sum}
+		return w.append(r.Context(), func(rs *records) error {
 			rs.json(runfmt.TypeArtifact, a)
 			if value != nil {
 				value.append(rs)
@@ -238,15 +209,7 @@ func (h *handler) downloadArtifact(w http.ResponseWriter, r *http.Request, p str
 	if rel == "" {
 		return invalidf("Artifact %s is a folder", p)
 	}
-	dir, err := openArtifacts(run, p, false)
-	if err != nil {
-		return err
-	}
-	if dir == nil {
-		return artifactError(fs.ErrNotExist, p)
-	}
-	defer dir.Close()
-	if err := dir.Serve(w, r, rel, false); err != nil {
+	if err := h.b.ServeArtifact(w, r, run, rel); err != nil {
 		return artifactError(err, p)
 	}
 	return nil
@@ -279,16 +242,7 @@ func (h *handler) artifactList(r *http.Request, p string) ([]fileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := openArtifacts(run, p, false)
-	if err != nil || dir == nil {
-		return files, err
-	}
-	defer dir.Close()
-	name := rel
-	if name == "" {
-		name = "."
-	}
-	fi, err := dir.Stat(name)
+	fi, err := h.b.StatArtifact(r.Context(), run, rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return files, nil
 	}
@@ -299,14 +253,11 @@ func (h *handler) artifactList(r *http.Request, p string) ([]fileInfo, error) {
 		size := fi.Size()
 		return []fileInfo{{Path: fi.Name(), Size: &size}}, nil
 	}
-	entries, err := dir.ReadDir(name)
+	entries, err := h.b.ReadArtifactDir(r.Context(), run, rel)
 	if err != nil {
 		return nil, artifactError(err, p)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue // temporary files of uploads
-		}
 		info := fileInfo{Path: e.Name(), IsDir: e.IsDir()}
 		if !e.IsDir() {
 			size := e.Size()

@@ -84,7 +84,9 @@ func asAPIError(err error) *apiError {
 		return errorf(codeInvalidParameter, "%v", err)
 	case errors.Is(err, store.ErrReadOnly):
 		return errorf(codePermission, "%v", err)
-	case errors.Is(err, store.ErrFull), errors.Is(err, syscall.ENOSPC), errors.Is(err, store.ErrConflict):
+	case errors.Is(err, errors.ErrUnsupported):
+		return errorf(codeNotImplemented, "%v", err)
+	case errors.Is(err, store.ErrFull), errors.Is(err, syscall.ENOSPC), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrUnavailable):
 		return errorf(codeUnavailable, "%v", err)
 	}
 	return errorf(codeInternal, "%v", err)

@@ -29,7 +29,7 @@ func (h *handler) getExperimentByName(r *http.Request) (any, error) {
 	if q.Name == "" {
 		return nil, invalidf("Missing value for required parameter 'experiment_name'.")
 	}
-	e, ok, err := h.exps.byName(q.Name)
+	e, ok, err := h.exps.byName(r.Context(), q.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (h *handler) getExperimentByName(r *http.Request) (any, error) {
 		if len(runs) == 0 {
 			return nil, errorf(codeNotFound, "Could not find experiment with name '%s'", q.Name)
 		}
-		m, err := h.exps.ensure([]string{q.Name})
+		m, err := h.exps.ensure(r.Context(), []string{q.Name})
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func (h *handler) getExperiment(r *http.Request) (any, error) {
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	e, ok, err := h.exps.byID(q.ID)
+	e, ok, err := h.exps.byID(r.Context(), q.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (h *handler) createExperiment(r *http.Request) (any, error) {
 	if len(runs) > 0 {
 		return nil, errorf(codeAlreadyExists, "Experiment '%s' already exists.", q.Name)
 	}
-	e, err := h.exps.create(q.Name, tags)
+	e, err := h.exps.create(r.Context(), q.Name, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (h *handler) updateExperiment(r *http.Request) (any, error) {
 	if err := checkExperimentName(q.NewName); err != nil {
 		return nil, err
 	}
-	err := h.exps.change(q.ID, func(d *registryFile, e *experiment) error {
+	err := h.exps.change(r.Context(), q.ID, func(d *registryFile, e *experiment) error {
 		if e.Stage != stageActive {
 			return invalidf("Cannot rename a non-active experiment.")
 		}
@@ -166,7 +166,7 @@ func (h *handler) setExperimentStage(r *http.Request, stage string) (any, error)
 	if q.ID == defaultExperimentID && stage == stageDeleted {
 		return nil, invalidf("Cannot delete the default experiment '0'. This is an internally reserved experiment.")
 	}
-	err := h.exps.change(q.ID, func(_ *registryFile, e *experiment) error {
+	err := h.exps.change(r.Context(), q.ID, func(_ *registryFile, e *experiment) error {
 		e.Stage = stage
 		return nil
 	})
@@ -187,7 +187,7 @@ func (h *handler) setExperimentTag(r *http.Request) (any, error) {
 	if err := checkName("key", q.Key); err != nil {
 		return nil, err
 	}
-	err := h.exps.change(q.ID, func(_ *registryFile, e *experiment) error {
+	err := h.exps.change(r.Context(), q.ID, func(_ *registryFile, e *experiment) error {
 		if e.Tags == nil {
 			e.Tags = map[string]string{}
 		}
@@ -208,7 +208,7 @@ func (h *handler) deleteExperimentTag(r *http.Request) (any, error) {
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	err := h.exps.change(q.ID, func(_ *registryFile, e *experiment) error {
+	err := h.exps.change(r.Context(), q.ID, func(_ *registryFile, e *experiment) error {
 		if _, ok := e.Tags[q.Key]; !ok {
 			return errorf(codeNotFound, "No tag with name: %s in experiment with id %s", q.Key, e.ID)
 		}
@@ -252,10 +252,10 @@ func (h *handler) searchExperiments(r *http.Request) (any, error) {
 			projects = append(projects, run.Project)
 		}
 	}
-	if _, err := h.exps.ensure(projects); err != nil {
+	if _, err := h.exps.ensure(r.Context(), projects); err != nil {
 		return nil, err
 	}
-	all, err := h.exps.list()
+	all, err := h.exps.list(r.Context())
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func (h *handler) logInputs(r *http.Request) (any, error) {
 		}
 	}
 	for _, m := range q.Models {
-		if _, err := h.readModel(m.ModelID, false); err != nil {
+		if _, err := h.readModel(r.Context(), m.ModelID, false); err != nil {
 			return nil, err
 		}
 	}
@@ -84,7 +84,7 @@ func (h *handler) logInputs(r *http.Request) (any, error) {
 	}
 	now := h.nowSeconds()
 	err := h.change(r.Context(), q.id(), func(w *logWriter, run *store.Run) error {
-		if err := h.activeRun(run); err != nil {
+		if err := h.activeRun(r.Context(), run); err != nil {
 			return err
 		}
 		all := runDatasets(run.Summary)
@@ -113,7 +113,7 @@ func (h *handler) logInputs(r *http.Request) (any, error) {
 		if !changed {
 			return nil
 		}
-		return w.append(func(rs *records) error {
+		return w.append(r.Context(), func(rs *records) error {
 			c := newTagChange(*run)
 			c.setSummary(datasetsKey, all)
 			return c.encode(rs, w.primary, now)
@@ -201,7 +201,7 @@ func (h *handler) logOutputs(r *http.Request) (any, error) {
 		return nil, err
 	}
 	for _, m := range q.Models {
-		lm, err := h.readModel(m.ModelID, false)
+		lm, err := h.readModel(r.Context(), m.ModelID, false)
 		if err != nil {
 			return nil, err
 		}

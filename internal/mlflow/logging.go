@@ -71,14 +71,14 @@ func (h *handler) deleteTag(r *http.Request) (any, error) {
 	}
 	now := h.nowSeconds()
 	err := h.change(r.Context(), q.id(), func(w *logWriter, run *store.Run) error {
-		if err := h.activeRun(run); err != nil {
+		if err := h.activeRun(r.Context(), run); err != nil {
 			return err
 		}
 		c := newTagChange(*run)
 		if err := c.del(q.Key); err != nil {
 			return err
 		}
-		return w.append(func(rs *records) error { return c.encode(rs, w.primary, now) })
+		return w.append(r.Context(), func(rs *records) error { return c.encode(rs, w.primary, now) })
 	})
 	if err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func (h *handler) log(r *http.Request, id string, pts []point, ps, tags []keyVal
 		change = h.logPoints
 	}
 	err := change(r.Context(), id, func(w *logWriter, run *store.Run) error {
-		if err := h.activeRun(run); err != nil {
+		if err := h.activeRun(r.Context(), run); err != nil {
 			return err
 		}
 		cfg, err := addParams(run, ps)
@@ -165,7 +165,7 @@ func (h *handler) log(r *http.Request, id string, pts []point, ps, tags []keyVal
 				return err
 			}
 		}
-		return w.append(func(rs *records) error {
+		return w.append(r.Context(), func(rs *records) error {
 			if cfg != nil {
 				rs.raw(runfmt.TypeConfig, cfg)
 			}

@@ -2,6 +2,7 @@ package mlflow
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,8 +18,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/runlog/runlog/internal/mlflow/mlbackend"
 	"github.com/runlog/runlog/internal/runfmt"
-	"github.com/runlog/runlog/internal/runfs"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -44,8 +45,8 @@ import (
 // run's last step (0 before any). A file that is not what its name says
 // (an image that does not decode, over runlog's pixel limits; a text over
 // 1 MiB or not UTF-8) stays an artifact only. Image and table files are
-// copied under media/ (the run folder stays complete on its own): read
-// through runfs like the artifact itself, written by runfmt.MediaFiles.
+// copied under media/ (the run stays complete on its own), through the
+// backend like the artifact itself (Backend.WriteMedia).
 
 // Limits of what an artifact upload reads to make its rich value.
 const maxMediaArtifact = 64 << 20
@@ -68,9 +69,10 @@ type mediaFile struct {
 	ext  string
 }
 
-// artifactValue returns the rich value of the artifact rel that was just
-// uploaded into dir (the run's artifacts/), or nil when it has none.
-func artifactValue(dir *runfs.Dir, run store.Run, rel string, now float64) *richValue {
+// artifactValue returns the rich value of the artifact rel of run that was
+// just uploaded, or nil when it has none; read reads an artifact of the
+// run.
+func artifactValue(read func(rel string) ([]byte, bool), run store.Run, rel string, now float64) *richValue {
 	ext := strings.ToLower(path.Ext(rel))
 	key := strings.TrimSuffix(rel, path.Ext(rel))
 	step := max(run.MaxStep, 0)
@@ -93,7 +95,7 @@ func artifactValue(dir *runfs.Dir, run store.Run, rel string, now float64) *rich
 	if runfmt.CheckKey(key) != nil {
 		return nil
 	}
-	data, ok := readArtifact(dir, rel)
+	data, ok := read(rel)
 	if !ok {
 		return nil
 	}
@@ -101,7 +103,7 @@ func artifactValue(dir *runfs.Dir, run store.Run, rel string, now float64) *rich
 	case ".txt", ".yaml", ".yml":
 		return textValue(key, step, now, data)
 	case ".json":
-		if v := tableValue(dir, key, step, now, data); v != nil {
+		if v := tableValue(read, key, step, now, data); v != nil {
 			return v
 		}
 		return textValue(key, step, now, data)
@@ -114,8 +116,8 @@ func artifactValue(dir *runfs.Dir, run store.Run, rel string, now float64) *rich
 }
 
 // readArtifact reads an uploaded file of at most maxMediaArtifact bytes.
-func readArtifact(dir *runfs.Dir, rel string) ([]byte, bool) {
-	f, _, err := dir.Open(rel)
+func (h *handler) readArtifact(ctx context.Context, run store.Run, rel string) ([]byte, bool) {
+	f, err := h.b.OpenArtifact(ctx, run, rel)
 	if err != nil {
 		return nil, false
 	}
@@ -150,7 +152,7 @@ var imageExt = map[string]string{"png": "png", "jpeg": "jpg", "gif": "gif"}
 
 // tableValue returns the table of a log_table file, or nil if data is not
 // one: MLflow's pandas "split" JSON, {"columns": […], "data": [[…]…]}.
-func tableValue(dir *runfs.Dir, key string, step int64, now float64, data []byte) *richValue {
+func tableValue(read func(rel string) ([]byte, bool), key string, step int64, now float64, data []byte) *richValue {
 	var t struct {
 		Columns []any               `json:"columns"`
 		Data    [][]json.RawMessage `json:"data"`
@@ -172,7 +174,7 @@ func tableValue(dir *runfs.Dir, key string, step int64, now float64, data []byte
 		}
 		out := make([]json.RawMessage, len(row))
 		for j, cell := range row {
-			out[j] = v.tableCell(dir, key, step, cell)
+			out[j] = v.tableCell(read, key, step, cell)
 		}
 		rows[i] = out
 	}
@@ -188,7 +190,7 @@ func tableValue(dir *runfs.Dir, key string, step int64, now float64, data []byte
 // tableCell returns a cell of an MLflow table as a cell of runlog's: an
 // image ({"type": "image", "filepath": …}) copied under media/, other
 // objects and arrays as their JSON text, the rest as it is.
-func (v *richValue) tableCell(dir *runfs.Dir, key string, step int64, cell json.RawMessage) json.RawMessage {
+func (v *richValue) tableCell(read func(rel string) ([]byte, bool), key string, step int64, cell json.RawMessage) json.RawMessage {
 	switch {
 	case len(cell) == 0:
 		return json.RawMessage("null")
@@ -201,7 +203,7 @@ func (v *richValue) tableCell(dir *runfs.Dir, key string, step int64, cell json.
 	}
 	if json.Unmarshal(cell, &img) == nil && img.Type == "image" {
 		if rel, err := cleanRel(img.Filepath); err == nil && rel != "" {
-			if data, ok := readArtifact(dir, rel); ok {
+			if data, ok := read(rel); ok {
 				if m, ok := imageMedia(key, step, 0, data); ok {
 					sum := sha256.Sum256(data)
 					sha := hex.EncodeToString(sum[:])
@@ -218,17 +220,16 @@ func (v *richValue) tableCell(dir *runfs.Dir, key string, step int64, cell json.
 	return b
 }
 
-// write writes the value's files under the run folder's media/ through
-// runfmt.MediaFiles, as every Go writer of a run's log does, and completes
-// its media record. A text has none.
-func (v *richValue) write(run store.Run) error {
+// write stores the value's files under the run's media/ through the
+// backend (in a run folder, runfmt.MediaFiles, as every Go writer of a
+// run's log does), and completes its media record. A text has none.
+func (v *richValue) write(ctx context.Context, b mlbackend.Backend, run store.Run) error {
 	if v.media == nil {
 		return nil
 	}
-	files := &runfmt.MediaFiles{Dir: run.Path}
 	for _, c := range v.cells {
 		cell := runfmt.Media{Key: v.media.Key, Step: v.media.Step}
-		if err := files.Write(&cell, c.data, c.ext); err != nil {
+		if err := b.WriteMedia(ctx, run, &cell, c.data, c.ext); err != nil {
 			return err
 		}
 	}
@@ -236,7 +237,7 @@ func (v *richValue) write(run store.Run) error {
 	if v.media.Kind == runfmt.MediaImage {
 		ext = imageExt[v.media.Format]
 	}
-	return files.Write(v.media, v.data, ext)
+	return b.WriteMedia(ctx, run, v.media, v.data, ext)
 }
 
 // append adds the value's record.

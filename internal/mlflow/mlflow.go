@@ -3,12 +3,14 @@
 // runlog) logs to runlog.
 //
 // Nothing here writes the store. Every call that changes a run becomes
-// records in the run's folder — run.log for a run created through MLflow,
+// records in the run's log — run.log for a run created through MLflow,
 // written by this handler alone; run.mlflow.log, an attached log, for a run
-// some other writer created — synced to disk before the response, and the
-// run is then indexed at once so that the next runs/get or runs/search sees
-// the write. How MLflow's concepts map to runlog's is documented in
-// docs/mlflow-and-tensorboard.md.
+// some other writer created — durable before the response, and the run is
+// then indexed so that the next runs/get or runs/search sees the write.
+// Where logs, files and the experiments are kept is the backend's
+// (internal/mlflow/mlbackend): a home's run folders, or a team server's
+// PostgreSQL and bucket. How MLflow's concepts map to runlog's is
+// documented in docs/mlflow-and-tensorboard.md.
 package mlflow
 
 import (
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog/internal/httpapi"
+	"github.com/runlog/runlog/internal/mlflow/mlbackend"
 	"github.com/runlog/runlog/internal/store"
 )
 
@@ -44,25 +47,30 @@ type Options struct {
 	// streams to disk and is exempt from the server's limit on request
 	// bodies; 0 means DefaultMaxArtifactBytes (20 GiB).
 	MaxArtifactBytes int64
-	// ReadOnly, when set, refuses every call that writes (anything but
-	// GET and the POST searches) with NOT_IMPLEMENTED and this reason: a
-	// team server, whose replicas keep no home for this API to write.
-	ReadOnly string
+	// Backend, when set, is where the handler keeps what it stores (a team
+	// server's); nil means the home's files.
+	Backend mlbackend.Backend
 }
 
-// handler serves the MLflow APIs for one home.
+// handler serves the MLflow APIs for one home or team server.
 type handler struct {
 	st     store.Store
-	home   string
+	b      mlbackend.Backend
 	opt    Options
 	exps   *registry
 	logs   *writers
 	routes map[string]route
 
-	// unindexed holds the writers of runs whose latest metrics are on
-	// disk but not yet in the store: log-metric and log-batch answer once
-	// their points are synced, and every other call indexes these runs
-	// first, so it reads what was acknowledged (see catchUp).
+	// deferIndex says that runs whose only change is new metrics may be
+	// indexed later (logPoints): on a home, whose one handler reads after
+	// every write. On a team server another replica may serve the next
+	// read, so every write is indexed before it is acknowledged.
+	deferIndex bool
+
+	// unindexed holds the writers of runs whose latest metrics are
+	// stored but not yet in the store's index: log-metric and log-batch
+	// answer once their points are durable, and every other call indexes
+	// these runs first, so it reads what was acknowledged (see catchUp).
 	mu        sync.Mutex
 	unindexed map[string]*logWriter
 }
@@ -117,25 +125,27 @@ func Endpoints() []string {
 
 // NewHandler returns the handler of the MLflow tracking API
 // (TrackingPrefix) and artifacts API (ArtifactsPrefix) for the runs of
-// home, indexed into st. r.URL.Path must hold the full path, such as
-// /api/2.0/mlflow/runs/create. Requests to any other path are answered with
-// MLflow's 404 ENDPOINT_NOT_FOUND.
+// home, indexed into st, or of opt.Backend if set (home is then not
+// used).
+// r.URL.Path must hold the full path, such as /api/2.0/mlflow/runs/create.
+// Requests to any other path are answered with MLflow's 404
+// ENDPOINT_NOT_FOUND.
 func NewHandler(st store.Store, home string, opt Options) http.Handler {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &handler{st: st, home: home, opt: opt, exps: newRegistry(home, opt.Now), logs: newWriters(),
-		unindexed: map[string]*logWriter{}, routes: routeTable}
+	b := opt.Backend
+	if b == nil {
+		b = &homeBackend{st: st, home: home, warn: opt.Warn}
+	}
+	h := &handler{st: st, b: b, opt: opt, exps: newRegistry(b, opt.Now), logs: newWriters(),
+		deferIndex: opt.Backend == nil, unindexed: map[string]*logWriter{}, routes: routeTable}
 	return limitedHandler{httpapi.Handle(h.serve, fail), h}
 }
 
 // serve is the one httpapi.Handler of both APIs: it finds the route and
 // answers with what it returns, or returns its error to fail.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
-	search := r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, TrackingPrefix) && strings.HasSuffix(r.URL.Path, "/search")
-	if h.opt.ReadOnly != "" && r.Method != http.MethodGet && !search {
-		return errorf(codeNotImplemented, "%s %s: %s", r.Method, r.URL.Path, h.opt.ReadOnly)
-	}
 	if rest, ok := strings.CutPrefix(r.URL.Path, ArtifactsPrefix); ok {
 		return h.serveArtifacts(w, r, rest)
 	}

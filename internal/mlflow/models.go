@@ -2,6 +2,7 @@ package mlflow
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -9,13 +10,10 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/runlog/runlog/internal/atomicfile"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
@@ -28,9 +26,13 @@ import (
 // when the client marks it READY the folder is registered with the run as
 // one artifact of kind "model", so `runlog show` and the UI list it. What
 // MLflow says of a model beyond its files — name, status, tags, params —
-// has no place in a run, and is kept beside experiments.json in one small
-// file per model, <home>/mlflow/models/<model id>.json. A model logged
-// outside a run is refused: runlog has no folder to keep it in.
+// has no place in a run, and is kept beside the experiments in one small
+// document per model, "models/<model id>" (Backend.Document): on a home
+// the file <home>/mlflow/models/<model id>.json, on a team server a row of
+// PostgreSQL, which every replica changes under the row's lock (a bucket
+// has no lock for a read-modify-write, and a team server may have no
+// bucket). A model logged outside a run is refused: runlog has no run to
+// keep its files in.
 
 // Logged models' statuses, by name and proto number.
 var modelStatusNames = map[string]string{"0": "LOGGED_MODEL_STATUS_UNSPECIFIED", "1": "LOGGED_MODEL_PENDING",
@@ -101,22 +103,23 @@ func sortedKVs(m map[string]string) []keyValue {
 	return out
 }
 
-func (h *handler) modelsDir() string { return filepath.Join(h.home, "mlflow", "models") }
+// modelDoc is the name of the document of the model id.
+func modelDoc(id string) string { return "models/" + id }
 
 // readModel reads the model id; a deleted one is not found unless
 // allowDeleted.
-func (h *handler) readModel(id string, allowDeleted bool) (loggedModel, error) {
+func (h *handler) readModel(ctx context.Context, id string, allowDeleted bool) (loggedModel, error) {
 	var m loggedModel
 	notFound := errorf(codeNotFound, "Logged model with ID '%s' not found.", id)
 	if !strings.HasPrefix(id, "m-") || strings.ContainsAny(id, `/\.`) {
 		return m, notFound
 	}
-	raw, err := os.ReadFile(filepath.Join(h.modelsDir(), id+".json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return m, notFound
-	}
+	raw, err := h.b.Document(ctx, modelDoc(id))
 	if err != nil {
 		return m, fmt.Errorf("read logged model: %w", err)
+	}
+	if raw == nil {
+		return m, notFound
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return m, fmt.Errorf("read logged model %s: %w", id, err)
@@ -127,45 +130,36 @@ func (h *handler) readModel(id string, allowDeleted bool) (loggedModel, error) {
 	return m, nil
 }
 
-// updateModel changes the model id under the models' lock, which
-// serializes the processes serving the home.
-func (h *handler) updateModel(id string, fn func(m *loggedModel) error) (loggedModel, error) {
-	unlock, err := h.lockModels()
-	if err != nil {
+// updateModel changes the model id under the backend's lock, which
+// serializes the processes serving the same runs.
+func (h *handler) updateModel(ctx context.Context, id string, fn func(m *loggedModel) error) (loggedModel, error) {
+	if _, err := h.readModel(ctx, id, false); err != nil {
 		return loggedModel{}, err
 	}
-	defer unlock()
-	m, err := h.readModel(id, false)
-	if err != nil {
-		return m, err
-	}
-	if err := fn(&m); err != nil {
-		return m, err
-	}
-	m.Updated = h.opt.Now().UnixMilli()
-	return m, h.writeModel(&m)
+	var m loggedModel
+	err := h.b.UpdateDocument(ctx, modelDoc(id), func(old []byte) ([]byte, error) {
+		m = loggedModel{}
+		if err := json.Unmarshal(old, &m); err != nil {
+			return nil, fmt.Errorf("read logged model %s: %w", id, err)
+		}
+		if m.Deleted {
+			return nil, errorf(codeNotFound, "Logged model with ID '%s' not found.", id)
+		}
+		if err := fn(&m); err != nil {
+			return nil, err
+		}
+		m.Updated = h.opt.Now().UnixMilli()
+		return marshalModel(&m)
+	})
+	return m, err
 }
 
-func (h *handler) lockModels() (func(), error) {
-	if err := os.MkdirAll(h.modelsDir(), 0o755); err != nil {
-		return nil, fmt.Errorf("write logged models: %w", err)
-	}
-	unlock, err := lockPath(filepath.Join(h.modelsDir(), "lock"))
-	if err != nil {
-		return nil, fmt.Errorf("lock logged models: %w", err)
-	}
-	return unlock, nil
-}
-
-func (h *handler) writeModel(m *loggedModel) error {
+func marshalModel(m *loggedModel) ([]byte, error) {
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(h.modelsDir(), m.ID+".json"), append(raw, '\n')); err != nil {
-		return fmt.Errorf("write logged model %s: %w", m.ID, err)
-	}
-	return nil
+	return append(raw, '\n'), nil
 }
 
 // kvMap turns MLflow's list of key-value pairs (tags, params) into a map,
@@ -218,11 +212,8 @@ func (h *handler) createLoggedModel(r *http.Request) (any, error) {
 	if exp.ID != q.ExperimentID {
 		return nil, invalidf("Run '%s' is in experiment %s, not in experiment %s.", run.ID, exp.ID, q.ExperimentID)
 	}
-	if err := h.activeRun(&run); err != nil {
+	if err := h.activeRun(r.Context(), &run); err != nil {
 		return nil, err
-	}
-	if run.Path == "" {
-		return nil, errorf(codeInternal, "run %s has no folder in this home", run.ID)
 	}
 	id := make([]byte, 16)
 	rand.Read(id)
@@ -232,12 +223,13 @@ func (h *handler) createLoggedModel(r *http.Request) (any, error) {
 	if m.Name == "" {
 		m.Name = randomName()
 	}
-	unlock, err := h.lockModels()
+	err = h.b.UpdateDocument(r.Context(), modelDoc(m.ID), func(old []byte) ([]byte, error) {
+		if old != nil {
+			return nil, errorf(codeAlreadyExists, "Logged model with ID '%s' already exists.", m.ID)
+		}
+		return marshalModel(&m)
+	})
 	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if err := h.writeModel(&m); err != nil {
 		return nil, err
 	}
 	return map[string]any{"model": m.out()}, nil
@@ -274,7 +266,7 @@ func modelRoute(method, rest string) route {
 }
 
 func (h *handler) getLoggedModel(r *http.Request, id, _ string) (any, error) {
-	m, err := h.readModel(id, strings.EqualFold(r.URL.Query().Get("allow_deleted"), "true"))
+	m, err := h.readModel(r.Context(), id, strings.EqualFold(r.URL.Query().Get("allow_deleted"), "true"))
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +290,7 @@ func (h *handler) finalizeLoggedModel(r *http.Request, id, _ string) (any, error
 		return nil, invalidValue("status", string(q.Status), "")
 	}
 	var was string
-	m, err := h.updateModel(id, func(m *loggedModel) error {
+	m, err := h.updateModel(r.Context(), id, func(m *loggedModel) error {
 		was, m.Status = m.Status, status
 		return nil
 	})
@@ -327,16 +319,7 @@ func mapValues(m map[string]string) func(func(string) bool) {
 // run: kind "model", the size of its files, and what MLflow says of it.
 func (h *handler) registerModel(r *http.Request, m *loggedModel) error {
 	return h.change(r.Context(), m.RunID, func(w *logWriter, run *store.Run) error {
-		var size int64
-		err := filepath.WalkDir(filepath.Join(run.Path, filepath.FromSlash(modelFolder(m.ID))), func(_ string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if fi, err := d.Info(); err == nil && !d.IsDir() {
-				size += fi.Size()
-			}
-			return nil
-		})
+		size, err := h.b.ArtifactsSize(r.Context(), *run, "models/"+m.ID)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // no files: nothing to show
 		}
@@ -348,7 +331,7 @@ func (h *handler) registerModel(r *http.Request, m *loggedModel) error {
 			meta["model_type"] = m.ModelType
 		}
 		a := runfmt.Artifact{Path: modelFolder(m.ID), Kind: runfmt.KindModel, Time: h.nowSeconds(), Size: size, Metadata: meta}
-		return w.append(func(rs *records) error {
+		return w.append(r.Context(), func(rs *records) error {
 			rs.json(runfmt.TypeArtifact, a)
 			return nil
 		})
@@ -356,7 +339,7 @@ func (h *handler) registerModel(r *http.Request, m *loggedModel) error {
 }
 
 func (h *handler) deleteLoggedModel(r *http.Request, id, _ string) (any, error) {
-	_, err := h.updateModel(id, func(m *loggedModel) error {
+	_, err := h.updateModel(r.Context(), id, func(m *loggedModel) error {
 		m.Deleted = true
 		return nil
 	})
@@ -377,7 +360,7 @@ func (h *handler) setLoggedModelTags(r *http.Request, id, _ string) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	_, err = h.updateModel(id, func(m *loggedModel) error {
+	_, err = h.updateModel(r.Context(), id, func(m *loggedModel) error {
 		if m.Tags == nil {
 			m.Tags = map[string]string{}
 		}
@@ -393,7 +376,7 @@ func (h *handler) setLoggedModelTags(r *http.Request, id, _ string) (any, error)
 }
 
 func (h *handler) deleteLoggedModelTag(r *http.Request, id, key string) (any, error) {
-	_, err := h.updateModel(id, func(m *loggedModel) error {
+	_, err := h.updateModel(r.Context(), id, func(m *loggedModel) error {
 		if _, ok := m.Tags[key]; !ok {
 			return errorf(codeNotFound, "No tag with key %s found for model with ID %s.", key, id)
 		}
@@ -417,7 +400,7 @@ func (h *handler) logLoggedModelParams(r *http.Request, id, _ string) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	_, err = h.updateModel(id, func(m *loggedModel) error {
+	_, err = h.updateModel(r.Context(), id, func(m *loggedModel) error {
 		if m.Params == nil {
 			m.Params = map[string]string{}
 		}
@@ -434,7 +417,7 @@ func (h *handler) logLoggedModelParams(r *http.Request, id, _ string) (any, erro
 
 // listLoggedModelArtifacts lists a folder of a model's files.
 func (h *handler) listLoggedModelArtifacts(r *http.Request, id, _ string) (any, error) {
-	m, err := h.readModel(id, false)
+	m, err := h.readModel(r.Context(), id, false)
 	if err != nil {
 		return nil, err
 	}
@@ -457,8 +440,7 @@ func (h *handler) listLoggedModelArtifacts(r *http.Request, id, _ string) (any, 
 		Files   []file `json:"files"`
 		RootURI string `json:"root_uri"`
 	}{Files: []file{}, RootURI: m.artifactURI()}
-	dir := filepath.Join(run.Path, filepath.FromSlash(modelFolder(m.ID)), filepath.FromSlash(rel))
-	entries, err := os.ReadDir(dir)
+	entries, err := h.b.ReadArtifactDir(r.Context(), run, path.Join("models", m.ID, rel))
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
@@ -467,8 +449,8 @@ func (h *handler) listLoggedModelArtifacts(r *http.Request, id, _ string) (any, 
 	}
 	for _, e := range entries {
 		f := file{Path: path.Join(rel, e.Name()), IsDir: e.IsDir()}
-		if fi, err := e.Info(); err == nil && !e.IsDir() {
-			size := fi.Size()
+		if !e.IsDir() {
+			size := e.Size()
 			f.Size = &size
 		}
 		out.Files = append(out.Files, f)
@@ -493,19 +475,19 @@ func (h *handler) searchLoggedModels(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(h.modelsDir())
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	docs, err := h.b.Documents(r.Context(), modelDoc(""))
+	if err != nil {
 		return nil, fmt.Errorf("list logged models: %w", err)
 	}
 	var found []loggedModel
-	for _, e := range entries {
-		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok {
+	for name, raw := range docs {
+		var m loggedModel
+		if err := json.Unmarshal(raw, &m); err != nil {
+			h.warn(fmt.Errorf("logged model %s: %w", name, err))
 			continue
 		}
-		m, err := h.readModel(id, false)
-		if err != nil {
-			continue // deleted
+		if m.Deleted {
+			continue
 		}
 		if len(q.ExperimentIDs) > 0 && !slices.Contains(q.ExperimentIDs, m.ExperimentID) {
 			continue

@@ -1,27 +1,28 @@
 package mlflow
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/runlog/runlog/internal/atomicfile"
+	"github.com/runlog/runlog/internal/mlflow/mlbackend"
 	"github.com/runlog/runlog/internal/runfmt"
 )
 
 // MLflow experiments are runlog projects. Runlog has no place for what
 // MLflow says of an experiment beyond its runs — its id, its life-cycle
-// stage, its tags, an experiment with no run yet — so the home keeps it in
-// one small file, <home>/mlflow/experiments.json, written whole through a
-// temporary file and a rename, under a lock that serializes the processes
-// serving the same home.
+// stage, its tags, an experiment with no run yet — so the backend keeps it
+// in one small document, "experiments" (Backend.Document): on a home the
+// file <home>/mlflow/experiments.json, written whole through a temporary
+// file and a rename, under a lock that serializes the processes serving
+// the same home; on a team server a row of PostgreSQL, changed under the
+// row's lock, so that replicas creating experiments at once never lose one
+// and never give two the same id.
 //
 // Ids are numbers given in order, "0" being MLflow's "Default" experiment
 // (the project "default"). A project that only runlog's own clients wrote
@@ -56,153 +57,121 @@ type experiment struct {
 	Requested string `json:"requested_artifact_location,omitempty"`
 }
 
-// registryFile is the content of experiments.json.
+// registryFile is the content of the "experiments" document.
 type registryFile struct {
 	Format      int          `json:"format"`
 	NextID      int64        `json:"next_id"`
 	Experiments []experiment `json:"experiments"`
 }
 
-// registry reads and writes experiments.json. It keeps the file's content
-// in memory and reads it again when another process changed it.
+// registryDoc is the name of the registry's document.
+const registryDoc = "experiments"
+
+// registry reads and changes the registry's document. It keeps the
+// document's content as it last read it, decoded, and decodes it again
+// only when it changed.
 type registry struct {
-	dir string
+	b   mlbackend.Backend
 	now func() time.Time
 
-	mu    sync.Mutex
-	data  registryFile
-	size  int64
-	mtime time.Time
-	read  bool
+	mu   sync.Mutex
+	raw  []byte // the document as last read
+	data registryFile
 }
 
-func newRegistry(home string, now func() time.Time) *registry {
-	return &registry{dir: filepath.Join(home, "mlflow"), now: now}
+func newRegistry(b mlbackend.Backend, now func() time.Time) *registry {
+	return &registry{b: b, now: now}
 }
 
-func (g *registry) path() string { return filepath.Join(g.dir, "experiments.json") }
-
-// refresh reads the file again if it changed. The caller holds g.mu.
-func (g *registry) refresh() error {
-	fi, err := os.Stat(g.path())
-	if errors.Is(err, fs.ErrNotExist) {
-		if !g.read {
-			g.data = registryFile{Format: 1, NextID: 1}
-			g.withDefault()
-			g.read = true
+// decodeRegistry decodes the document raw (nil for none), with the
+// default experiment added if it lacks it.
+func decodeRegistry(raw []byte) (registryFile, error) {
+	d := registryFile{Format: 1, NextID: 1}
+	if raw != nil {
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return d, fmt.Errorf("read the experiments: %w", err)
 		}
-		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("read experiments: %w", err)
-	}
-	if g.read && fi.Size() == g.size && fi.ModTime().Equal(g.mtime) {
-		return nil
-	}
-	raw, err := os.ReadFile(g.path())
-	if err != nil {
-		return fmt.Errorf("read experiments: %w", err)
-	}
-	var d registryFile
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return fmt.Errorf("read %s: %w", g.path(), err)
-	}
-	g.data, g.size, g.mtime, g.read = d, fi.Size(), fi.ModTime(), true
-	g.withDefault()
-	return nil
-}
-
-// withDefault adds the default experiment if the file lacks it.
-func (g *registry) withDefault() {
-	for _, e := range g.data.Experiments {
+	for _, e := range d.Experiments {
 		if e.ID == defaultExperimentID {
-			return
+			return d, nil
 		}
 	}
-	g.data.Experiments = append([]experiment{{ID: defaultExperimentID, Name: defaultExperimentName,
-		Project: defaultProject, Stage: stageActive}}, g.data.Experiments...)
+	d.Experiments = append([]experiment{{ID: defaultExperimentID, Name: defaultExperimentName,
+		Project: defaultProject, Stage: stageActive}}, d.Experiments...)
+	return d, nil
 }
 
 // list returns a copy of every experiment.
-func (g *registry) list() ([]experiment, error) {
+func (g *registry) list(ctx context.Context) ([]experiment, error) {
+	raw, err := g.b.Document(ctx, registryDoc)
+	if err != nil {
+		return nil, err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if err := g.refresh(); err != nil {
-		return nil, err
+	if g.data.Format == 0 || !bytes.Equal(raw, g.raw) {
+		d, err := decodeRegistry(raw)
+		if err != nil {
+			return nil, err
+		}
+		g.raw, g.data = raw, d
 	}
 	return slices.Clone(g.data.Experiments), nil
 }
 
 // find returns the experiment that match says is the one.
-func (g *registry) find(match func(*experiment) bool) (experiment, bool, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if err := g.refresh(); err != nil {
+func (g *registry) find(ctx context.Context, match func(*experiment) bool) (experiment, bool, error) {
+	exps, err := g.list(ctx)
+	if err != nil {
 		return experiment{}, false, err
 	}
-	for i := range g.data.Experiments {
-		if match(&g.data.Experiments[i]) {
-			return g.data.Experiments[i], true, nil
+	for i := range exps {
+		if match(&exps[i]) {
+			return exps[i], true, nil
 		}
 	}
 	return experiment{}, false, nil
 }
 
-func (g *registry) byID(id string) (experiment, bool, error) {
-	return g.find(func(e *experiment) bool { return e.ID == id })
+func (g *registry) byID(ctx context.Context, id string) (experiment, bool, error) {
+	return g.find(ctx, func(e *experiment) bool { return e.ID == id })
 }
 
 // byName finds an experiment by its MLflow name, or else by the name of
 // its project ("default" finds "Default").
-func (g *registry) byName(name string) (experiment, bool, error) {
-	e, ok, err := g.find(func(e *experiment) bool { return e.Name == name })
+func (g *registry) byName(ctx context.Context, name string) (experiment, bool, error) {
+	e, ok, err := g.find(ctx, func(e *experiment) bool { return e.Name == name })
 	if ok || err != nil {
 		return e, ok, err
 	}
-	return g.find(func(e *experiment) bool { return e.Project == name })
+	return g.find(ctx, func(e *experiment) bool { return e.Project == name })
 }
 
-// update changes the file under the lock of the home's MLflow folder: it
-// reads the latest content, lets fn change it and writes it back.
-func (g *registry) update(fn func(d *registryFile) error) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if err := os.MkdirAll(g.dir, 0o755); err != nil {
-		return fmt.Errorf("write experiments: %w", err)
-	}
-	unlock, err := lockPath(filepath.Join(g.dir, "lock"))
-	if err != nil {
-		return fmt.Errorf("lock experiments: %w", err)
-	}
-	defer unlock()
-	g.read = false // read what another process may have written
-	if err := g.refresh(); err != nil {
-		return err
-	}
-	d := g.data
-	d.Experiments = slices.Clone(d.Experiments)
-	for i := range d.Experiments {
-		d.Experiments[i].Tags = cloneMap(d.Experiments[i].Tags)
-	}
-	if err := fn(&d); err != nil {
-		return err
-	}
-	raw, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(g.path(), append(raw, '\n')); err != nil {
-		return fmt.Errorf("write experiments: %w", err)
-	}
-	g.data, g.read = d, false // stat again on the next read
-	return nil
+// update changes the document under the backend's lock: it reads the
+// latest content, lets fn change it and writes it back.
+func (g *registry) update(ctx context.Context, fn func(d *registryFile) error) error {
+	return g.b.UpdateDocument(ctx, registryDoc, func(old []byte) ([]byte, error) {
+		d, err := decodeRegistry(old)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(&d); err != nil {
+			return nil, err
+		}
+		raw, err := json.MarshalIndent(d, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		return append(raw, '\n'), nil
+	})
 }
 
 // ensure returns the experiments of projects, giving an id to each
 // project that has none yet.
-func (g *registry) ensure(projects []string) (map[string]experiment, error) {
+func (g *registry) ensure(ctx context.Context, projects []string) (map[string]experiment, error) {
 	out := map[string]experiment{}
-	exps, err := g.list()
+	exps, err := g.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +186,7 @@ func (g *registry) ensure(projects []string) (map[string]experiment, error) {
 	if len(missing) == 0 {
 		return out, nil
 	}
-	err = g.update(func(d *registryFile) error {
+	err = g.update(ctx, func(d *registryFile) error {
 		now := g.now().UnixMilli()
 		for _, p := range missing {
 			if e, ok := experimentOf(d.Experiments, p); ok {
@@ -244,9 +213,9 @@ func experimentOf(exps []experiment, project string) (experiment, bool) {
 }
 
 // create adds an experiment for a new project.
-func (g *registry) create(name string, tags map[string]string) (experiment, error) {
+func (g *registry) create(ctx context.Context, name string, tags map[string]string) (experiment, error) {
 	var e experiment
-	err := g.update(func(d *registryFile) error {
+	err := g.update(ctx, func(d *registryFile) error {
 		for _, x := range d.Experiments {
 			if x.Name == name || x.Project == name {
 				return errorf(codeAlreadyExists, "Experiment '%s' already exists.", name)
@@ -263,8 +232,8 @@ func (g *registry) create(name string, tags map[string]string) (experiment, erro
 }
 
 // change applies fn to the experiment id.
-func (g *registry) change(id string, fn func(d *registryFile, e *experiment) error) error {
-	return g.update(func(d *registryFile) error {
+func (g *registry) change(ctx context.Context, id string, fn func(d *registryFile, e *experiment) error) error {
+	return g.update(ctx, func(d *registryFile) error {
 		for i := range d.Experiments {
 			if d.Experiments[i].ID == id {
 				if err := fn(d, &d.Experiments[i]); err != nil {

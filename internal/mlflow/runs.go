@@ -9,13 +9,9 @@ import (
 	"io/fs"
 	"math/big"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/runlog/runlog/internal/atomicfile"
-	"github.com/runlog/runlog/internal/ingest"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/store"
@@ -97,13 +93,13 @@ func (h *handler) runAndExperiment(ctx context.Context, id string) (store.Run, e
 	if err != nil {
 		return store.Run{}, experiment{}, err
 	}
-	exp, err := h.experimentOfRun(&run)
+	exp, err := h.experimentOfRun(ctx, &run)
 	return run, exp, err
 }
 
 // experimentOfRun returns the experiment of a run's project.
-func (h *handler) experimentOfRun(r *store.Run) (experiment, error) {
-	m, err := h.exps.ensure([]string{r.Project})
+func (h *handler) experimentOfRun(ctx context.Context, r *store.Run) (experiment, error) {
+	m, err := h.exps.ensure(ctx, []string{r.Project})
 	if err != nil {
 		return experiment{}, err
 	}
@@ -152,7 +148,7 @@ func (h *handler) createRun(r *http.Request) (any, error) {
 	if q.ExperimentID == "" {
 		q.ExperimentID = defaultExperimentID
 	}
-	exp, ok, err := h.exps.byID(q.ExperimentID)
+	exp, ok, err := h.exps.byID(r.Context(), q.ExperimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +207,7 @@ func (h *handler) createRun(r *http.Request) (any, error) {
 		}
 	}
 	hd.Tags, hd.Notes = c.run.Tags, c.run.Notes
-	w, err := h.createLog(hd, c.summary)
+	w, err := h.createLog(r.Context(), hd, c.summary)
 	if err != nil {
 		return nil, err
 	}
@@ -230,53 +226,39 @@ func (h *handler) createRun(r *http.Request) (any, error) {
 	return map[string]any{"run": out}, nil
 }
 
-// createLog creates the folder and run.log of a new run, with its header
-// and the summary values of its system tags, synced, and returns its
-// writer, locked.
-func (h *handler) createLog(hd runfmt.Header, summary map[string]any) (*logWriter, error) {
-	runs := filepath.Join(h.home, layout.RunsDir)
-	if err := os.MkdirAll(runs, 0o755); err != nil {
-		return nil, fmt.Errorf("create run: %w", err)
-	}
+// createLog creates the run.log of a new run, with its header and the
+// summary values of its system tags, durably, and returns its writer,
+// locked.
+func (h *handler) createLog(ctx context.Context, hd runfmt.Header, summary map[string]any) (*logWriter, error) {
 	for range 10 {
 		hd.ID = layout.NewID()
-		dir := layout.RunDir(h.home, hd.ID)
-		if err := os.Mkdir(dir, 0o755); errors.Is(err, fs.ErrExist) {
-			continue
-		} else if err != nil {
-			return nil, fmt.Errorf("create run: %w", err)
-		}
-		w := &logWriter{id: hd.ID, dir: dir}
-		w.use(filepath.Join(dir, layout.RunLogFile), true)
-		err := w.create(hd, func(rs *records) {
+		w := &logWriter{id: hd.ID}
+		log, err := h.b.CreateRun(ctx, hd, func(enc *runfmt.Encoder) error {
 			if len(summary) > 0 {
-				rs.json(runfmt.TypeSummary, summary)
+				return enc.JSON(runfmt.TypeSummary, summary)
 			}
-		})
-		if err == nil {
-			err = atomicfile.SyncDir(dir)
-		}
-		if err == nil {
-			err = atomicfile.SyncDir(runs)
+			return nil
+		}, w.logOptions())
+		if errors.Is(err, fs.ErrExist) {
+			continue
 		}
 		if err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("create run %s: %w", hd.ID, err)
+			return nil, err
 		}
+		w.setLog(log)
 		h.logs.add(w)
 		return w, nil
 	}
 	return nil, fmt.Errorf("create run: no free run id")
 }
 
-// index brings the store up to date with the run's folder. A write that
-// is on disk but not yet indexed is answered with TEMPORARILY_UNAVAILABLE:
-// the client retries, the retry writes nothing new (identical metrics are
-// kept once, params and tags are already set), and indexes.
+// index brings the store up to date with the run's logs. A write that is
+// stored but not yet indexed is answered with TEMPORARILY_UNAVAILABLE: the
+// client retries, the retry writes nothing new (identical metrics are kept
+// once, params and tags are already set), and indexes.
 func (h *handler) index(ctx context.Context, w *logWriter) error {
-	_, err := ingest.Run(ctx, h.st, w.dir, ingest.Options{Warn: h.opt.Warn})
-	if err != nil {
-		return errorf(codeUnavailable, "written to %s, but not yet indexed: %v", w.path, err)
+	if err := w.log.Index(ctx); err != nil {
+		return errorf(codeUnavailable, "run %s: %v", w.id, err)
 	}
 	return nil
 }
@@ -341,22 +323,17 @@ func (h *handler) indexPending(ctx context.Context, w *logWriter) error {
 }
 
 // modify runs fn on the run id with its writer held, then indexes the run
-// or, if index is false, leaves it for catchUp.
+// or, if index is false and the handler may defer it, leaves it for
+// catchUp.
 func (h *handler) modify(ctx context.Context, id string, fn func(w *logWriter, r *store.Run) error, index bool) error {
-	// The run's folder is in the home; the store is asked only once the
-	// run's writer is held.
-	dir := layout.RunDir(h.home, id)
-	if layout.CheckID(id) != nil || fileMissing(filepath.Join(dir, layout.RunLogFile)) {
-		r, err := h.run(ctx, id)
-		if err != nil {
-			return err
-		}
-		if r.Path == "" {
-			return errorf(codeInternal, "run %s has no folder in this home", id)
-		}
-		dir = r.Path
+	if id == "" {
+		return invalidf("Missing value for required parameter 'run_id'.")
 	}
-	w, err := h.logs.get(id, dir)
+	index = index || !h.deferIndex
+	w, err := h.logs.get(ctx, h.b, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(codeNotFound, "Run with id=%s not found", id)
+	}
 	if err != nil {
 		return err
 	}
@@ -388,14 +365,9 @@ func (h *handler) modify(ctx context.Context, id string, fn func(w *logWriter, r
 	return nil
 }
 
-func fileMissing(path string) bool {
-	_, err := os.Stat(path)
-	return err != nil
-}
-
 // activeRun refuses changes to a deleted run, as MLflow does.
-func (h *handler) activeRun(r *store.Run) error {
-	exp, err := h.experimentOfRun(r)
+func (h *handler) activeRun(ctx context.Context, r *store.Run) error {
+	exp, err := h.experimentOfRun(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -424,14 +396,14 @@ func (h *handler) updateRun(r *http.Request) (any, error) {
 	}
 	now := h.nowSeconds()
 	err := h.change(r.Context(), q.id(), func(w *logWriter, run *store.Run) error {
-		if err := h.activeRun(run); err != nil {
+		if err := h.activeRun(r.Context(), run); err != nil {
 			return err
 		}
 		c := newTagChange(*run)
 		if q.RunName != nil && *q.RunName != "" {
 			c.set(tagRunName, *q.RunName)
 		}
-		return w.append(func(rs *records) error {
+		return w.append(r.Context(), func(rs *records) error {
 			if err := c.encode(rs, w.primary, now); err != nil {
 				return err
 			}
@@ -486,7 +458,7 @@ func (h *handler) setLifecycle(r *http.Request, deleted bool) (any, error) {
 		} else {
 			a.RemoveTags = []string{deletedTag}
 		}
-		return w.append(func(rs *records) error {
+		return w.append(r.Context(), func(rs *records) error {
 			rs.json(runfmt.TypeAnnotate, a)
 			return nil
 		})

@@ -215,7 +215,7 @@ func (h *handler) searchRuns(r *http.Request) (any, error) {
 	ctx := r.Context()
 	var cands []*candidate
 	for _, id := range q.ExperimentIDs {
-		exp, ok, err := h.exps.byID(id)
+		exp, ok, err := h.exps.byID(ctx, id)
 		if err != nil {
 			return nil, err
 		}

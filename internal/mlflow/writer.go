@@ -1,18 +1,15 @@
 package mlflow
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"hash/maphash"
-	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/internal/mlflow/mlbackend"
 	"github.com/runlog/runlog/internal/runfmt"
 	"github.com/runlog/runlog/internal/version"
 )
@@ -25,38 +22,34 @@ const attachedLog = "run.mlflow.log"
 // run.log it did not write gets an attached log instead.
 var writerName = "runlog-mlflow/" + version.String()
 
-// logWriter appends records to the log this handler keeps for one run.
-// Requests that change the run hold mu from reading the run's state to the
-// end of indexing, so that the run's changes are written and indexed one
-// at a time. Each append also holds the file's lock (runfmt.Appender), and
-// the log is read again if it grew behind the handler's back (another
-// process serving the same home).
+// logWriter appends records to the log this handler keeps for one run,
+// through the backend's Log. Requests that change the run hold mu from
+// reading the run's state to the end of indexing, so that the run's
+// changes are written and indexed one at a time.
 type logWriter struct {
 	mu      sync.Mutex
 	dropped bool // evicted from writers: look the run up again
 	id      string
-	dir     string
-	path    string // the file written: run.log or run.mlflow.log
-	primary bool   // path is the run's own run.log, which this handler created
-	log     *runfmt.Appender
+	log     mlbackend.Log
+	primary bool              // log is the run's own run.log, which this handler created
 	names   map[uint32]string // key names by id, while the log is read
 	seen    seenSet
 	used    time.Time
 }
 
-// use sets the file the writer writes: the run's run.log when primary,
-// else an attached log, created with its header by the first append.
-func (w *logWriter) use(path string, primary bool) {
-	w.path, w.primary = path, primary
-	opts := runfmt.AppendOptions{Visit: w.visit, Reset: w.reset}
-	if !primary {
-		opts.Create = func() runfmt.Header {
-			h := runfmt.Header{Format: 1, ID: w.id, Attach: true, Time: float64(time.Now().UnixMicro()) / 1e6, PID: os.Getpid(), Writer: writerName}
-			h.Host, _ = os.Hostname()
-			return h
-		}
-	}
-	w.log = runfmt.NewAppender(path, opts)
+// logOptions are the options of the writer's log: the header of an
+// attached log, and the visit that learns the points the log holds.
+func (w *logWriter) logOptions() runfmt.AppendOptions {
+	return runfmt.AppendOptions{Visit: w.visit, Reset: w.reset, Create: func() runfmt.Header {
+		h := runfmt.Header{Format: 1, ID: w.id, Attach: true, Time: float64(time.Now().UnixMicro()) / 1e6, PID: os.Getpid(), Writer: writerName}
+		h.Host, _ = os.Hostname()
+		return h
+	}}
+}
+
+// setLog makes the writer write log.
+func (w *logWriter) setLog(log mlbackend.Log) {
+	w.log, w.primary = log, log.Primary()
 }
 
 // records are records being encoded for one append. They take sequence
@@ -151,45 +144,26 @@ func (rs *records) commit() {
 	}
 }
 
-// append encodes records with build and appends them to the log, synced,
-// under the file's lock; build sees the log as it is on disk. Nothing is
-// written if build fails or encodes nothing. The caller holds w.mu.
-func (w *logWriter) append(build func(rs *records) error) error {
-	if err := w.log.Open(); err != nil {
-		return err
-	}
-	defer w.log.Close() // drops what was not written
-	rs := &records{w: w, enc: w.log.Encoder()}
-	if err := build(rs); err != nil {
-		return err
-	}
-	if rs.err != nil {
+// append encodes records with build and appends them to the log,
+// durably; build sees the log as it is stored, and may be called again if
+// another process appended meanwhile. Nothing is written if build fails or
+// encodes nothing. The caller holds w.mu.
+func (w *logWriter) append(ctx context.Context, build func(rs *records) error) error {
+	var rs *records
+	err := w.log.Append(ctx, func(enc *runfmt.Encoder) error {
+		rs = &records{w: w, enc: enc}
+		if err := build(rs); err != nil {
+			return err
+		}
 		return rs.err
-	}
-	if err := w.log.Flush(); err != nil {
-		return err
-	}
-	rs.commit()
-	return nil
-}
-
-// create writes the run.log of a new run, which this handler owns: the
-// header hd and the records build encodes, synced.
-func (w *logWriter) create(hd runfmt.Header, build func(rs *records)) error {
-	log, err := runfmt.OpenAppend(w.path, runfmt.AppendOptions{Create: func() runfmt.Header { return hd }})
+	})
 	if err != nil {
 		return err
 	}
-	defer log.Close()
-	rs := &records{w: w, enc: log.Encoder()}
-	build(rs)
-	if rs.err != nil {
-		return rs.err
+	if rs != nil {
+		rs.commit()
 	}
-	if err := log.Flush(); err != nil {
-		return err
-	}
-	return log.Close()
+	return nil
 }
 
 // reset forgets what the log was read for, before it is read again.
@@ -221,24 +195,9 @@ func (w *logWriter) visit(rec runfmt.Record) {
 	}
 }
 
-// isOurs reports whether the run.log at path was created by this handler:
-// whether its header names writerName.
-func isOurs(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	rec, err := runfmt.NewReader(f, path).Next()
-	if err != nil {
-		return false, fmt.Errorf("read %s: %w", path, err)
-	}
-	var h runfmt.Header
-	if rec.Type != runfmt.TypeHeader || rec.DecodeJSON(&h) != nil {
-		return false, nil
-	}
-	return strings.HasPrefix(h.Writer, "runlog-mlflow/"), nil
-}
+// ours reports whether a run.log with header h was created by this
+// handler: whether h names writerName.
+func ours(h runfmt.Header) bool { return strings.HasPrefix(h.Writer, "runlog-mlflow/") }
 
 // seenSet remembers the hashes of the latest points a log holds: at least
 // seenCapacity of them and at most twice as many. A retried request comes
@@ -323,49 +282,34 @@ func newWriters() *writers { return &writers{m: map[string]*logWriter{}} }
 // maxWriters bounds the runs whose logs are kept in memory.
 const maxWriters = 128
 
-// get returns the locked writer of the run in dir.
-func (ws *writers) get(id, dir string) (*logWriter, error) {
+// get returns the locked writer of run id, asking the backend for its
+// log if it has none.
+func (ws *writers) get(ctx context.Context, b mlbackend.Backend, id string) (*logWriter, error) {
 	ws.mu.Lock()
 	w := ws.m[id]
 	if w == nil {
 		if len(ws.m) >= maxWriters {
 			ws.evict()
 		}
-		w = &logWriter{id: id, dir: dir}
+		w = &logWriter{id: id}
 		ws.m[id] = w
 	}
 	ws.mu.Unlock()
 	w.mu.Lock()
 	if w.dropped {
 		w.mu.Unlock()
-		return ws.get(id, dir)
+		return ws.get(ctx, b, id)
 	}
 	w.used = time.Now()
 	if w.log == nil {
-		if err := w.choose(); err != nil {
+		log, err := b.Log(ctx, id, ours, w.logOptions())
+		if err != nil {
 			w.mu.Unlock()
 			return nil, err
 		}
+		w.setLog(log)
 	}
 	return w, nil
-}
-
-// choose decides which file the writer writes: the run.log this handler
-// created, else an attached log.
-func (w *logWriter) choose() error {
-	ours, err := isOurs(filepath.Join(w.dir, layout.RunLogFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("run %s has no run.log", w.id)
-	}
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(w.dir, attachedLog)
-	if ours {
-		path = filepath.Join(w.dir, layout.RunLogFile)
-	}
-	w.use(path, ours)
-	return nil
 }
 
 // evict drops the least recently used writer that nobody holds. The

@@ -57,7 +57,10 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.authorized(clientOnly(api)))
 	var mounts map[string]http.Handler
-	if s.opts.Mounts != nil {
+	switch {
+	case s.team != nil && s.opts.TeamMounts != nil:
+		mounts = s.opts.TeamMounts(s.db, newMLflowTeam(s))
+	case s.opts.Mounts != nil:
 		mounts = s.opts.Mounts(s.db)
 	}
 	limits := map[string]BodyLimiter{"/api/v1/runs/": fileBodyLimit{}}

@@ -80,6 +80,10 @@ type Options struct {
 	// the same token, host check, body limit and cross-origin checks as the
 	// API. A prefix ends with "/" and receives every path under it.
 	Mounts func(store.Store) map[string]http.Handler
+	// TeamMounts, on a team server, is called instead of Mounts: it is
+	// also given where the MLflow API keeps what it stores there
+	// (MLflowTeam), for its handler's Backend.
+	TeamMounts func(store.Store, *MLflowTeam) map[string]http.Handler
 	// UI is the built web UI (index.html and its assets); nil serves a page
 	// that says how to build it.
 	UI fs.FS
