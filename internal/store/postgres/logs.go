@@ -15,7 +15,9 @@ import (
 // not on its disk: each acknowledged batch is a row of log_segments at its
 // offset in the stream (migration 004). These methods are the server's
 // (internal/server's team mode) and `runlog pull`'s; ingest indexes the
-// segments like a run folder's logs.
+// segments like a run folder's logs. With a bucket, a stream's older rows
+// are sealed into objects of it (logs_seal.go), and every reader here
+// reads those from the bucket (SetLogObjects).
 
 // GapError is AppendLog's refusal of a batch that starts after the end of
 // the stream: Size is where the client must continue from.
@@ -70,7 +72,7 @@ func (db *DB) AppendLog(ctx context.Context, run, stream string, offset int64, b
 			return err
 		}
 		size += int64(len(body))
-		_, err := tx.Exec(ctx, "UPDATE log_streams SET size = $3, pieces = pieces + 1 WHERE run_id = $1 AND stream = $2", run, stream, size)
+		_, err := tx.Exec(ctx, "UPDATE log_streams SET size = $3, pieces = pieces + 1, appended = now() WHERE run_id = $1 AND stream = $2", run, stream, size)
 		return err
 	})
 	if err != nil {
@@ -106,40 +108,64 @@ func (db *DB) LogRuns(ctx context.Context) ([]string, error) {
 }
 
 // OpenLog returns a reader of a run's stream from offset from on. It reads
-// a few rows at a time: memory stays bounded however long the stream.
+// a few rows at a time, and a sealed stretch's object when it gets there:
+// memory stays bounded however long the stream. Bytes sealed into the
+// bucket are read through the LogObjects set (SetLogObjects); if it is not
+// set, or the bucket cannot be read, the reader's error wraps
+// ErrSealedUnavailable, while the bytes not sealed read as before.
 func (db *DB) OpenLog(ctx context.Context, run, stream string, from int64) io.ReadCloser {
 	return db.openLog(ctx, db.pool, run, stream, from)
 }
 
-// querier is a pool or a transaction.
-type querier interface {
+// logQuerier is a pool or a transaction.
+type logQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-func (db *DB) openLog(ctx context.Context, q querier, run, stream string, from int64) *logReader {
+func (db *DB) openLog(ctx context.Context, q logQuerier, run, stream string, from int64) *logReader {
 	return &logReader{ctx: ctx, db: db, q: q, run: run, stream: stream, next: from}
 }
 
 // logRowsAtOnce is how many rows a log reader fetches per query: at most
 // this many batches (remote.MaxBatch each, compacted rows less) in memory.
+// A sealed row's object is read only when the reader reaches it, one at a
+// time.
 const logRowsAtOnce = 4
 
 // logReader reads a stream's segments in offset order.
 type logReader struct {
 	ctx         context.Context
 	db          *DB
-	q           querier
+	q           logQuerier
 	run, stream string
 	next        int64  // the offset of buf[0]
 	buf         []byte // fetched, not yet read
-	pending     [][]byte
+	pending     []logRow
 	done        bool
+}
+
+// logRow is a row of log_segments a reader fetched: its bytes from off on,
+// or, for a sealed row, the object that holds them (data nil).
+type logRow struct {
+	off  int64
+	data []byte
+	obj  LogObject
 }
 
 func (r *logReader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
 		if len(r.pending) > 0 {
-			r.buf, r.pending = r.pending[0], r.pending[1:]
+			row := r.pending[0]
+			r.pending = r.pending[1:]
+			if row.obj.SHA256 != "" {
+				data, err := r.db.sealed.load(r.ctx, row.obj)
+				if err != nil {
+					return 0, fmt.Errorf("%w: %s of run %s, bytes %d to %d: %w",
+						ErrSealedUnavailable, r.stream, r.run, row.off, row.off+row.obj.Size, err)
+				}
+				row.data = data
+			}
+			r.buf = row.data[r.next-row.off:]
 			continue
 		}
 		if r.done {
@@ -158,7 +184,7 @@ func (r *logReader) Read(p []byte) (int, error) {
 // fetch reads the next rows from r.next on: the row that holds r.next
 // (cut to start there) and those after it.
 func (r *logReader) fetch() error {
-	rows, err := r.q.Query(r.ctx, `SELECT off, data FROM log_segments
+	rows, err := r.q.Query(r.ctx, `SELECT off, data, obj_sha256, obj_size FROM log_segments
 		WHERE run_id = $1 AND stream = $2 AND off >= coalesce(
 			(SELECT max(off) FROM log_segments WHERE run_id = $1 AND stream = $2 AND off <= $3), 0)
 		ORDER BY off LIMIT $4`, r.run, r.stream, r.next, logRowsAtOnce)
@@ -168,17 +194,27 @@ func (r *logReader) fetch() error {
 	at := r.next
 	var off int64
 	var data []byte
+	var sum *string
+	var size *int64
 	got := 0
-	_, err = pgx.ForEachRow(rows, []any{&off, &data}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&off, &data, &sum, &size}, func() error {
 		got++
-		end := off + int64(len(data))
+		n := int64(len(data))
+		if sum != nil {
+			n = *size
+		}
+		end := off + n
 		if end <= at {
 			return nil
 		}
 		if off > at {
 			return fmt.Errorf("log %s of run %s has no bytes from %d to %d", r.stream, r.run, at, off)
 		}
-		r.pending = append(r.pending, bytes.Clone(data[at-off:]))
+		if sum != nil {
+			r.pending = append(r.pending, logRow{off: off, obj: LogObject{SHA256: *sum, Size: *size}})
+		} else {
+			r.pending = append(r.pending, logRow{off: at, data: bytes.Clone(data[at-off:])})
+		}
 		at = end
 		return nil
 	})
@@ -248,7 +284,10 @@ func (db *DB) compactLog(ctx context.Context, run, stream string) error {
 		if _, err := tx.Exec(ctx, "SELECT 1 FROM log_streams WHERE run_id = $1 AND stream = $2 FOR UPDATE", run, stream); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, "SELECT off, length(data) FROM log_segments WHERE run_id = $1 AND stream = $2 ORDER BY off", run, stream)
+		// Sealed rows (the stream's first bytes) are the bucket's: only
+		// the rows after them are merged, and counted.
+		rows, err := tx.Query(ctx, `SELECT off, length(data) FROM log_segments
+			WHERE run_id = $1 AND stream = $2 AND obj_sha256 IS NULL ORDER BY off`, run, stream)
 		if err != nil {
 			return err
 		}

@@ -42,8 +42,9 @@ import (
 // DB is a store in a PostgreSQL database. It is safe for concurrent use,
 // and several processes may use one database at once.
 type DB struct {
-	pool *pgxpool.Pool
-	addr string // host:port/database, for errors
+	pool   *pgxpool.Pool
+	addr   string     // host:port/database, for errors
+	sealed sealedLogs // the bucket of sealed log stretches (logs_seal.go)
 }
 
 var _ store.Store = (*DB)(nil)
