@@ -2,10 +2,7 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/runlog/runlog/internal/series"
 	"github.com/runlog/runlog/internal/store"
@@ -17,82 +14,99 @@ import (
 // series' points in its run's tail, are decoded. A series logged out of
 // step order is read whole.
 func (db *DB) Overview(ctx context.Context, runID, key string, from, to int64) (series.Overview, error) {
-	var o series.Overview
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
-		var err error
-		o, err = overview(ctx, tx, runID, key, from, to)
-		return err
-	})
+	o, err := overview(ctx, db.pool, runID, key, from, to)
 	if err != nil {
 		return o, db.mapErr(err)
 	}
 	return o, nil
 }
 
-func overview(ctx context.Context, tx pgx.Tx, runID, key string, from, to int64) (series.Overview, error) {
+// overview reads, in one query and so one snapshot, the series' row, its
+// run's tail and what the range needs of its chunks: the overview of a
+// chunk inside the range, the points of one it cuts. The chunks of an
+// ordered series, in the order they were written, hold ascending steps,
+// and its tail the steps after them. A series that is not ordered is read
+// whole (points).
+func overview(ctx context.Context, q dbReader, runID, key string, from, to int64) (series.Overview, error) {
 	var o series.Overview
-	var id int64
-	var raw []byte
-	var st series.Stats
-	err := tx.QueryRow(ctx, "SELECT id, stats FROM series WHERE run_id = $1 AND key = $2", runID, key).Scan(&id, &raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return o, fmt.Errorf("run %s has no series %q: %w", runID, key, store.ErrNotFound)
-	}
-	if err == nil {
-		err = decodeStats(raw, &st)
-	}
-	if err != nil {
-		return o, fmt.Errorf("run %s series %q: %w", runID, key, err)
-	}
-	tp, err := readTails(ctx, tx, []string{runID}, func(i int64) bool { return i == id })
-	if err != nil {
-		return o, fmt.Errorf("run %s series %q tail: %w", runID, key, err)
-	}
-	var tail series.Points
-	if p := tp[id]; p != nil {
-		tail = *p
-		st.AddPoints(tail)
-	}
-	if !st.Ordered {
-		pts, err := points(ctx, tx, runID, id, store.PointsOptions{})
-		if err != nil {
-			return o, fmt.Errorf("run %s series %q: %w", runID, key, err)
-		}
-		o.Add(pts.StepRange(from, to))
-		return o, nil
-	}
-	// The chunks of an ordered series, in the order they were written,
-	// hold ascending steps, and its tail the steps after them. Only what
-	// is used is sent: the overview of a chunk inside the range, the
-	// points of one it cuts.
-	rows, err := tx.Query(ctx, `SELECT CASE WHEN inside THEN overview END, CASE WHEN inside THEN NULL ELSE data END
-		FROM (SELECT no, overview, data, overview IS NOT NULL AND min_step >= $2 AND max_step <= $3 AS inside
-			FROM chunks WHERE series_id = $1 AND NOT superseded AND max_step >= $2 AND min_step <= $3) AS c
-		ORDER BY no`, id, from, to)
+	rows, err := q.Query(ctx, `WITH s AS (SELECT id, stats FROM series WHERE run_id = $1 AND key = $2)
+		SELECT 0 AS part, id AS no, stats AS a, NULL::bytea AS b FROM s
+		UNION ALL SELECT 1, no, data, NULL FROM tail WHERE run_id = $1 AND EXISTS (SELECT FROM s)
+		UNION ALL SELECT 2, c.no, CASE WHEN inside THEN overview END, CASE WHEN inside THEN NULL ELSE data END
+			FROM (SELECT no, overview, data, overview IS NOT NULL AND min_step >= $3 AND max_step <= $4 AS inside
+				FROM chunks WHERE series_id = (SELECT id FROM s) AND NOT superseded AND max_step >= $3 AND min_step <= $4) AS c
+		ORDER BY part, no`, runID, key, from, to)
 	if err != nil {
 		return o, fmt.Errorf("run %s series %q: %w", runID, key, err)
 	}
 	defer rows.Close()
-	var pts series.Points
+	var id int64
+	var st series.Stats
+	found, counted := false, false
+	tp := tailPoints{}
+	var tail, pts series.Points
+	// count adds the tail's points to the statistics of the chunks, once
+	// the tail's rows are read, and reports whether the series is ordered.
+	count := func() bool {
+		if !counted {
+			counted = true
+			if p := tp[id]; p != nil {
+				tail = *p
+				st.AddPoints(tail)
+			}
+		}
+		return st.Ordered
+	}
 	for rows.Next() {
-		var ov, data []byte
-		if err := rows.Scan(&ov, &data); err != nil {
+		var part int
+		var no int64
+		var a, b []byte
+		if err := rows.Scan(&part, &no, &a, &b); err != nil {
 			return o, fmt.Errorf("run %s series %q: %w", runID, key, err)
 		}
-		if ov != nil {
-			if err := series.DecodeOverview(ov, &o); err != nil {
+		switch part {
+		case 0:
+			id, found = no, true
+			if err := decodeStats(a, &st); err != nil {
+				return o, fmt.Errorf("run %s series %q: %w", runID, key, err)
+			}
+			continue
+		case 1:
+			if err := tp.decode(a, func(i int64) bool { return i == id }); err != nil {
+				return o, fmt.Errorf("run %s series %q tail row %d: %w", runID, key, no, err)
+			}
+			continue
+		}
+		if !count() {
+			break
+		}
+		if a != nil {
+			if err := series.DecodeOverview(a, &o); err != nil {
 				return o, fmt.Errorf("run %s series %q: %w", runID, key, err)
 			}
 			continue
 		}
 		pts.Reset()
-		if err := series.DecodeChunk(data, &pts); err != nil {
+		if err := series.DecodeChunk(b, &pts); err != nil {
 			return o, fmt.Errorf("run %s series %q: %w", runID, key, err)
 		}
 		o.Add(pts.StepRange(from, to))
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return o, fmt.Errorf("run %s series %q: %w", runID, key, err)
+	}
+	if !found {
+		return o, fmt.Errorf("run %s has no series %q: %w", runID, key, store.ErrNotFound)
+	}
+	if !count() {
+		all, err := points(ctx, q, runID, key, store.PointsOptions{})
+		if err != nil {
+			return o, err
+		}
+		var whole series.Overview
+		whole.Add(all.StepRange(from, to))
+		return whole, nil
 	}
 	o.Add(tail.StepRange(from, to))
 	return o, nil

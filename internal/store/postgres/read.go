@@ -212,74 +212,68 @@ func (db *DB) FirstSeries(ctx context.Context, runIDs []string, limit int) (map[
 // Points returns the points of a series in step order: its chunks, then
 // its points in the run's tail.
 func (db *DB) Points(ctx context.Context, runID, key string, opt store.PointsOptions) (series.Points, error) {
-	var pts series.Points
-	id, err := db.seriesID(ctx, db.pool, runID, key)
+	pts, err := points(ctx, db.pool, runID, key, opt)
 	if err != nil {
-		return pts, err
-	}
-	if pts, err = points(ctx, db.pool, runID, id, opt); err != nil {
-		return pts, fmt.Errorf("run %s series %q: %w", runID, key, db.mapErr(err))
+		return pts, db.mapErr(err)
 	}
 	return pts, nil
 }
 
-// seriesID returns the id of a run's series key.
-func (db *DB) seriesID(ctx context.Context, q dbReader, runID, key string) (int64, error) {
-	var id int64
-	err := q.QueryRow(ctx, "SELECT id FROM series WHERE run_id = $1 AND key = $2", runID, key).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("run %s has no series %q: %w", runID, key, store.ErrNotFound)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("run %s series %q: %w", runID, key, db.mapErr(err))
-	}
-	return id, nil
-}
-
-// points reads the points of series id of a run: its current chunks (all
-// with opt.Superseded) in order, then its points in the run's tail, in
-// one query, so that one snapshot gives both; sorted by step, stably, if
-// they are not in step order.
-func points(ctx context.Context, q dbReader, runID string, id int64, opt store.PointsOptions) (series.Points, error) {
+// points reads the points of a run's series key: its current chunks (all
+// with opt.Superseded) in order, then its points in the run's tail, in one
+// query, so that one snapshot gives both; sorted by step, stably, if they
+// are not in step order.
+func points(ctx context.Context, q dbReader, runID, key string, opt store.PointsOptions) (series.Points, error) {
 	var pts series.Points
 	cond := " AND NOT superseded"
 	if opt.Superseded {
 		cond = ""
 	}
-	rows, err := q.Query(ctx, `SELECT part, count, data FROM (
-		SELECT 0 AS part, no, count, data FROM chunks WHERE series_id = $1`+cond+`
-		UNION ALL SELECT 1, no, count, data FROM tail WHERE run_id = $2) AS c ORDER BY part, no`, id, runID)
+	rows, err := q.Query(ctx, `WITH s AS (SELECT id FROM series WHERE run_id = $1 AND key = $2)
+		SELECT 0 AS part, id AS no, 0 AS count, NULL::bytea AS data FROM s
+		UNION ALL SELECT 1, no, count, data FROM chunks WHERE series_id = (SELECT id FROM s)`+cond+`
+		UNION ALL SELECT 2, no, count, data FROM tail WHERE run_id = $1 AND EXISTS (SELECT FROM s)
+		ORDER BY part, no`, runID, key)
 	if err != nil {
-		return pts, err
+		return pts, fmt.Errorf("run %s series %q: %w", runID, key, err)
 	}
 	defer rows.Close()
+	var id int64
+	found := false
 	var chunks []tables.Chunk
 	var tail [][]byte
 	total := 0
 	for rows.Next() {
 		var part int
+		var no int64
 		var c tables.Chunk
-		if err := rows.Scan(&part, &c.N, &c.Data); err != nil {
-			return pts, err
+		if err := rows.Scan(&part, &no, &c.N, &c.Data); err != nil {
+			return pts, fmt.Errorf("run %s series %q: %w", runID, key, err)
 		}
-		if part == 1 {
+		switch part {
+		case 0:
+			id, found = no, true
+		case 1:
+			c.At = total
+			total += c.N
+			chunks = append(chunks, c)
+		case 2:
 			tail = append(tail, c.Data)
-			continue
 		}
-		c.At = total
-		total += c.N
-		chunks = append(chunks, c)
 	}
 	if err := rows.Err(); err != nil {
-		return pts, err
+		return pts, fmt.Errorf("run %s series %q: %w", runID, key, err)
+	}
+	if !found {
+		return pts, fmt.Errorf("run %s has no series %q: %w", runID, key, store.ErrNotFound)
 	}
 	if err := tables.DecodeChunks(chunks, total, &pts); err != nil {
-		return pts, err
+		return pts, fmt.Errorf("run %s series %q: %w", runID, key, err)
 	}
 	tp := tailPoints{id: &pts}
 	for i, data := range tail {
 		if err := tp.decode(data, func(i int64) bool { return i == id }); err != nil {
-			return pts, fmt.Errorf("tail row %d: %w", i, err)
+			return pts, fmt.Errorf("run %s series %q tail row %d: %w", runID, key, i, err)
 		}
 	}
 	if !slices.IsSorted(pts.Steps) {
