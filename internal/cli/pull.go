@@ -26,9 +26,10 @@ func newPull(e *env) *cobra.Command {
 (runlog server) from the team store: each log (run.log, run.<name>.log,
 training.log) byte for byte as the server acknowledged it, from PostgreSQL
 (--store or $RUNLOG_STORE), and the run's files from the bucket (--files or
-$RUNLOG_FILES), each verified against its sha256. RUN is an id, a unique id
-prefix or a name. The folder goes to the home's runs/<id> unless --to names
-another; an existing folder is left alone.`,
+$RUNLOG_FILES), each verified against its sha256. A server with a bucket
+seals the older stretches of logs into it: pulling those needs --files too.
+RUN is an id, a unique id prefix or a name. The folder goes to the home's
+runs/<id> unless --to names another; an existing folder is left alone.`,
 		Example: `  RUNLOG_STORE=postgres://runlog@db.lab/runlog runlog pull 20261206-0514-ab12
   runlog pull my-run --to /tmp/my-run --files 's3://runlog/files?endpoint=https://s3.lab:9000'`,
 		Args: cobra.ExactArgs(1),
@@ -75,6 +76,18 @@ another; an existing folder is left alone.`,
 				return err
 			}
 			defer root.Close()
+			if files == "" {
+				files = os.Getenv(EnvFiles)
+			}
+			var st objstore.Store
+			if files != "" {
+				if st, err = objstore.OpenURL(files, objstore.Options{}); err != nil {
+					return fmt.Errorf("--files: %w", err)
+				}
+				if bucket, ok := st.(*objstore.S3); ok {
+					db.SetLogObjects(bucket) // the logs' sealed stretches
+				}
+			}
 			out := e.unbuffered()
 			for name, size := range sizes {
 				err := atomicfile.WriteIn(root, name, func(w io.Writer) error {
@@ -84,16 +97,16 @@ another; an existing folder is left alone.`,
 					}
 					return err
 				})
+				if errors.Is(err, postgres.ErrSealedUnavailable) && st == nil {
+					err = fmt.Errorf("%w; give the team's bucket with --files or $%s", err, EnvFiles)
+				}
 				if err != nil {
 					return fmt.Errorf("pull %s of run %s: %w", name, id, err)
 				}
 				fmt.Fprintf(out, "%s\t%d bytes\n", name, size)
 			}
-			if files == "" {
-				files = os.Getenv(EnvFiles)
-			}
-			if files != "" {
-				n, err := pullFiles(cmd, files, id, root, out)
+			if st != nil {
+				n, err := pullFiles(cmd, st, id, root, out)
 				if err != nil {
 					return err
 				}
@@ -111,14 +124,10 @@ another; an existing folder is left alone.`,
 	return cmd
 }
 
-// pullFiles copies the files the bucket at files holds for run into root,
-// verified against their sha256 as they are read, and returns how many.
-func pullFiles(cmd *cobra.Command, files, run string, root *os.Root, out io.Writer) (int, error) {
+// pullFiles copies the files st holds for run into root, verified against
+// their sha256 as they are read, and returns how many.
+func pullFiles(cmd *cobra.Command, st objstore.Store, run string, root *os.Root, out io.Writer) (int, error) {
 	ctx := cmd.Context()
-	st, err := objstore.OpenURL(files, objstore.Options{})
-	if err != nil {
-		return 0, fmt.Errorf("--files: %w", err)
-	}
 	list, err := st.List(ctx, run)
 	if err != nil && !errors.Is(err, objstore.ErrNotFound) {
 		return 0, fmt.Errorf("list the files of run %s: %w", run, err)

@@ -21,8 +21,9 @@ import (
 
 // TeamStore is what a team server keeps in its database beside the
 // store: the logs clients stream to it (internal/store/postgres's
-// log_segments), notifications between the replicas and advisory locks.
-// *postgres.DB implements it.
+// log_segments, their older stretches sealed into the bucket),
+// notifications between the replicas and advisory locks. *postgres.DB
+// implements it.
 type TeamStore interface {
 	store.Store
 	// AppendLog appends a batch of a stream at offset once check accepts
@@ -36,6 +37,10 @@ type TeamStore interface {
 	LaggingRuns(ctx context.Context, textStreams []string) ([]string, error)
 	// CompactLogs merges small segments of up to limit streams.
 	CompactLogs(ctx context.Context, limit int) (int, error)
+	// SetLogObjects gives the store the bucket its sealed stretches are
+	// read from; SealLogs seals stretches of logs into it (team_seal.go).
+	SetLogObjects(o postgres.LogObjects)
+	SealLogs(ctx context.Context, opts postgres.SealOptions) (postgres.SealStats, error)
 	// WithLock runs fn if no other session holds the advisory lock key.
 	WithLock(ctx context.Context, key int64, fn func(context.Context) error) (bool, error)
 	// TrashRun records a run in the trash with info (JSON) and deletes its
@@ -83,11 +88,11 @@ func (s *Server) teamIngest(w http.ResponseWriter, r *http.Request, id, stream s
 	case errors.Is(err, postgres.ErrLogDiffers):
 		return badRequest("bytes from offset %d differ from the server's copy of %s: another run with the same id?", offset, stream)
 	case err != nil:
-		return err
+		return sealedDown(err) // a resent batch compared with sealed bytes
 	}
 	if len(body) > 0 && !remote.IsText(stream) {
 		if err := s.teamIndex(ctx, id); err != nil {
-			return err
+			return sealedDown(err)
 		}
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -170,9 +175,14 @@ func (s *Server) teamChanged(ctx context.Context, id string) {
 // cursors every teamRecheck intervals (and at the start), and every
 // IndexInterval, under an advisory lock so that one replica at a time does
 // it, indexes logs left unindexed (a replica killed between storing a
-// batch and indexing it) and compacts the segments of long streams.
+// batch and indexing it), compacts the segments of long streams and, with
+// a bucket, seals their older stretches into it (team_seal.go).
 func (s *Server) teamLoop(ctx context.Context) {
 	defer close(s.done)
+	if s.opts.Files != nil {
+		// Before anything reads a log: some of it may be sealed already.
+		s.team.SetLogObjects(s.opts.Files)
+	}
 	listening := make(chan struct{})
 	go func() {
 		defer close(listening)
@@ -181,6 +191,7 @@ func (s *Server) teamLoop(ctx context.Context) {
 	defer func() { <-listening }()
 	tick := time.NewTicker(s.opts.IndexInterval)
 	defer tick.Stop()
+	var seal sealer
 	s.teamChanged(ctx, "") // the runs there are, for /api/v1/health
 	for n := 1; ; n++ {
 		select {
@@ -193,7 +204,11 @@ func (s *Server) teamLoop(ctx context.Context) {
 			// listening: compare the cursors now and then.
 			s.teamChanged(ctx, "")
 		}
-		_, err := s.team.WithLock(ctx, backgroundLock, s.teamBackground)
+		_, err := s.team.WithLock(ctx, backgroundLock, func(ctx context.Context) error {
+			err := s.teamBackground(ctx)
+			s.teamSeal(ctx, &seal)
+			return err
+		})
 		s.mu.Lock()
 		s.indexErr = err
 		s.mu.Unlock()
@@ -235,7 +250,7 @@ func (s *Server) teamTail(ctx context.Context, id string, n int) ([]string, bool
 		return nil, false, nil
 	}
 	lines, err := tailOf(logReaderAt{ctx, s.team, id, layout.TrainingLog}, size, n)
-	return lines, true, err
+	return lines, true, sealedDown(err)
 }
 
 // logReaderAt reads a stream of the team store at offsets.
@@ -273,7 +288,7 @@ func (s *Server) teamAnnotate(ctx context.Context, id string, a runfmt.Annotate)
 		data, err := annotate.Encode(io.LimitReader(log, size), id, writer, a)
 		log.Close()
 		if err != nil {
-			return err
+			return sealedDown(err)
 		}
 		_, err = s.team.AppendLog(ctx, id, annotate.Log, size, data, check)
 		var gap *postgres.GapError
@@ -281,7 +296,7 @@ func (s *Server) teamAnnotate(ctx context.Context, id string, a runfmt.Annotate)
 			continue // another replica appended (or compacted) meanwhile
 		}
 		if err != nil {
-			return fmt.Errorf("annotate run %s: %w", id, err)
+			return sealedDown(fmt.Errorf("annotate run %s: %w", id, err))
 		}
 		break
 	}
