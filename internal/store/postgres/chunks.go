@@ -15,6 +15,13 @@ const chunkSize = 4096
 // it holds in memory for a run of very many keys.
 const sealGroup = 2048
 
+// fillBelow is the most points a series' last chunk may hold for a seal to
+// fill it up rather than begin a new one. Filling rewrites the chunk (an
+// update, which leaves the old version dead until VACUUM), which is worth
+// it for the few points a sparse series' seal leaves, not for a chunk of
+// a thousand points or more, whose row costs a few percent beside them.
+const fillBelow = chunkSize / 4
+
 // A series' row keeps the statistics of its chunks — of the points sealed
 // from the tail — and the number of its next chunk; it is written only
 // when points are sealed, not by every batch. A series with no chunk has
@@ -32,9 +39,9 @@ func decodeStats(raw []byte, st *series.Stats) error {
 }
 
 // seal moves points of the series in pts into chunks: those that, with
-// the points of the series' last chunk if a seal left it partial, make
-// full chunks, or all of them with all. A partial last chunk is filled up
-// first. It returns the points left, which stay in the tail.
+// the points of the series' last chunk if a seal left it with fewer than
+// fillBelow, make full chunks, or all of them with all. Such a last chunk
+// is filled up first. It returns the points left, which stay in the tail.
 func (w *batchWriter) seal(pts tailPoints, all bool) (tailPoints, error) {
 	left := tailPoints{}
 	ids := pts.ids()
@@ -52,14 +59,14 @@ func (w *batchWriter) seal(pts tailPoints, all bool) (tailPoints, error) {
 type sealHead struct {
 	stats   series.Stats
 	next    int32 // the number of its next chunk
-	partial int32 // the points of its last chunk if that is partial, else 0
+	partial int32 // the points of its last chunk if fewer than fillBelow, else 0
 	seal    int   // how many of its tail points to seal
 }
 
 func (w *batchWriter) sealGroup(pts tailPoints, ids []int64, all bool, left tailPoints) error {
 	rows, err := w.tx.Query(w.ctx, `SELECT s.id, s.stats, s.next_chunk, coalesce(c.count, 0) FROM series s
 		LEFT JOIN chunks c ON c.series_id = s.id AND c.no = s.next_chunk - 1 AND NOT c.superseded AND c.count < $2
-		WHERE s.id = ANY($1)`, ids, chunkSize)
+		WHERE s.id = ANY($1)`, ids, fillBelow)
 	if err != nil {
 		return err
 	}
