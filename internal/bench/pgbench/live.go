@@ -62,7 +62,8 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 // live writes LiveRuns runs of LiveKeys keys a point at a time, one batch
-// per run a round, and samples the store's size as it goes.
+// per run a round, and samples the store's size and how long the batches
+// took as it goes, calling the store's Maintain every second meanwhile.
 func (b *bench) live(ctx context.Context) ([]LiveRow, error) {
 	c := b.c
 	b.dbs++
