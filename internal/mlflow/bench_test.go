@@ -3,11 +3,14 @@ package mlflow
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/runlog/runlog/internal/store/postgres/pgtest"
 	"github.com/runlog/runlog/internal/store/sqlite"
 )
 
@@ -43,4 +46,53 @@ func BenchmarkLogBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "points/s")
+}
+
+// BenchmarkLogBatchServers measures runs/log-batch calls of 1,000 metrics
+// over HTTP, one client at a time, from the request to the answer: on a
+// home's server (`runlog ui`), which indexes metrics after answering, and
+// on a replica of a team server (`runlog server`), which appends them to
+// PostgreSQL and indexes them before it answers.
+func BenchmarkLogBatchServers(b *testing.B) {
+	servers := []struct {
+		name  string
+		serve func(b *testing.B) string
+	}{
+		{"home", func(b *testing.B) string { _, _, url := serveRunlog(b, "", nil); return url }},
+		{"team", func(b *testing.B) string { return serveTeam(b, pgtest.DB(b), nil) }},
+	}
+	for _, s := range servers {
+		b.Run(s.name, func(b *testing.B) {
+			url := s.serve(b)
+			resp, err := http.Post(url+TrackingPrefix+"runs/create", "application/json", strings.NewReader(`{"experiment_id":"0"}`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			id := decodeRunID(b, body)
+			b.ResetTimer()
+			for i := range b.N {
+				var buf bytes.Buffer
+				fmt.Fprintf(&buf, `{"run_id":%q,"metrics":[`, id)
+				for j := range 1000 {
+					if j > 0 {
+						buf.WriteByte(',')
+					}
+					fmt.Fprintf(&buf, `{"key":"m%d","value":%g,"timestamp":%d,"step":%d}`, j%10, float64(j)*0.25, 1764201600000+int64(i), i*100+j/10)
+				}
+				buf.WriteString(`],"params":[],"tags":[]}`)
+				resp, err := http.Post(url+TrackingPrefix+"runs/log-batch", "application/json", &buf)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("log-batch: %d", resp.StatusCode)
+				}
+			}
+			b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "points/s")
+		})
+	}
 }

@@ -72,7 +72,7 @@ func serveHandler(t *testing.T) (st *sqlite.DB, home, url string) {
 // serveRunlog serves a Handler mounted in the server `runlog ui` runs (its
 // token and body limits included) over a new home, until t ends. wrap, if
 // not nil, sees every request first.
-func serveRunlog(t *testing.T, token string, wrap func(http.Handler) http.Handler) (st store.Store, home, url string) {
+func serveRunlog(t testing.TB, token string, wrap func(http.Handler) http.Handler) (st store.Store, home, url string) {
 	t.Helper()
 	home = t.TempDir()
 	srv, err := runlogserver.New(runlogserver.Options{

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 // serveTeam starts a replica of a team server on the database dsn and the
 // bucket files, serving this package's handler as `runlog server` does,
 // until t ends; it returns its URL.
-func serveTeam(t *testing.T, dsn string, files *objstore.S3) string {
+func serveTeam(t testing.TB, dsn string, files *objstore.S3) string {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), dsn)
 	if err != nil {

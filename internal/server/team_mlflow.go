@@ -122,6 +122,12 @@ func (t *MLflowTeam) CreateRun(ctx context.Context, hd runfmt.Header, build func
 	if err != nil {
 		return nil, fmt.Errorf("create run %s: %w", hd.ID, err)
 	}
+	if opts.Reset != nil {
+		opts.Reset()
+	}
+	if err := l.visit(data, 0); err != nil {
+		return nil, err
+	}
 	l.end, l.lastSeq, l.keys, l.read = size, enc.Seq(), enc.Keys(), true
 	return l, nil
 }
@@ -162,8 +168,8 @@ const attachedLog = "run.mlflow.log"
 
 // teamLog is a log stream of a run in PostgreSQL that the MLflow API
 // appends to. It keeps what it learnt when it last read the stream: where
-// it ends, its last sequence number and its keys; the stream is read again
-// from its start when it grew behind its back.
+// it ends, its last sequence number and its keys; when the stream grew
+// behind its back, it reads what was added.
 type teamLog struct {
 	t       *MLflowTeam
 	id      string
@@ -213,7 +219,7 @@ func (l *teamLog) Append(ctx context.Context, build func(*runfmt.Encoder) error)
 		size, err := l.t.s.team.AppendLog(ctx, l.id, l.stream, l.end, data, l.check)
 		var gap *postgres.GapError
 		if errors.Is(err, postgres.ErrLogDiffers) || errors.As(err, &gap) {
-			l.read = false // another replica appended meanwhile
+			// Another replica appended meanwhile: read what it added.
 			if try < maxAppendTries {
 				continue
 			}
@@ -224,16 +230,44 @@ func (l *teamLog) Append(ctx context.Context, build func(*runfmt.Encoder) error)
 			return fmt.Errorf("append to %s of run %s: %w", l.stream, l.id, err)
 		}
 		if size != l.end+int64(len(data)) {
-			l.read = false
+			l.read = false // the stream held these bytes already: read it again
 			return nil
+		}
+		// What it appended is seen as the records read from the stream
+		// are, so that the log knows its own keys when it reads what other
+		// replicas append with them.
+		if err := l.visit(data, l.end); err != nil {
+			return err
 		}
 		l.end, l.lastSeq, l.keys = size, enc.Seq(), enc.Keys()
 		return nil
 	}
 }
 
-// load reads the stream again from its start, unless it ends where this
-// log last left it: the visit of opts sees every record.
+// visit shows opts' Visit the records of data, the stream's bytes from
+// offset from on.
+func (l *teamLog) visit(data []byte, from int64) error {
+	if l.opts.Visit == nil {
+		return nil
+	}
+	rd := runfmt.NewReaderAt(bytes.NewReader(data), l.stream, from)
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read back %s of run %s: %w", l.stream, l.id, err)
+		}
+		l.opts.Visit(rec)
+	}
+}
+
+// load brings the log up to date with the stream: the records appended
+// since it last read it (by other replicas) are read, and opts' Visit sees
+// each; the first time, every record from the start, after opts' Reset.
+// A stream only grows and its bytes never change, so what was read stays
+// true.
 func (l *teamLog) load(ctx context.Context) error {
 	sizes, err := l.t.s.team.LogSizes(ctx, l.id)
 	if err != nil {
@@ -243,14 +277,17 @@ func (l *teamLog) load(ctx context.Context) error {
 	if l.read && size == l.end {
 		return nil
 	}
-	if l.opts.Reset != nil {
-		l.opts.Reset()
+	if !l.read || size < l.end {
+		if l.opts.Reset != nil {
+			l.opts.Reset()
+		}
+		l.end, l.lastSeq, l.keys = 0, 0, map[string]uint32{}
 	}
-	l.end, l.lastSeq, l.keys = 0, 0, map[string]uint32{}
-	if size > 0 {
-		r := l.t.s.team.OpenLog(ctx, l.id, l.stream, 0)
+	l.read = false // until it is read whole
+	if size > l.end {
+		r := l.t.s.team.OpenLog(ctx, l.id, l.stream, l.end)
 		defer r.Close()
-		rd := runfmt.NewReader(bufio.NewReaderSize(io.LimitReader(r, size), 1<<16), l.stream)
+		rd := runfmt.NewReaderAt(bufio.NewReaderSize(io.LimitReader(r, size-l.end), 1<<16), l.stream, l.end)
 		for {
 			rec, err := rd.Next()
 			if errors.Is(err, io.EOF) {

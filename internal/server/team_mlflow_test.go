@@ -165,15 +165,16 @@ func TestTeamMLflow(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// A retried request, through the other replica: nothing twice.
-	mlflowOK(t, "POST", b+api+"runs/log-metric", map[string]any{"run_id": id, "key": "loss", "value": 1.5 / 2, "timestamp": 1764201601001, "step": 1}, nil)
+	// A retried request, through the other replica (step 2 went to a; b
+	// defined the key): nothing twice.
+	mlflowOK(t, "POST", b+api+"runs/log-metric", map[string]any{"run_id": id, "key": "loss", "value": 1.5 / 3, "timestamp": 1764201601002, "step": 2}, nil)
 	for _, base := range replicas {
 		var hist struct {
 			Metrics []struct{ Step int64 } `json:"metrics"`
 		}
 		mlflowOK(t, "GET", base+api+"metrics/get-history?run_id="+id+"&metric_key=loss", nil, &hist)
 		if len(hist.Metrics) != steps+1 {
-			t.Errorf("%s: %d points of loss, want %d", base, len(hist.Metrics), steps+1)
+			t.Errorf("%s: %d points of loss, want %d: %+v", base, len(hist.Metrics), steps+1, hist.Metrics)
 		}
 		var run struct {
 			Run struct {
