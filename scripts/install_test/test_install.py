@@ -2,7 +2,7 @@
 
 Builds the wheels twice (the same bytes both times), checks every wheel's
 tags against what pip accepts and that each holds a binary for its platform
-(ELF, Mach-O and PE headers parsed here), then, in fresh virtualenvs whose
+(ELF, Mach-O and PE headers, parsed by executables.py), then, in fresh virtualenvs whose
 PATH has no Go, no Node and no other runlog, installs the Linux x86_64 wheel
 and runs the README's Python quick start as written: `runlog ls` shows the
 run, `runlog ui` serves it (checked in headless Chromium by ui_check.mjs),
@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import zipfile
@@ -35,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 VERSION = (REPO / "VERSION").read_text().strip()
 sys.path.insert(0, str(REPO / "scripts"))
 import pack  # noqa: E402  (the tags the wheels should carry)
+from executables import check_binary  # noqa: E402  (the binary's headers)
 
 LINUX_X86 = "linux-amd64"
 
@@ -139,37 +139,6 @@ def test_tags_are_ones_pip_installs(dist, tmp_path):
 # --- the binary inside each wheel -------------------------------------------
 
 
-def elf(data: bytes) -> dict:
-    assert data[:4] == b"\x7fELF", "not an ELF file"
-    assert data[4] == 2 and data[5] == 1, "not a 64-bit little-endian ELF"
-    machine = struct.unpack_from("<H", data, 18)[0]
-    phoff, = struct.unpack_from("<Q", data, 32)
-    phentsize, phnum = struct.unpack_from("<HH", data, 54)
-    types = [struct.unpack_from("<I", data, phoff + i * phentsize)[0] for i in range(phnum)]
-    return {"arch": {62: "amd64", 183: "arm64"}.get(machine, machine), "interp": 3 in types}  # PT_INTERP: dynamic
-
-
-def macho(data: bytes) -> dict:
-    magic, cputype, _, _, ncmds = struct.unpack_from("<IiiII", data, 0)
-    assert magic == 0xFEEDFACF, "not a 64-bit Mach-O file"
-    off, minos = 32, None
-    for _ in range(ncmds):
-        cmd, size = struct.unpack_from("<II", data, off)
-        if cmd == 0x32:  # LC_BUILD_VERSION: platform, minos (xxxx.yy.zz)
-            minos = struct.unpack_from("<I", data, off + 12)[0] >> 16
-        off += size
-    return {"arch": {0x01000007: "amd64", 0x0100000C: "arm64"}.get(cputype, cputype), "minos": minos}
-
-
-def pe(data: bytes) -> dict:
-    assert data[:2] == b"MZ", "not a PE file"
-    at = struct.unpack_from("<I", data, 0x3C)[0]
-    assert data[at:at + 4] == b"PE\0\0", "no PE signature"
-    machine = struct.unpack_from("<H", data, at + 4)[0]
-    subsystem = struct.unpack_from("<H", data, at + 24 + 68)[0]
-    return {"arch": {0x8664: "amd64", 0xAA64: "arm64"}.get(machine, machine), "console": subsystem == 3}
-
-
 def test_each_wheel_holds_a_binary_for_its_platform(dist):
     for plat, w in wheels(dist).items():
         with zipfile.ZipFile(w) as z:
@@ -177,22 +146,11 @@ def test_each_wheel_holds_a_binary_for_its_platform(dist):
             if plat == "any":
                 assert scripts == [], "the client-only wheel holds a binary"
                 continue
-            goos, goarch = plat.split("-")
+            goos = plat.split("-")[0]
             assert [i.filename for i in scripts] == [f"runlog-{VERSION}.data/scripts/runlog{'.exe' if goos == 'windows' else ''}"]
             assert (scripts[0].external_attr >> 16) & 0o777 == 0o755
             data = z.read(scripts[0])
-        if goos == "linux":
-            h = elf(data)
-            assert not h["interp"], f"{w.name}: a dynamically linked binary (needs a libc)"
-        elif goos == "darwin":
-            h = macho(data)
-            tag_os = int(pack.PLATFORMS[plat][0].split("_")[1])
-            assert h["minos"] is not None and h["minos"] <= tag_os, f"{w.name}: the binary needs macOS {h['minos']}"
-        else:
-            h = pe(data)
-            assert h["console"], f"{w.name}: not a console program"
-        assert h["arch"] == goarch, f"{w.name}: a {h['arch']} binary"
-        assert b"/assets/index-" in data, f"{w.name}: the binary has no built web UI"
+        check_binary(plat, data, w.name)
 
 
 # --- installed, as a user ---------------------------------------------------
