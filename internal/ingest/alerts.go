@@ -227,10 +227,13 @@ var watchers = struct {
 const maxWatchers = 4096
 
 // takeWatcher returns the derived-alert state of f as of cur: a fresh one
-// for a stream indexed from its start, the one kept from the last indexing
-// if it stopped at cur, or else one rebuilt by reading the stream's
-// metrics up to cur — only when a key of the stream is watched or the run
-// was resumed (the state of the process writing the stream, resume.go).
+// for a stream indexed from its start; the one kept from the last indexing
+// if it stopped at cur, or brought up to cur by reading only the records
+// after where it stopped, if the stream grew since through another writer
+// of the store (another replica of a team server, whose load balancer
+// takes turns); or else one rebuilt by reading the stream's metrics up to
+// cur — only when a key of the stream is watched or the run was resumed
+// (the state of the process writing the stream, resume.go).
 func takeWatcher(f runFile, cur store.Cursor, keys map[uint32]string, resumed func() bool) *watcher {
 	watchers.Lock()
 	wt := watchers.m[f.path]
@@ -242,13 +245,20 @@ func takeWatcher(f runFile, cur store.Cursor, keys map[uint32]string, resumed fu
 	if wt != nil && wt.cursor.Seq == cur.Seq && wt.cursor.Offset == cur.Offset {
 		return wt
 	}
+	if wt != nil && wt.cursor.Offset > 0 && wt.cursor.Seq <= cur.Seq && wt.cursor.Offset < cur.Offset {
+		// Logs only grow: the kept state plus the records after it is
+		// the state at cur.
+		if wt.replay(f, wt.cursor, cur, keys) {
+			return wt
+		}
+	}
 	wt = newWatcher()
 	watched := false
 	for _, name := range keys {
 		watched = watched || series.IsWatchedKey(name)
 	}
 	if watched || resumed() {
-		wt.replay(f, cur, keys)
+		wt.replay(f, store.Cursor{}, cur, keys)
 	}
 	// The ids the stream defined before cur name its keys from here on.
 	for id, name := range keys {
@@ -268,22 +278,27 @@ func keepWatcher(f runFile, wt *watcher, cur store.Cursor) {
 	watchers.m[f.path] = wt
 }
 
-// replay observes the records of stream f up to cur, as indexing them did
-// (keys names the ids it defined); the alerts they released are in the
-// store already.
-func (wt *watcher) replay(f runFile, cur store.Cursor, keys map[uint32]string) {
+// replay observes the records of stream f after from up to cur, as
+// indexing them did (keys names the ids the stream defined before cur); the
+// alerts they released are in the store already. It reports whether it
+// read up to cur: a stream that could not be read leaves the state as of
+// wherever reading stopped.
+func (wt *watcher) replay(f runFile, from, cur store.Cursor, keys map[uint32]string) bool {
 	path := f.path
-	file, err := f.read(0)
+	file, err := f.read(from.Offset)
 	if err != nil {
-		return
+		return false
 	}
 	defer file.Close()
-	r := runfmt.NewReaderAt(io.LimitReader(file, cur.Offset), path, 0)
-	var seq uint64
+	r := runfmt.NewReaderAt(io.LimitReader(file, cur.Offset-from.Offset), path, from.Offset)
+	seq := from.Seq
 	for {
 		rec, err := r.Next()
+		if err == io.EOF && r.Offset() == cur.Offset {
+			return true
+		}
 		if err != nil || rec.Seq > cur.Seq {
-			return
+			return err == nil
 		}
 		if rec.Seq <= seq {
 			continue
