@@ -329,14 +329,14 @@ func artifactName(rel string) string { return path.Join(layout.ArtifactsDir, rel
 
 // PutArtifact stores an artifact in the bucket. The bucket keeps a file by
 // its sha256, which MLflow's client does not send: the body is spooled to
-// a temporary file, hashed on the way, then put through runFiles, which
-// verifies it against that sha256 as it sends it; the temporary file is
-// removed.
+// a temporary file in the replica's scratch home, hashed on the way, then
+// put through runFiles, which verifies it against that sha256 as it sends
+// it; the temporary file is removed.
 func (t *MLflowTeam) PutArtifact(ctx context.Context, run store.Run, rel string, body io.Reader, max int64) (int64, string, error) {
 	if t.s.opts.Files == nil {
 		return 0, "", errNoFiles
 	}
-	f, err := os.CreateTemp("", "runlog-mlflow-upload-")
+	f, err := os.CreateTemp(t.s.home, ".mlflow-upload-")
 	if err != nil {
 		return 0, "", err
 	}
