@@ -50,21 +50,27 @@ func BenchmarkLogBatch(b *testing.B) {
 
 // BenchmarkLogBatchServers measures runs/log-batch calls of 1,000 metrics
 // over HTTP, one client at a time, from the request to the answer: on a
-// home's server (`runlog ui`), which indexes metrics after answering, and
-// on a replica of a team server (`runlog server`), which appends them to
-// PostgreSQL and indexes them before it answers.
+// home's server (`runlog ui`), which indexes metrics after answering; on a
+// replica of a team server (`runlog server`), which appends them to
+// PostgreSQL and indexes them before it answers; and on two replicas of
+// one team server taking turns, as behind a round-robin proxy, where each
+// call first reads what the other replica appended.
 func BenchmarkLogBatchServers(b *testing.B) {
 	servers := []struct {
 		name  string
-		serve func(b *testing.B) string
+		serve func(b *testing.B) []string
 	}{
-		{"home", func(b *testing.B) string { _, _, url := serveRunlog(b, "", nil); return url }},
-		{"team", func(b *testing.B) string { return serveTeam(b, pgtest.DB(b), nil) }},
+		{"home", func(b *testing.B) []string { _, _, url := serveRunlog(b, "", nil); return []string{url} }},
+		{"team", func(b *testing.B) []string { return []string{serveTeam(b, pgtest.DB(b), nil)} }},
+		{"team-2-replicas", func(b *testing.B) []string {
+			dsn := pgtest.DB(b)
+			return []string{serveTeam(b, dsn, nil), serveTeam(b, dsn, nil)}
+		}},
 	}
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
-			url := s.serve(b)
-			resp, err := http.Post(url+TrackingPrefix+"runs/create", "application/json", strings.NewReader(`{"experiment_id":"0"}`))
+			urls := s.serve(b)
+			resp, err := http.Post(urls[0]+TrackingPrefix+"runs/create", "application/json", strings.NewReader(`{"experiment_id":"0"}`))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -82,7 +88,7 @@ func BenchmarkLogBatchServers(b *testing.B) {
 					fmt.Fprintf(&buf, `{"key":"m%d","value":%g,"timestamp":%d,"step":%d}`, j%10, float64(j)*0.25, 1764201600000+int64(i), i*100+j/10)
 				}
 				buf.WriteString(`],"params":[],"tags":[]}`)
-				resp, err := http.Post(url+TrackingPrefix+"runs/log-batch", "application/json", &buf)
+				resp, err := http.Post(urls[i%len(urls)]+TrackingPrefix+"runs/log-batch", "application/json", &buf)
 				if err != nil {
 					b.Fatal(err)
 				}
