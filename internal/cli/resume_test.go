@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +36,9 @@ func TestRunResumeTinyLM(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/tinylm").CombinedOutput(); err != nil {
 		t.Fatalf("build tinylm: %v\n%s", err, out)
 	}
-	const steps = 400
+	// Long enough that a fast machine is still training when each kill
+	// comes, a second after the checkpoint it waits for.
+	const steps = 1000
 	cfg := writeJSON(t, map[string]any{
 		"seed": 1, "data_seed": 42, "train_chars": 20000, "val_chars": 4000, "context_length": 32,
 		"d_model": 32, "n_layers": 2, "n_heads": 2, "d_ff": 64, "init_std": 0.02, "batch_size": 8,
@@ -79,8 +82,16 @@ func TestRunResumeTinyLM(t *testing.T) {
 		return out.String()
 	}
 	killAfter("000100", "run", "--name", "tiny", "--", bin, "-config", cfg)
-	// The first resume, killed in its turn: a resume of a resume follows.
-	first := killAfter("000200", "run", "--resume", "tiny", "--", bin, "-config", cfg)
+	// The first resume, killed in its turn once it has saved a checkpoint
+	// 100 steps after the latest of the first attempt's: a resume of a
+	// resume follows.
+	saved, _ := filepath.Glob(filepath.Join(home, "runs", "*", "checkpoints", "step_*.ckpt"))
+	slices.Sort(saved)
+	latest, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(saved[len(saved)-1]), "step_"), ".ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := killAfter(fmt.Sprintf("%06d", latest+100), "run", "--resume", "tiny", "--", bin, "-config", cfg)
 	m := resumed.FindStringSubmatch(first)
 	if m == nil {
 		t.Fatalf("no resume message:\n%s", first)
