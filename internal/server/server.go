@@ -249,6 +249,10 @@ func (s *Server) start() (context.Context, *warnings) {
 
 // newTeam returns a replica of a team server (Options.Team).
 func newTeam(opts Options, loopback bool) (*Server, error) {
+	if opts.Files != nil {
+		// Before anything reads a log: some of it may be sealed already.
+		opts.Team.SetLogObjects(opts.Files)
+	}
 	s := newServer(opts, teamStore{opts.Team}, loopback)
 	s.team = opts.Team
 	ctx, _ := s.start()

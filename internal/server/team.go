@@ -52,6 +52,8 @@ type TeamStore interface {
 	Trashed(ctx context.Context, id string) (bool, error)
 	Notify(ctx context.Context, channel, payload string) error
 	Listen(ctx context.Context, channel string, fn func(payload string)) error
+	// The MLflow API's documents (team_mlflow.go).
+	mlflowDocuments
 }
 
 var _ TeamStore = (*postgres.DB)(nil)
@@ -179,10 +181,6 @@ func (s *Server) teamChanged(ctx context.Context, id string) {
 // a bucket, seals their older stretches into it (team_seal.go).
 func (s *Server) teamLoop(ctx context.Context) {
 	defer close(s.done)
-	if s.opts.Files != nil {
-		// Before anything reads a log: some of it may be sealed already.
-		s.team.SetLogObjects(s.opts.Files)
-	}
 	listening := make(chan struct{})
 	go func() {
 		defer close(listening)

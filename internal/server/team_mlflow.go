@@ -49,18 +49,16 @@ import (
 //
 // Options.TeamMounts receives one.
 type MLflowTeam struct {
-	s    *Server
-	docs mlflowDocuments // nil if the team store keeps none
+	s *Server
 }
 
 // newMLflowTeam returns the MLflow API's backend on the team server s.
 func newMLflowTeam(s *Server) *MLflowTeam {
-	docs, _ := s.team.(mlflowDocuments)
-	return &MLflowTeam{s: s, docs: docs}
+	return &MLflowTeam{s: s}
 }
 
 // mlflowDocuments is what the MLflow API keeps in PostgreSQL beside the
-// logs; *postgres.DB implements it.
+// logs (TeamStore has them): its experiment registry and logged models.
 type mlflowDocuments interface {
 	MLflowDocument(ctx context.Context, name string) ([]byte, error)
 	MLflowDocuments(ctx context.Context, prefix string) (map[string][]byte, error)
@@ -68,12 +66,8 @@ type mlflowDocuments interface {
 }
 
 var (
-	_ mlflowDocuments   = (*postgres.DB)(nil)
 	_ mlbackend.Backend = (*MLflowTeam)(nil)
 )
-
-// errNoDocuments is returned where the team store keeps no documents.
-var errNoDocuments = fmt.Errorf("%w: this team store keeps no MLflow experiments", errors.ErrUnsupported)
 
 // errNoFiles is returned by artifact uploads on a team server without a
 // bucket.
@@ -81,26 +75,17 @@ var errNoFiles = fmt.Errorf("%w: this runlog team server keeps no files: start i
 
 // Document returns the document name, nil if none.
 func (t *MLflowTeam) Document(ctx context.Context, name string) ([]byte, error) {
-	if t.docs == nil {
-		return nil, errNoDocuments
-	}
-	return t.docs.MLflowDocument(ctx, name)
+	return t.s.team.MLflowDocument(ctx, name)
 }
 
 // Documents returns the documents whose names start with prefix.
 func (t *MLflowTeam) Documents(ctx context.Context, prefix string) (map[string][]byte, error) {
-	if t.docs == nil {
-		return nil, errNoDocuments
-	}
-	return t.docs.MLflowDocuments(ctx, prefix)
+	return t.s.team.MLflowDocuments(ctx, prefix)
 }
 
 // UpdateDocument changes the document name under its row's lock.
 func (t *MLflowTeam) UpdateDocument(ctx context.Context, name string, fn func(old []byte) ([]byte, error)) error {
-	if t.docs == nil {
-		return errNoDocuments
-	}
-	return t.docs.UpdateMLflowDocument(ctx, name, fn)
+	return t.s.team.UpdateMLflowDocument(ctx, name, fn)
 }
 
 // CreateRun appends the new run's run.log to PostgreSQL at offset 0: of
