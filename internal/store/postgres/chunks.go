@@ -64,9 +64,10 @@ type sealHead struct {
 }
 
 func (w *batchWriter) sealGroup(pts tailPoints, ids []int64, all bool, left tailPoints) error {
-	rows, err := w.tx.Query(w.ctx, `SELECT s.id, s.stats, s.next_chunk, coalesce(c.count, 0) FROM series s
-		LEFT JOIN chunks c ON c.series_id = s.id AND c.no = s.next_chunk - 1 AND NOT c.superseded AND c.count < $2
-		WHERE s.id = ANY($1)`, ids, fillBelow)
+	// A join with the ids, as in seriesIDs, so that each is looked up.
+	rows, err := w.tx.Query(w.ctx, `SELECT s.id, s.stats, s.next_chunk, coalesce(c.count, 0) FROM unnest($1::bigint[]) AS u(id)
+		JOIN series s ON s.id = u.id
+		LEFT JOIN chunks c ON c.series_id = s.id AND c.no = s.next_chunk - 1 AND NOT c.superseded AND c.count < $2`, ids, fillBelow)
 	if err != nil {
 		return err
 	}
