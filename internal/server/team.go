@@ -37,6 +37,9 @@ type TeamStore interface {
 	LaggingRuns(ctx context.Context, textStreams []string) ([]string, error)
 	// CompactLogs merges small segments of up to limit streams.
 	CompactLogs(ctx context.Context, limit int) (int, error)
+	// Maintain vacuums the store's live tail when it has left enough dead
+	// rows behind (internal/store/postgres, "Not bloating").
+	Maintain(ctx context.Context) error
 	// SetLogObjects gives the store the bucket its sealed stretches are
 	// read from; SealLogs seals stretches of logs into it (team_seal.go).
 	SetLogObjects(o postgres.LogObjects)
@@ -63,7 +66,7 @@ var _ TeamStore = (*postgres.DB)(nil)
 const changedChannel = "runlog_changed"
 
 // backgroundLock is the advisory lock under which one replica at a time
-// catches up on unindexed logs and compacts segments.
+// does the background work (teamBackground, teamSeal).
 const backgroundLock int64 = 0x72756e6c6f670002
 
 // teamStore adapts a TeamStore to what the server serves: it is never
@@ -220,8 +223,9 @@ func (s *Server) teamLoop(ctx context.Context) {
 // run's cursors with what it last saw.
 const teamRecheck = 10
 
-// teamBackground catches up on unindexed logs and compacts segments; one
-// replica at a time runs it.
+// teamBackground catches up on unindexed logs, compacts segments and
+// vacuums the store's live tail when it needs it; one replica at a time
+// runs it.
 func (s *Server) teamBackground(ctx context.Context) error {
 	lagging, err := s.team.LaggingRuns(ctx, []string{layout.TrainingLog})
 	if err != nil {
@@ -232,8 +236,10 @@ func (s *Server) teamBackground(ctx context.Context) error {
 			return err
 		}
 	}
-	_, err = s.team.CompactLogs(ctx, 16)
-	return err
+	if _, err := s.team.CompactLogs(ctx, 16); err != nil {
+		return err
+	}
+	return s.team.Maintain(ctx)
 }
 
 // teamTail returns the last n lines of a run's training.log held by the
