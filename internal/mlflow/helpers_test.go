@@ -120,13 +120,21 @@ func clientEnv(url string, more ...string) []string {
 // script leaves in RESULT_FILE into result.
 func runClientScript(t *testing.T, python, script, url, home, bin string, result any) {
 	t.Helper()
+	runScript(t, python, script, url, result, "RUNLOG_HOME="+home, "RUNLOG_BIN="+bin)
+}
+
+// runScript runs testdata/<script> with python as an MLflow client of the
+// server at url, with the variables of env besides, and decodes the JSON
+// the script leaves in RESULT_FILE into result.
+func runScript(t *testing.T, python, script, url string, result any, env ...string) {
+	t.Helper()
 	path, err := filepath.Abs(filepath.Join("testdata", script))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resultFile := filepath.Join(t.TempDir(), "result.json")
 	cmd := exec.Command(python, path)
-	cmd.Env = clientEnv(url, "RUNLOG_HOME="+home, "RUNLOG_BIN="+bin, "RESULT_FILE="+resultFile)
+	cmd.Env = clientEnv(url, append(env, "RESULT_FILE="+resultFile)...)
 	cmd.Dir = t.TempDir()
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)

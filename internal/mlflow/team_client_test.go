@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -88,27 +85,8 @@ func TestTeamRealClient(t *testing.T) {
 	}
 	t.Cleanup(px.Stop)
 
-	path, err := filepath.Abs(filepath.Join("testdata", "mlflow_team_client_test.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resultFile := filepath.Join(t.TempDir(), "result.json")
-	cmd := exec.Command(python, path)
-	cmd.Env = clientEnv(px.URL, "SECOND_URI="+second, "RESULT_FILE="+resultFile)
-	cmd.Dir = t.TempDir()
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatalf("the MLflow client script failed: %v", err)
-	}
-	raw, err := os.ReadFile(resultFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var res struct{ Run, SHA256 string }
-	if err := json.Unmarshal(raw, &res); err != nil {
-		t.Fatal(err)
-	}
+	runScript(t, python, "mlflow_team_client_test.py", px.URL, &res, "SECOND_URI="+second)
 
 	// The checkpoint is in the bucket, by its sha256; the store knows it.
 	entries, err := files.List(ctx, res.Run)
