@@ -1,11 +1,12 @@
 """What the real-client scripts beside this file share: counting checks,
-reading a run back through `runlog show --json`, and handing the result to
-the Go test that ran the script.
+reading a run back through `runlog show --json`, a file's sha256, and
+handing the result to the Go test that ran the script.
 
-The Go side (internal/mlflow/helpers_test.go, runClientScript) sets
-RUNLOG_HOME, RUNLOG_BIN and RESULT_FILE.
+The Go side (internal/mlflow/helpers_test.go, runScript) sets RESULT_FILE;
+runClientScript adds RUNLOG_HOME and RUNLOG_BIN, which runlog_show needs.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -26,6 +27,15 @@ def runlog_show(run_id):
         check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(out)
+
+
+def sha256(path):
+    """The hex sha256 of the file at path, read a MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def finish(result, label=""):

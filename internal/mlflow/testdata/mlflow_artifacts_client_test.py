@@ -15,7 +15,6 @@ root with download_artifacts(run_id, artifact_path="."), and checks that
 an HTML artifact downloads as it was uploaded.
 """
 
-import hashlib
 import json
 import os
 import tempfile
@@ -23,15 +22,7 @@ import tempfile
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from _client_common import check, finish, runlog_show
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from _client_common import check, finish, runlog_show, sha256
 
 
 def main():

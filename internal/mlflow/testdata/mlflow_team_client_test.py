@@ -13,7 +13,6 @@ run, its metric history, a search, the artifact listing, and the artifact
 itself, whose sha256 must be the uploaded file's.
 """
 
-import hashlib
 import os
 import tempfile
 import time
@@ -22,15 +21,7 @@ import mlflow
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from _client_common import check, finish
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from _client_common import check, finish, sha256
 
 
 def main():
