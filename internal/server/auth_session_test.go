@@ -74,18 +74,8 @@ func TestTeamListsAndOwnRuns(t *testing.T) {
 		t.Errorf("a scoped key reads: %d", code)
 	}
 	// MLflow's changes of runs are audited too.
-	var created struct {
-		Run struct {
-			Info struct {
-				RunID string `json:"run_id"`
-			} `json:"info"`
-		} `json:"run"`
-	}
-	var exp struct {
-		Experiment struct {
-			ID string `json:"experiment_id"`
-		} `json:"experiment"`
-	}
+	var created mlflowRun
+	var exp mlflowExperiment
 	_, body := tm.do("writer", "GET", "/api/2.0/mlflow/experiments/get-by-name?experiment_name=lab", nil)
 	json.Unmarshal(body, &exp)
 	tm.mlflowJSON("writer", "runs/create", map[string]any{"experiment_id": exp.Experiment.ID}, &created)

@@ -209,24 +209,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	tm.waitIndexed(run)
 	// MLflow's run is created by the writer too, in the experiment of
 	// project lab.
-	var exp struct {
-		Experiment struct {
-			ID string `json:"experiment_id"`
-		} `json:"experiment"`
-	}
+	var exp mlflowExperiment
 	if code, body := tm.do("root", "GET", "/api/2.0/mlflow/experiments/get-by-name?experiment_name=lab", nil); code != 200 {
 		t.Fatalf("experiment lab: %d %s", code, body)
 	} else {
 		json.Unmarshal(body, &exp)
 	}
 	expID := exp.Experiment.ID
-	var created struct {
-		Run struct {
-			Info struct {
-				RunID string `json:"run_id"`
-			} `json:"info"`
-		} `json:"run"`
-	}
+	var created mlflowRun
 	tm.mlflowJSON("writer", "runs/create", map[string]any{"experiment_id": expID, "run_name": "ml"}, &created)
 	ml := created.Run.Info.RunID
 	tm.mlflowJSON("writer", "runs/log-metric", map[string]any{"run_id": ml, "key": "m", "value": 1, "timestamp": 1, "step": 0}, nil)

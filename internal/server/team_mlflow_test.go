@@ -89,6 +89,24 @@ func mlflowOK(t *testing.T, method, url string, body any, out any) {
 
 const api = "/api/2.0/mlflow/"
 
+// mlflowRun is what the tests read of an MLflow answer that holds a run,
+// as runs/create's does.
+type mlflowRun struct {
+	Run struct {
+		Info struct {
+			RunID string `json:"run_id"`
+		} `json:"info"`
+	} `json:"run"`
+}
+
+// mlflowExperiment is what the tests read of an MLflow answer that holds
+// an experiment, as experiments/get-by-name's does.
+type mlflowExperiment struct {
+	Experiment struct {
+		ID string `json:"experiment_id"`
+	} `json:"experiment"`
+}
+
 // TestTeamMLflow writes through the MLflow API of two replicas of one team
 // server, each request to either: what one replica acknowledged the other
 // reads at once; experiments created at once on both get distinct ids and
@@ -132,24 +150,14 @@ func TestTeamMLflow(t *testing.T) {
 			t.Errorf("%s lists %d experiments, want %d: %+v", base, len(out.Experiments), n+1, out.Experiments)
 		}
 	}
-	var exp struct {
-		Experiment struct {
-			ID string `json:"experiment_id"`
-		} `json:"experiment"`
-	}
+	var exp mlflowExperiment
 	mlflowOK(t, "GET", b+api+"experiments/get-by-name?experiment_name=exp-3", nil, &exp)
 	if exp.Experiment.ID == "" || !slices.Contains(ids, exp.Experiment.ID) {
 		t.Errorf("exp-3 through the other replica: %+v", exp)
 	}
 
 	// A run created on one replica, written through both.
-	var created struct {
-		Run struct {
-			Info struct {
-				RunID string `json:"run_id"`
-			} `json:"info"`
-		} `json:"run"`
-	}
+	var created mlflowRun
 	mlflowOK(t, "POST", a+api+"runs/create", map[string]any{"experiment_id": exp.Experiment.ID, "run_name": "team-run", "start_time": 1764201600000}, &created)
 	id := created.Run.Info.RunID
 	mlflowOK(t, "POST", b+api+"runs/log-batch", map[string]any{"run_id": id,
@@ -321,13 +329,7 @@ func postIngest(t *testing.T, base, id string, body []byte) (int, string) {
 // runs through the MLflow API and refuses artifact uploads, saying why.
 func TestTeamMLflowNoFiles(t *testing.T) {
 	a, _ := mlflowReplica(t, pgtest.DB(t), nil)
-	var created struct {
-		Run struct {
-			Info struct {
-				RunID string `json:"run_id"`
-			} `json:"info"`
-		} `json:"run"`
-	}
+	var created mlflowRun
 	mlflowOK(t, "POST", a+api+"runs/create", map[string]any{"experiment_id": "0"}, &created)
 	id := created.Run.Info.RunID
 	mlflowOK(t, "POST", a+api+"runs/log-metric", map[string]any{"run_id": id, "key": "acc", "value": 0.5, "timestamp": 1764201601000}, nil)
