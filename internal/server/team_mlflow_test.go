@@ -58,19 +58,29 @@ func mlflowDo(t *testing.T, method, url string, body any, out any) int {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	code, data := send(t, req)
+	if out != nil && json.Unmarshal(data, out) != nil {
+		t.Errorf("%s %s: %d %s", method, url, code, data)
+	}
+	if code != http.StatusOK && out == nil {
+		t.Logf("%s %s: %d %s", method, url, code, data)
+	}
+	return code
+}
+
+// send sends req and returns the answer's status and body.
+func send(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil && json.Unmarshal(data, out) != nil {
-		t.Errorf("%s %s: %d %s", method, url, resp.StatusCode, data)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
-	if resp.StatusCode != http.StatusOK && out == nil {
-		t.Logf("%s %s: %d %s", method, url, resp.StatusCode, data)
-	}
-	return resp.StatusCode
+	return resp.StatusCode, data
 }
 
 // mlflowOK is mlflowDo that fails the test unless the answer is 200.
@@ -204,27 +214,20 @@ func TestTeamMLflow(t *testing.T) {
 	sum := sha256.Sum256(art)
 	root := "/api/2.0/mlflow-artifacts/artifacts/" + exp.Experiment.ID + "/" + id + "/artifacts/"
 	req, _ := http.NewRequest("PUT", a+root+"model/weights.bin", bytes.NewReader(art))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("upload: %v %v", resp, err)
+	if code, body := send(t, req); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
 	}
-	resp.Body.Close()
 	mlflowOK(t, "PUT", a+root+"notes.txt", nil, nil) // an empty text
 	// An image becomes a media value at the run's last step, its file in
 	// the bucket under media/.
 	var pic bytes.Buffer
 	png.Encode(&pic, image.NewRGBA(image.Rect(0, 0, 4, 3)))
 	req, _ = http.NewRequest("PUT", b+root+"plots/curve.png", bytes.NewReader(pic.Bytes()))
-	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("upload an image: %v %v", resp, err)
+	if code, body := send(t, req); code != 200 {
+		t.Fatalf("upload an image: %d %s", code, body)
 	}
-	resp.Body.Close()
-	resp, err = http.Get(b + root + "model/weights.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	req, _ = http.NewRequest("GET", b+root+"model/weights.bin", nil)
+	_, got := send(t, req)
 	if gs := sha256.Sum256(got); gs != sum {
 		t.Errorf("download through the other replica: %d bytes, sha256 %x; want %d bytes, %x", len(got), gs, len(art), sum)
 	}
@@ -316,13 +319,8 @@ func postIngest(t *testing.T, base, id string, body []byte) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", base+"/api/v1/ingest/"+id+"/run.log?offset=0", bytes.NewReader(body))
 	req.Header.Set("X-Runlog-Client", "test")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data)
+	code, data := send(t, req)
+	return code, string(data)
 }
 
 // TestTeamMLflowNoFiles: a team server started without a bucket logs
@@ -334,14 +332,8 @@ func TestTeamMLflowNoFiles(t *testing.T) {
 	id := created.Run.Info.RunID
 	mlflowOK(t, "POST", a+api+"runs/log-metric", map[string]any{"run_id": id, "key": "acc", "value": 0.5, "timestamp": 1764201601000}, nil)
 	req, _ := http.NewRequest("PUT", a+"/api/2.0/mlflow-artifacts/artifacts/0/"+id+"/artifacts/x.bin", strings.NewReader("data"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), "--files") {
-		t.Errorf("upload without a bucket: %d %s", resp.StatusCode, body)
+	if code, body := send(t, req); code != http.StatusNotImplemented || !strings.Contains(string(body), "--files") {
+		t.Errorf("upload without a bucket: %d %s", code, body)
 	}
 	var list struct {
 		Files []any `json:"files"`
