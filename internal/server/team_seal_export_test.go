@@ -19,3 +19,6 @@ func SetSealPolicy(opts postgres.SealOptions, retry time.Duration) (restore func
 		sealPolicy.sealConfig = defaultSealPolicy
 	}
 }
+
+// Bucket is bucket: a store of the test's own in the tests' S3 server.
+var Bucket = bucket

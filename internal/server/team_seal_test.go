@@ -3,8 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,27 +39,6 @@ func sealReplica(t *testing.T, dsn string, files *objstore.S3) *httptest.Server 
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	return ts
-}
-
-// sealBucket returns a bucket of the test's own on the S3 server at
-// endpoint, which fails at once when the server does not answer.
-func sealBucket(t *testing.T, endpoint string) *objstore.S3 {
-	t.Helper()
-	var b [4]byte
-	rand.Read(b[:])
-	st, err := objstore.New(objstore.Location{Bucket: "runlog-test", Prefix: "seal-" + hex.EncodeToString(b[:]),
-		Endpoint: endpoint, Region: "us-east-1"}, objstore.Options{RetryFor: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateBucket(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Close()
-		http.DefaultClient.CloseIdleConnections()
-	})
-	return st
 }
 
 // ingestAll posts data to a stream in batches of about n bytes, each
@@ -161,7 +138,7 @@ func TestTeamSeal(t *testing.T) {
 		TextStreams: []string{"training.log"}}, 50*time.Millisecond)()
 	dsn := pgtest.DB(t)
 	weed := weedtest.StartT(t)
-	files := sealBucket(t, weed.Endpoint)
+	files := server.Bucket(t, weed.Endpoint, -1) // fails at once when the server is down
 	loc := files.Location()
 	db, err := postgres.Open(context.Background(), dsn)
 	if err != nil {
