@@ -9,10 +9,7 @@
 package annotate
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -34,7 +31,7 @@ const Log = "run.cli.log"
 // its header if need be, under the log's lock. writer names the program
 // writing ("runlog-cli/1.2.0"), for the header of a new log.
 func Append(path, runID, writer string, a runfmt.Annotate) error {
-	log, err := runfmt.OpenAppend(path, runfmt.AppendOptions{Create: func() runfmt.Header { return header(runID, writer, a) }})
+	log, err := runfmt.OpenAppend(path, runfmt.AppendOptions{Create: func() runfmt.Header { return Header(runID, writer, a) }})
 	if err != nil {
 		return err
 	}
@@ -48,45 +45,11 @@ func Append(path, runID, writer string, a runfmt.Annotate) error {
 	return log.Close()
 }
 
-// header is the header record of a new Log of run runID, started by
-// writer with the record a.
-func header(runID, writer string, a runfmt.Annotate) runfmt.Header {
+// Header is the header record of a new Log of run runID, started by
+// writer with the record a (the team server starts its Log streams with it).
+func Header(runID, writer string, a runfmt.Annotate) runfmt.Header {
 	host, _ := os.Hostname()
 	return runfmt.Header{Format: 1, ID: runID, Attach: true, Time: a.Time, Host: host, PID: os.Getpid(), Writer: writer}
-}
-
-// Encode returns the bytes that append an annotate record to a Log kept
-// elsewhere than in a file (the team server keeps it in PostgreSQL, as a
-// stream appended at its size): log reads the Log's bytes so far, none
-// for a Log not started, in which case the bytes begin with the magic and
-// the header record, as Append's would. The record is numbered after the
-// last one log holds, which must all be whole.
-func Encode(log io.Reader, runID, writer string, a runfmt.Annotate) ([]byte, error) {
-	rd := runfmt.NewReader(bufio.NewReader(log), Log)
-	var last uint64
-	for {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s of run %s: %w", Log, runID, err)
-		}
-		last = rec.Seq
-	}
-	if rd.Torn() > 0 || len(rd.Skipped()) > 0 {
-		return nil, fmt.Errorf("%s of run %s is not whole records", Log, runID)
-	}
-	enc := runfmt.NewEncoder(last, nil)
-	if last == 0 {
-		if err := enc.Begin(header(runID, writer, a)); err != nil {
-			return nil, err
-		}
-	}
-	if err := enc.JSON(runfmt.TypeAnnotate, a); err != nil {
-		return nil, err
-	}
-	return enc.Bytes(), nil
 }
 
 // CheckLabel refuses a run name or tag that is blank or that runfmt does

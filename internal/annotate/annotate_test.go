@@ -81,33 +81,3 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
-
-// TestEncode encodes records after the bytes of a log held elsewhere (the
-// team server's stream), record after record: the bytes are Append's to a
-// file, byte for byte. A log that is not whole records is refused.
-func TestEncode(t *testing.T) {
-	path := filepath.Join(t.TempDir(), Log)
-	var held []byte
-	for i, a := range []runfmt.Annotate{{Time: 1, Name: "renamed"}, {Time: 2, AddTags: []string{"a"}}, {Time: 3, Archived: new(bool)}} {
-		if err := Append(path, "run1", "runlog-test/1", a); err != nil {
-			t.Fatalf("append %d: %v", i, err)
-		}
-		more, err := Encode(bytes.NewReader(held), "run1", "runlog-test/1", a)
-		if err != nil {
-			t.Fatalf("encode %d: %v", i, err)
-		}
-		held = append(held, more...)
-		file, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(held, file) {
-			t.Fatalf("after record %d the encoded log is\n%q\nAppend's file\n%q", i, held, file)
-		}
-	}
-	for _, bad := range [][]byte{held[:len(held)-3], append(held[:len(held):len(held)], "junk"...)} {
-		if _, err := Encode(bytes.NewReader(bad), "run1", "runlog-test/1", runfmt.Annotate{Time: 4, Name: "x"}); err == nil {
-			t.Errorf("a log of %d bytes, not whole records: no error", len(bad))
-		}
-	}
-}

@@ -272,37 +272,20 @@ func (l logReaderAt) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // teamAnnotate changes run id on a team server as annotate.Append does in
-// a run folder: the annotate record a, encoded after the records the run's
-// annotate.Log stream holds (with its header, for a new one), is appended
-// to that stream through AppendLog, as an ingest batch is, so that it is
-// durable before the answer and `runlog pull` writes it into the run's
+// a run folder: the annotate record a is appended to the run's annotate.Log
+// stream in PostgreSQL after the records it holds (with its header, for a
+// new one) through a teamLog, as an ingest batch is, so that it is durable
+// before the answer and `runlog pull` writes it into the run's
 // run.cli.log; then the run is indexed from its logs. Of two replicas
-// annotating one run at once, one appends and the other finds the stream
-// grown (ErrLogDiffers) and encodes again after it.
+// annotating one run at once, one appends and the other reads what it
+// added and encodes again after it.
 func (s *Server) teamAnnotate(ctx context.Context, id string, a runfmt.Annotate) error {
 	writer := "runlog-server/" + s.opts.Version
-	check := func(size int64, body []byte) error { return checkBatch(id, annotate.Log, size, body) }
-	for try := 0; ; try++ {
-		sizes, err := s.team.LogSizes(ctx, id)
-		if err != nil {
-			return err
-		}
-		size := sizes[annotate.Log]
-		log := s.team.OpenLog(ctx, id, annotate.Log, 0)
-		data, err := annotate.Encode(io.LimitReader(log, size), id, writer, a)
-		log.Close()
-		if err != nil {
-			return sealedDown(err)
-		}
-		_, err = s.team.AppendLog(ctx, id, annotate.Log, size, data, check)
-		var gap *postgres.GapError
-		if (errors.Is(err, postgres.ErrLogDiffers) || errors.As(err, &gap)) && try < 8 {
-			continue // another replica appended (or compacted) meanwhile
-		}
-		if err != nil {
-			return sealedDown(fmt.Errorf("annotate run %s: %w", id, err))
-		}
-		break
+	l := &teamLog{s: s, id: id, stream: annotate.Log, opts: runfmt.AppendOptions{
+		Create: func() runfmt.Header { return annotate.Header(id, writer, a) },
+	}}
+	if err := l.Append(ctx, func(enc *runfmt.Encoder) error { return enc.JSON(runfmt.TypeAnnotate, a) }); err != nil {
+		return fmt.Errorf("annotate run %s: %w", id, err)
 	}
 	if err := s.teamIndex(ctx, id); err != nil {
 		return fmt.Errorf("run %s was changed, but indexing failed: %w", id, err)
